@@ -1,0 +1,83 @@
+"""CuPy backend: the same algorithm body on NVIDIA GPUs with cuSPARSE CSR products.
+
+Elementwise work runs through CuPy's kernel cache; ``compile`` is the identity because CuPy
+has no whole-function jit. Tested only where a GPU is present (pytest marker ``gpu``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from scotopt.status import BackendUnavailableError, InvalidProblemError
+
+try:
+    import cupy
+    import cupyx.scipy.sparse as csp
+
+    if cupy.cuda.runtime.getDeviceCount() == 0:  # pragma: no cover - needs a GPU
+        raise BackendUnavailableError("backend='cupy': CuPy found no CUDA device")
+except ImportError as exc:
+    raise BackendUnavailableError(
+        "backend='cupy' needs CuPy and an NVIDIA GPU: pip install 'scotopt[cuda12]'"
+    ) from exc
+except cupy.cuda.runtime.CUDARuntimeError as exc:  # pragma: no cover
+    raise BackendUnavailableError(f"backend='cupy': no usable CUDA device ({exc})") from exc
+
+
+class CupyCSR:  # pragma: no cover - needs a GPU
+    def __init__(self, A: sp.csr_matrix, dtype):
+        A = sp.csr_matrix(A, dtype=dtype)
+        self.shape = A.shape
+        self.A = csp.csr_matrix(A)
+        self.AT = csp.csr_matrix(sp.csr_matrix(A.T))
+        self.params = None
+
+    def with_params(self, params):
+        return self
+
+    def matvec(self, x):
+        return self.A @ x
+
+    def rmatvec(self, y):
+        return self.AT @ y
+
+
+class CupyBackend:  # pragma: no cover - needs a GPU
+    name = "cupy"
+    xp = cupy
+
+    def __init__(self):
+        dev = cupy.cuda.Device()
+        props = cupy.cuda.runtime.getDeviceProperties(dev.id)
+        self.device = f"cuda:{dev.id} {props['name'].decode() if isinstance(props['name'], bytes) else props['name']}"
+
+    def asarray(self, array, dtype):
+        return cupy.asarray(array, dtype=dtype)
+
+    def to_host(self, array):
+        return np.asarray(cupy.asnumpy(array), dtype=np.float64)
+
+    def operator(self, A, dtype):
+        if isinstance(A, spla.LinearOperator):
+            raise InvalidProblemError(
+                "backend='cupy' needs an explicit matrix; a scipy LinearOperator runs on backend='numpy'"
+            )
+        return CupyCSR(A, dtype)
+
+    def compile(self, fn):
+        return fn
+
+    def repeat(self, body, n, state):
+        for _ in range(n):
+            state = body(state)
+        return state
+
+    def precision(self, dtype):
+        return contextlib.nullcontext()
+
+    def synchronize(self):
+        cupy.cuda.get_current_stream().synchronize()

@@ -1,0 +1,196 @@
+"""Problem containers.
+
+An LP in PDLP's two-sided form::
+
+    minimize    c @ x + c0
+    subject to  con_lb <= A @ x <= con_ub
+                var_lb <=     x <= var_ub
+
+Infinite bounds are written as -inf / +inf. Equality rows have con_lb == con_ub. The
+container converts its data to host NumPy / SciPy CSR in float64 once, validates it, and
+keeps it unchanged (solvers scale copies, never the problem itself).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from scotopt.status import InvalidProblemError
+
+
+def to_host(array):
+    """Return ``array`` (NumPy, JAX, CuPy or list) as a NumPy array without copying NumPy input."""
+    if hasattr(array, "get") and type(array).__module__.startswith("cupy"):
+        return array.get()
+    if type(array).__module__.startswith(("jax", "jaxlib")):
+        return np.asarray(array)
+    return np.asarray(array)
+
+
+def _host_matrix(A):
+    """Host form of the constraint matrix: SciPy CSR, or a scipy LinearOperator kept as is."""
+    if isinstance(A, spla.LinearOperator):
+        return A
+    if sp.issparse(A):
+        return sp.csr_matrix(A, dtype=np.float64)
+    module = type(A).__module__
+    if module.startswith("cupyx"):  # cupyx.scipy.sparse matrix
+        return sp.csr_matrix(A.get(), dtype=np.float64)
+    if module.startswith("jax.experimental.sparse"):
+        return sp.csr_matrix(np.asarray(A.todense()), dtype=np.float64)
+    dense = to_host(A)
+    if dense.ndim != 2:
+        raise InvalidProblemError(f"A must be 2-D, got an array with shape {dense.shape}")
+    if not np.issubdtype(dense.dtype, np.number):
+        raise InvalidProblemError(f"A must be numeric, got dtype {dense.dtype}")
+    return sp.csr_matrix(dense.astype(np.float64))
+
+
+def _vector(name, value, length, default):
+    if value is None:
+        return np.full(length, default, dtype=np.float64)
+    arr = to_host(value)
+    if arr.ndim == 0:
+        return np.full(length, float(arr), dtype=np.float64)
+    if not np.issubdtype(arr.dtype, np.number) and arr.dtype != np.bool_:
+        raise InvalidProblemError(f"{name} must be numeric, got dtype {arr.dtype}")
+    arr = np.asarray(arr, dtype=np.float64).reshape(-1) if arr.ndim == 1 else arr
+    if arr.ndim != 1 or arr.shape[0] != length:
+        raise InvalidProblemError(
+            f"{name} must have shape ({length},) to match A, got shape {np.shape(value)}"
+        )
+    return np.array(arr, dtype=np.float64)
+
+
+def _first(mask) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+class LP:
+    """A linear program ``min c@x + c0  s.t.  con_lb <= A x <= con_ub, var_lb <= x <= var_ub``.
+
+    Parameters
+    ----------
+    c : (n,) array
+        Objective. Must be finite.
+    A : (m, n) NumPy / SciPy sparse / JAX / CuPy array, or ``scipy.sparse.linalg.LinearOperator``
+        Constraint matrix. A LinearOperator is used matrix-free (NumPy backend, no diagonal
+        preconditioning, which needs the entries).
+    con_lb, con_ub : (m,) arrays or scalars, optional
+        Row bounds; ``None`` means -inf / +inf.
+    var_lb, var_ub : (n,) arrays or scalars, optional
+        Variable bounds; ``None`` means 0 / +inf (the ``scipy.optimize.linprog`` default).
+    c0 : float
+        Objective constant.
+    name : str, optional
+        Used in logs and output file names.
+
+    Raises
+    ------
+    InvalidProblemError
+        On NaN anywhere, infinite costs or matrix entries, lb > ub, a lower bound of +inf, an upper
+        bound of -inf, or shapes that do not match; the message names the array and index.
+    """
+
+    def __init__(self, c, A, con_lb=None, con_ub=None, var_lb=None, var_ub=None, c0=0.0, name=None):
+        c_host = to_host(c)
+        if c_host.ndim != 1:
+            raise InvalidProblemError(f"c must be 1-D, got shape {c_host.shape}")
+        if not np.issubdtype(c_host.dtype, np.number):
+            raise InvalidProblemError(f"c must be numeric, got dtype {c_host.dtype}")
+        self.c = np.array(c_host, dtype=np.float64)
+        self.A = _host_matrix(A)
+        m, n = self.A.shape
+        if n != self.c.shape[0]:
+            raise InvalidProblemError(
+                f"A has {n} columns but c has {self.c.shape[0]} entries; they must match"
+            )
+        self.con_lb = _vector("con_lb", con_lb, m, -np.inf)
+        self.con_ub = _vector("con_ub", con_ub, m, np.inf)
+        self.var_lb = _vector("var_lb", var_lb, n, 0.0)
+        self.var_ub = _vector("var_ub", var_ub, n, np.inf)
+        try:
+            self.c0 = float(to_host(c0))
+        except (TypeError, ValueError) as exc:
+            raise InvalidProblemError(f"c0 must be a real number, got {c0!r}") from exc
+        self.name = name or "lp"
+        self.validate()
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns) of A."""
+        return self.A.shape
+
+    @property
+    def num_rows(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def num_vars(self) -> int:
+        return self.A.shape[1]
+
+    @property
+    def is_matrix_free(self) -> bool:
+        """True when A is a LinearOperator whose entries are not available."""
+        return isinstance(self.A, spla.LinearOperator)
+
+    def validate(self) -> None:
+        """Reject data no solver should iterate on; raise :class:`InvalidProblemError`."""
+        if not np.isfinite(self.c0):
+            raise InvalidProblemError(f"c0 must be finite, got {self.c0}")
+        bad = ~np.isfinite(self.c)
+        if bad.any():
+            i = _first(bad)
+            raise InvalidProblemError(
+                f"c[{i}] = {self.c[i]}: objective coefficients must be finite "
+                "(an infinite cost has no LP meaning; drop the variable or bound it instead)"
+            )
+        if not self.is_matrix_free:
+            data = self.A.data
+            bad = ~np.isfinite(data)
+            if bad.any():
+                k = _first(bad)
+                row = int(np.searchsorted(self.A.indptr, k, side="right") - 1)
+                raise InvalidProblemError(
+                    f"A[{row}, {int(self.A.indices[k])}] = {data[k]}: matrix entries must be finite"
+                )
+        for kind, lb, ub in (("con", self.con_lb, self.con_ub), ("var", self.var_lb, self.var_ub)):
+            for name, arr in ((f"{kind}_lb", lb), (f"{kind}_ub", ub)):
+                bad = np.isnan(arr)
+                if bad.any():
+                    i = _first(bad)
+                    raise InvalidProblemError(f"{name}[{i}] is NaN; use -inf/+inf for a missing bound")
+            bad = lb == np.inf
+            if bad.any():
+                i = _first(bad)
+                raise InvalidProblemError(f"{kind}_lb[{i}] = +inf: a lower bound cannot be +inf")
+            bad = ub == -np.inf
+            if bad.any():
+                i = _first(bad)
+                raise InvalidProblemError(f"{kind}_ub[{i}] = -inf: an upper bound cannot be -inf")
+            bad = lb > ub
+            if bad.any():
+                i = _first(bad)
+                raise InvalidProblemError(
+                    f"{kind}_lb[{i}] = {lb[i]} > {kind}_ub[{i}] = {ub[i]}: the bounds are "
+                    "inconsistent (the problem is trivially infeasible); fix the data"
+                )
+
+    def matvec(self, x):
+        """A @ x on the host."""
+        return self.A @ x if not self.is_matrix_free else self.A.matvec(x)
+
+    def rmatvec(self, y):
+        """A.T @ y on the host."""
+        return self.A.T @ y if not self.is_matrix_free else self.A.rmatvec(y)
+
+    def objective(self, x) -> float:
+        """c @ x + c0."""
+        return float(self.c @ x + self.c0)
+
+    def __repr__(self) -> str:
+        m, n = self.shape
+        nnz = "matrix-free" if self.is_matrix_free else f"{self.A.nnz} nonzeros"
+        return f"LP(name={self.name!r}, rows={m}, cols={n}, {nnz})"

@@ -1,0 +1,1 @@
+"""Solvers: each algorithm once (``pdhg/``), its driver, and the public ``solve``."""

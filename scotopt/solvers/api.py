@@ -1,0 +1,76 @@
+"""``scotopt.solve``: one entry point for every problem type, method and backend."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scotopt.kernels import resolve_backend
+from scotopt.options import PDHGOptions, Termination
+from scotopt.problem import LP
+from scotopt.result import Result
+from scotopt.status import InvalidOptionError, InvalidProblemError
+
+METHODS = ("pdhg",)
+DTYPES = ("float64", "float32")
+
+
+def solve(problem: LP, method: str = "pdhg", backend: str = "auto", dtype: str = "float64",
+          eps: float = 1e-4, time_limit: float | None = None, iteration_limit: int | None = None,
+          warm_start=None, verbose: bool = False, options: PDHGOptions | None = None,
+          eps_infeasible: float = 1e-8) -> Result:
+    """Solve ``problem`` and return a :class:`scotopt.Result`.
+
+    Parameters
+    ----------
+    problem : LP
+    method : {"pdhg"}
+        Restarted Halpern PDHG with reflection (cuPDLPx's r2HPDHG).
+    backend : {"auto", "numpy", "jax", "cupy"}
+        "auto" picks CuPy or JAX when a GPU is present, else NumPy/SciPy (the faster CPU
+        backend on our benchmarks; see bench/README.md).
+    dtype : {"float64", "float32"}
+        Iteration precision. Termination is always decided in float64 on the original problem,
+        so float32 may stop at a limit where float64 would reach a tight eps.
+    eps : float
+        Relative tolerance: OPTIMAL iff rel_primal, rel_dual, rel_gap <= eps.
+    time_limit : float, optional
+        Seconds (wall clock, including setup and compilation), checked every ``check_every``
+        iterations.
+    iteration_limit : int, optional
+        Exact cap on PDHG iterations.
+    warm_start : (x, y), optional
+        Starting primal and dual points in the original problem's coordinates (y may be None).
+    verbose : bool
+        Print one line per check: iteration, relative primal, dual, gap, primal objective,
+        primal weight, elapsed seconds.
+    options : PDHGOptions, optional
+        Algorithm constants (check interval, preconditioning, restart and PID parameters).
+    eps_infeasible : float
+        Tolerance of the infeasibility ray tests.
+
+    Returns
+    -------
+    Result
+        Algorithmic outcomes never raise; read ``result.status``.
+
+    Raises
+    ------
+    InvalidProblemError, InvalidOptionError, BackendUnavailableError
+        Before any iteration, for unusable input.
+    """
+    if not isinstance(problem, LP):
+        raise InvalidProblemError(f"solve() takes an scotopt.LP, got {type(problem).__name__}")
+    if method not in METHODS:
+        raise InvalidOptionError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if str(dtype) not in DTYPES:
+        raise InvalidOptionError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if options is None:
+        options = PDHGOptions()
+    elif not isinstance(options, PDHGOptions):
+        raise InvalidOptionError(f"options must be a PDHGOptions, got {type(options).__name__}")
+    termination = Termination(eps=eps, eps_infeasible=eps_infeasible, time_limit=time_limit,
+                              iteration_limit=iteration_limit)
+    name = resolve_backend(backend)
+    from scotopt.solvers.pdhg.driver import solve_pdhg
+
+    return solve_pdhg(problem, name, np.dtype(str(dtype)), termination, options, warm_start, verbose)

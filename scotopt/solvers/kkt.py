@@ -1,0 +1,162 @@
+"""KKT measures and ray certificates evaluated on the ORIGINAL problem, on the host, in float64.
+
+This module is deliberately independent of every solver: it is what scotopt uses to decide
+OPTIMAL / PRIMAL_INFEASIBLE / DUAL_INFEASIBLE before reporting them, and what the benchmarks
+use to check every peer's answer the same way.
+
+Conventions (PDLP's; Applegate et al., arXiv 2106.04756, section 2, and OR-Tools
+``ortools/pdlp/termination.cc``). For ``min c@x + c0, con_lb <= A x <= con_ub,
+var_lb <= x <= var_ub`` the Lagrangian dual is
+
+    max  c0 + sum_i (con_lb_i y_i^+ - con_ub_i y_i^-) + sum_j (var_lb_j r_j^+ - var_ub_j r_j^-)
+    s.t. c - A^T y = r,
+
+where ``y_i > 0`` is allowed only if ``con_lb_i`` is finite, ``y_i < 0`` only if ``con_ub_i``
+is finite, and likewise for the reduced costs ``r`` against the variable bounds. Given a
+primal-dual pair (x, y):
+
+    rel_primal = ||(A x - proj_[lb,ub](A x), x - proj(x))||_2 / (1 + ||b~||_2),
+                 b~_i = max(|con_lb_i|, |con_ub_i|) over the finite ones
+    rel_dual   = ||(c - A^T y_s - r, y - y_s)||_2 / (1 + ||c||_2),
+                 y_s = y projected onto its sign constraints,
+                 r   = c - A^T y_s projected onto the signs the variable bounds allow
+    rel_gap    = |p - d| / (1 + |p| + |d|),  p = c@x + c0, d = the dual objective above.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from scotopt.problem import LP
+
+
+@dataclasses.dataclass(frozen=True)
+class KKTReport:
+    """The relative KKT measures of ARCHITECTURE.md section 5 and HiGHS-style absolute maxima."""
+
+    rel_primal: float
+    rel_dual: float
+    rel_gap: float
+    primal_objective: float
+    dual_objective: float
+    max_primal_violation: float
+    max_dual_violation: float
+    reduced_costs: np.ndarray
+
+    @property
+    def max_relative(self) -> float:
+        return max(self.rel_primal, self.rel_dual, self.rel_gap)
+
+    def is_optimal(self, eps: float) -> bool:
+        return bool(np.isfinite(self.max_relative) and self.max_relative <= eps)
+
+
+def _finite_or_zero(v):
+    return np.where(np.isfinite(v), v, 0.0)
+
+
+def project_row_duals(lp: LP, y):
+    """y with y_i > 0 zeroed where con_lb_i = -inf and y_i < 0 zeroed where con_ub_i = +inf."""
+    y = np.where((y > 0) & np.isneginf(lp.con_lb), 0.0, y)
+    return np.where((y < 0) & np.isposinf(lp.con_ub), 0.0, y)
+
+
+def project_reduced_costs(lp: LP, g):
+    """The part of g = c - A^T y that the variable bounds can absorb (sign-feasible reduced costs)."""
+    r = np.where((g > 0) & np.isneginf(lp.var_lb), 0.0, g)
+    return np.where((r < 0) & np.isposinf(lp.var_ub), 0.0, r)
+
+
+def _support(lower, upper, v):
+    """sum_i lower_i v_i^+ - upper_i v_i^-  (v already sign-feasible, so infinities meet zeros)."""
+    return float(_finite_or_zero(lower) @ np.maximum(v, 0.0) + _finite_or_zero(upper) @ np.minimum(v, 0.0))
+
+
+def bound_norm(lp: LP) -> float:
+    """||b~||_2 with b~_i = max(|con_lb_i|, |con_ub_i|) over the finite bounds of row i."""
+    b = np.maximum(np.abs(_finite_or_zero(lp.con_lb)), np.abs(_finite_or_zero(lp.con_ub)))
+    return float(np.linalg.norm(b))
+
+
+def kkt_report(lp: LP, x, y) -> KKTReport:
+    """Evaluate (x, y) on ``lp`` in float64. ``x`` and ``y`` are host arrays of any float dtype."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    ax = lp.matvec(x)
+    primal_res = np.concatenate([ax - np.clip(ax, lp.con_lb, lp.con_ub), x - np.clip(x, lp.var_lb, lp.var_ub)])
+    y_s = project_row_duals(lp, y)
+    g = lp.c - lp.rmatvec(y_s)
+    r = project_reduced_costs(lp, g)
+    dual_res = np.concatenate([g - r, y - y_s])
+    p = lp.objective(x)
+    d = lp.c0 + _support(lp.con_lb, lp.con_ub, y_s) + _support(lp.var_lb, lp.var_ub, r)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return KKTReport(
+            rel_primal=float(np.linalg.norm(primal_res) / (1.0 + bound_norm(lp))),
+            rel_dual=float(np.linalg.norm(dual_res) / (1.0 + np.linalg.norm(lp.c))),
+            rel_gap=float(abs(p - d) / (1.0 + abs(p) + abs(d))),
+            primal_objective=p,
+            dual_objective=float(d),
+            max_primal_violation=float(np.max(np.abs(primal_res), initial=0.0)),
+            max_dual_violation=float(np.max(np.abs(dual_res), initial=0.0)),
+            reduced_costs=r,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class RayReport:
+    """A candidate infeasibility certificate, normalised to max-norm 1.
+
+    ``is_certificate(eps)`` holds iff objective > 0 and infeasibility <= eps * objective
+    (PDLP's ray tests with the ray scaled to unit max-norm).
+    """
+
+    objective: float
+    infeasibility: float
+
+    def is_certificate(self, eps: float) -> bool:
+        return bool(np.isfinite(self.objective) and self.objective > 0 and self.infeasibility <= eps * self.objective)
+
+
+def _cone_violation(lower, upper, v):
+    """Distance of v from the recession cone of [lower, upper] (max-norm)."""
+    hi = np.where(np.isposinf(upper), np.inf, 0.0)
+    lo = np.where(np.isneginf(lower), -np.inf, 0.0)
+    return float(np.max(np.abs(v - np.clip(v, lo, hi)), initial=0.0))
+
+
+def dual_ray_report(lp: LP, y_ray) -> RayReport:
+    """Farkas test for PRIMAL infeasibility: y with A^T y + r = 0 and positive dual objective.
+
+    Objective: sum(con_lb y^+ - con_ub y^-) + sum(var_lb r^+ - var_ub r^-) with r the
+    sign-feasible part of -A^T y; infeasibility: max violation of the signs of y and of r.
+    """
+    y = np.asarray(y_ray, dtype=np.float64)
+    scale = np.max(np.abs(y), initial=0.0)
+    if not np.isfinite(scale) or scale == 0:
+        return RayReport(objective=0.0, infeasibility=np.inf)
+    y = y / scale
+    y_s = project_row_duals(lp, y)
+    g = -lp.rmatvec(y_s)
+    r = project_reduced_costs(lp, g)
+    objective = _support(lp.con_lb, lp.con_ub, y_s) + _support(lp.var_lb, lp.var_ub, r)
+    infeas = max(float(np.max(np.abs(g - r), initial=0.0)), float(np.max(np.abs(y - y_s), initial=0.0)))
+    return RayReport(objective=objective, infeasibility=infeas)
+
+
+def primal_ray_report(lp: LP, x_ray) -> RayReport:
+    """Test for DUAL infeasibility: d with c@d < 0, A d and d in the recession cones of the bounds.
+
+    Objective: -c@d (positive for a certificate); infeasibility: max distance of A d and d from
+    the recession cones of [con_lb, con_ub] and [var_lb, var_ub].
+    """
+    d = np.asarray(x_ray, dtype=np.float64)
+    scale = np.max(np.abs(d), initial=0.0)
+    if not np.isfinite(scale) or scale == 0:
+        return RayReport(objective=0.0, infeasibility=np.inf)
+    d = d / scale
+    ad = lp.matvec(d)
+    infeas = max(_cone_violation(lp.con_lb, lp.con_ub, ad), _cone_violation(lp.var_lb, lp.var_ub, d))
+    return RayReport(objective=float(-(lp.c @ d)), infeasibility=infeas)

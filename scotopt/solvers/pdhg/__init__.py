@@ -1,0 +1,1 @@
+"""Restarted Halpern PDHG with reflection for LP (the PDLP / cuPDLPx family)."""

@@ -1,0 +1,238 @@
+"""The PDHG driver: owns every loop, talks to the host once per check, verifies every claim.
+
+Per check (every ``check_every`` iterations) the driver copies one small statistics vector
+to the host. A status is only reported after the host has re-checked it in float64 on the
+original problem (``scotopt.solvers.kkt``): OPTIMAL needs the KKT measures within eps,
+PRIMAL_INFEASIBLE / DUAL_INFEASIBLE need a ray that passes PDLP's tests. A claim the host
+rejects (float32 round-off, say) lets the iteration go on.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+import numpy as np
+
+from scotopt.kernels import get_backend
+from scotopt.options import PDHGOptions, Termination
+from scotopt.problem import LP
+from scotopt.result import Result
+from scotopt.solvers import kkt
+from scotopt.solvers.pdhg import algorithm as alg
+from scotopt.solvers.pdhg.scaling import scale_lp
+from scotopt.status import InvalidProblemError, Status
+
+_NORM_FLOOR = 1e-6  # an all-zero matrix still gets a finite step
+
+
+def estimate_norm(backend, op, n: int, dtype, iterations: int, seed: int = 0) -> float:
+    """||A~||_2 by power iteration on A~^T A~ (stops when the estimate changes < 1e-6)."""
+    xp = backend.xp
+    if n == 0:
+        return _NORM_FLOOR
+    rng = np.random.default_rng(seed)
+    v = backend.asarray(rng.standard_normal(n), dtype)
+    v = v / xp.sqrt(xp.sum(v * v))
+
+    def power_step(params, v):
+        o = op.with_params(params)
+        u = o.rmatvec(o.matvec(v))
+        lam = xp.sqrt(xp.sum(u * u))
+        return u / xp.where(lam > 0, lam, 1.0), lam
+
+    power_step = backend.compile(power_step)
+    estimate = 0.0
+    for _ in range(max(iterations, 1)):
+        v, lam = power_step(op.params, v)
+        lam = float(lam)
+        if lam == 0.0:
+            break
+        converged = abs(lam - estimate) <= 1e-6 * lam
+        estimate = lam
+        if converged:
+            break
+    return max(math.sqrt(estimate), _NORM_FLOOR)
+
+
+def _make_data(backend, scaled, lp: LP, dtype, eta: float) -> alg.PDHGData:
+    def dev(v):
+        return backend.asarray(v, dtype)
+
+    def fin(v):
+        return dev(np.where(np.isfinite(v), v, 0.0))
+
+    return alg.PDHGData(
+        c=dev(scaled.c), con_lb=dev(scaled.con_lb), con_ub=dev(scaled.con_ub),
+        var_lb=dev(scaled.var_lb), var_ub=dev(scaled.var_ub), d1=dev(scaled.d1), d2=dev(scaled.d2),
+        con_lb_fin=fin(lp.con_lb), con_ub_fin=fin(lp.con_ub), var_lb_fin=fin(lp.var_lb), var_ub_fin=fin(lp.var_ub),
+        theta_b=scaled.theta_b, theta_c=scaled.theta_c, c0=lp.c0,
+        bound_norm=kkt.bound_norm(lp), cost_norm=float(np.linalg.norm(lp.c)), eta=eta,
+    )
+
+
+def _starting_point(lp: LP, scaled, warm_start):
+    m, n = lp.shape
+    if warm_start is None:
+        x, y = np.zeros(n), np.zeros(m)
+    else:
+        try:
+            x_ws, y_ws = warm_start
+        except (TypeError, ValueError) as exc:
+            raise InvalidProblemError("warm_start must be a pair (x, y) of arrays (y may be None)") from exc
+        x = np.zeros(n) if x_ws is None else np.asarray(x_ws, dtype=np.float64).reshape(-1)
+        y = np.zeros(m) if y_ws is None else np.asarray(y_ws, dtype=np.float64).reshape(-1)
+        if x.shape != (n,) or y.shape != (m,):
+            raise InvalidProblemError(f"warm_start shapes must be ({n},) and ({m},), got {x.shape} and {y.shape}")
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):
+            raise InvalidProblemError("warm_start contains NaN or inf")
+    x_scaled = np.clip(scaled.theta_b * x / scaled.d2, scaled.var_lb, scaled.var_ub)
+    y_scaled = scaled.theta_c * kkt.project_row_duals(lp, y) / scaled.d1
+    return x_scaled, y_scaled
+
+
+class _Progress:
+    header = f"{'iter':>9} {'rel_primal':>10} {'rel_dual':>10} {'rel_gap':>10} {'primal_obj':>14} {'weight':>9} {'time':>8}"
+
+    def __init__(self, enabled: bool, stream=None):
+        self.enabled = enabled
+        self.stream = stream or sys.stdout
+        if enabled:
+            print(self.header, file=self.stream, flush=True)
+
+    def line(self, iteration: int, stats, elapsed: float, note: str = ""):
+        if not self.enabled:
+            return
+        s = alg.STAT
+        print(f"{iteration:>9d} {stats[s['rel_primal']]:>10.2e} {stats[s['rel_dual']]:>10.2e} "
+              f"{stats[s['rel_gap']]:>10.2e} {stats[s['primal_objective']]:>14.7e} "
+              f"{stats[s['primal_weight']]:>9.2e} {elapsed:>7.2f}s{note}", file=self.stream, flush=True)
+
+
+def solve_pdhg(lp: LP, backend_name: str, dtype, termination: Termination, options: PDHGOptions,
+               warm_start=None, verbose: bool = False) -> Result:
+    """Solve ``lp`` with r2HPDHG on one backend; see :func:`scotopt.solve` for the contract."""
+    start = time.perf_counter()
+    backend = get_backend(backend_name)
+    dtype = np.dtype(dtype)
+    with backend.precision(dtype):
+        return _run(lp, backend, dtype, termination, options, warm_start, verbose, start)
+
+
+def _run(lp, backend, dtype, termination, options, warm_start, verbose, start):
+    xp = backend.xp
+    scaled = scale_lp(lp, options.ruiz_iterations, options.pock_chambolle_alpha, options.bound_objective_rescaling)
+    x_start, y_start = _starting_point(lp, scaled, warm_start)
+    op = backend.operator(scaled.A, dtype)
+    norm = estimate_norm(backend, op, lp.num_vars, dtype, options.power_iterations)
+    data = _make_data(backend, scaled, lp, dtype, options.step_size_safety / norm)
+    params = alg.Params(
+        reflection=options.reflection, restart_sufficient=options.restart_sufficient,
+        restart_necessary=options.restart_necessary, restart_artificial=options.restart_artificial,
+        pid_kp=options.pid_kp, pid_ki=options.pid_ki, pid_kd=options.pid_kd,
+        pid_integral_decay=options.pid_integral_decay, eps=termination.eps,
+        eps_infeasible=termination.eps_infeasible,
+    )
+
+    def run_steps(op_params, data, state, count):
+        o = op.with_params(op_params)
+        return backend.repeat(lambda s: alg.step(xp, o, data, params, s), count, state)
+
+    def run_evaluate(op_params, data, state):
+        return alg.evaluate(xp, op.with_params(op_params), data, params, state)
+
+    run_steps = backend.compile(run_steps)
+    run_evaluate = backend.compile(run_evaluate)
+    state = alg.init_state(xp, op, data, backend.asarray(x_start, dtype), backend.asarray(y_start, dtype), dtype)
+    setup_time = time.perf_counter() - start
+
+    progress = _Progress(verbose)
+    s = alg.STAT
+    iterations = 0
+    status = None
+    answer_state, ray_candidate = state, 0
+    last_good = state
+    verify_failures = 0
+    ray = None
+    try:
+        while True:
+            count = options.check_every
+            if termination.iteration_limit is not None:
+                count = min(count, termination.iteration_limit - iterations)
+            stepped = run_steps(op.params, data, state, count) if count > 0 else state
+            iterations += max(count, 0)
+            new_state, stats = run_evaluate(op.params, data, stepped)
+            stats = backend.to_host(stats)
+            elapsed = time.perf_counter() - start
+            if stats[s["finite"]] < 1:
+                status, answer_state = Status.NUMERICAL_ERROR, last_good
+                progress.line(iterations, stats, elapsed, "  non-finite values: stopping")
+                break
+            progress.line(iterations, stats, elapsed, "  restart" if stats[s["restarted"]] else "")
+            last_good = stepped
+            found = _verified_outcome(lp, backend, xp, op, data, stepped, stats, termination)
+            if found is not None:
+                status, ray, ray_candidate = found
+                if status is None:
+                    verify_failures += 1
+                else:
+                    answer_state = stepped
+                    break
+            if termination.iteration_limit is not None and iterations >= termination.iteration_limit:
+                status, answer_state = Status.ITERATION_LIMIT, stepped
+                break
+            if termination.time_limit is not None and elapsed >= termination.time_limit:
+                status, answer_state = Status.TIME_LIMIT, stepped
+                break
+            state = new_state
+    except KeyboardInterrupt:
+        status, answer_state = Status.INTERRUPTED, last_good
+
+    x_dev, y_dev, _, _ = alg.candidate(xp, op, data, answer_state, ray_candidate)
+    x, y = backend.to_host(x_dev), backend.to_host(y_dev)
+    if status == Status.PRIMAL_INFEASIBLE:
+        y = ray
+    elif status == Status.DUAL_INFEASIBLE:
+        x = ray
+    report = kkt.kkt_report(lp, x, y)
+    reduced_costs = report.reduced_costs
+    if status == Status.PRIMAL_INFEASIBLE:
+        reduced_costs = kkt.project_reduced_costs(lp, -lp.rmatvec(kkt.project_row_duals(lp, y)))
+    return Result(
+        x=x, y=y, reduced_costs=reduced_costs, status=status,
+        primal_objective=report.primal_objective, dual_objective=report.dual_objective,
+        rel_primal=report.rel_primal, rel_dual=report.rel_dual, rel_gap=report.rel_gap,
+        max_primal_violation=report.max_primal_violation, max_dual_violation=report.max_dual_violation,
+        iterations=iterations, solve_time=time.perf_counter() - start, setup_time=setup_time,
+        backend=backend.name, device=backend.device, dtype=dtype.name, method="pdhg", eps=termination.eps,
+        restarts=int(backend.to_host(answer_state.restarts)),
+        extra={"step_size": data.eta, "norm_estimate": norm, "verify_failures": verify_failures},
+    )
+
+
+def _verified_outcome(lp, backend, xp, op, data, state, stats, termination):
+    """(status, ray, candidate) when the loop's stats claim an outcome; status None if the host
+    check in float64 rejects the claim; None when nothing is claimed."""
+    s = alg.STAT
+    eps, eps_inf = termination.eps, termination.eps_infeasible
+    claims_optimal = max(stats[s["rel_primal"]], stats[s["rel_dual"]], stats[s["rel_gap"]]) <= eps
+    claims_primal_infeasible = (stats[s["dual_ray_objective"]] > 0
+                                and stats[s["dual_ray_infeasibility"]] <= eps_inf * stats[s["dual_ray_objective"]])
+    claims_dual_infeasible = (stats[s["primal_ray_objective"]] > 0
+                              and stats[s["primal_ray_infeasibility"]] <= eps_inf * stats[s["primal_ray_objective"]])
+    if not (claims_optimal or claims_primal_infeasible or claims_dual_infeasible):
+        return None
+    candidate_id = int(stats[s["ray_candidate"]])
+    x_dev, y_dev, x_ray_dev, y_ray_dev = alg.candidate(xp, op, data, state, candidate_id)
+    if claims_optimal and kkt.kkt_report(lp, backend.to_host(x_dev), backend.to_host(y_dev)).is_optimal(eps):
+        return Status.OPTIMAL, None, candidate_id
+    if claims_primal_infeasible:
+        y_ray = backend.to_host(y_ray_dev)
+        if kkt.dual_ray_report(lp, y_ray).is_certificate(eps_inf):
+            return Status.PRIMAL_INFEASIBLE, y_ray, candidate_id
+    if claims_dual_infeasible:
+        x_ray = backend.to_host(x_ray_dev)
+        if kkt.primal_ray_report(lp, x_ray).is_certificate(eps_inf):
+            return Status.DUAL_INFEASIBLE, x_ray, candidate_id
+    return None, None, candidate_id
