@@ -51,7 +51,6 @@ class PDHGOptions:
     pock_chambolle_alpha: float | None = 1.0  # None disables the Pock-Chambolle pass
     bound_objective_rescaling: bool = True
     step_size_safety: float = 0.998
-    power_iterations: int = 100
     reflection: float = 1.0  # gamma: 1 = full reflection, 0.5 = plain Halpern
     restart_sufficient: float = 0.2
     restart_necessary: float = 0.5

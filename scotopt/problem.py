@@ -34,7 +34,7 @@ def _host_matrix(A):
     if isinstance(A, spla.LinearOperator):
         return A
     if sp.issparse(A):
-        return sp.csr_matrix(A, dtype=np.float64)
+        return sp.csr_matrix(A, dtype=np.float64, copy=True)
     module = type(A).__module__
     if module.startswith("cupyx"):  # cupyx.scipy.sparse matrix
         return sp.csr_matrix(A.get(), dtype=np.float64)

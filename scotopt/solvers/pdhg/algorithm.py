@@ -260,14 +260,18 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
     integral = params.pid_integral_decay * s.pid_integral + error
     log_omega = xp.log(s.omega) - (params.pid_kp * error + params.pid_ki * integral
                                    + params.pid_kd * (error - s.pid_previous))
-    ratio = rel_d / xp.where(rel_p > 0, rel_p, 1e-300)
+    # The residual-ratio safeguard only means something when both residuals are nonzero: with
+    # every variable boxed the dual residual is exactly 0 (Netlib RECIPE) and the weight would
+    # never move.
+    both = (rel_p > 0) & (rel_d > 0)
+    ratio = xp.where(both, rel_d / xp.where(rel_p > 0, rel_p, 1.0), 1.0)
     unsafe = ((move_x < 1e-16) | (move_x > 1e12) | (move_y < 1e-16) | (move_y > 1e12)
               | (ratio < 1e-8) | (ratio > 1e8) | ~xp.isfinite(log_omega))
     omega_new = xp.where(unsafe, s.omega_best, xp.exp(xp.clip(log_omega, -50.0, 50.0)))
     integral = xp.where(unsafe, 0.0, integral)
     previous = xp.where(unsafe, 0.0, error)
     balance = xp.abs(xp.log10(xp.where(ratio > 0, ratio, 1e-300)))
-    better = (~unsafe) & (balance < s.balance_best)
+    better = (~unsafe) & both & (balance < s.balance_best)
     omega_best = xp.where(restart & better, omega_new, s.omega_best)
     balance_best = xp.where(restart & better, balance, s.balance_best)
 

@@ -1,0 +1,225 @@
+"""Peer LP solvers (HiGHS, OR-Tools PDLP) behind one calling convention.
+
+Every ``solve_*`` function takes a :class:`scotopt.problem.LP` (always a minimisation:
+``min c@x + c0  s.t.  con_lb <= A x <= con_ub, var_lb <= x <= var_ub``) and returns a dict
+
+    solver      str    e.g. "highs-simplex", "highs-ipm", "pdlp"
+    status      str    a scotopt Status name (OPTIMAL, PRIMAL_INFEASIBLE, DUAL_INFEASIBLE,
+                       TIME_LIMIT, ITERATION_LIMIT, NUMERICAL_ERROR, INTERRUPTED) or OTHER
+    raw_status  str    the solver's own status name
+    objective   float  the solver's reported objective (our minimisation, c0 included); nan if none
+    x, y        np.ndarray (n,), (m,) in OUR sign convention, or None if the solver has none
+    seconds     float  wall time of the solve call only (model conversion excluded)
+    iterations  int    simplex / IPM / PDHG iterations as reported by the solver
+    solver_seconds float  the solver's own reported solve time
+
+Sign convention (scotopt's, see ``scotopt.solvers.kkt``): the row duals y satisfy
+``c - A^T y = r`` with r the reduced costs; ``y_i > 0`` only at a finite row lower bound,
+``y_i < 0`` only at a finite row upper bound. Both peers already use it for a minimisation, so
+no sign flip is applied:
+
+- HiGHS: ``row_dual`` / ``col_dual`` satisfy ``col_dual = c - A^T row_dual`` (checked with
+  ``kkt_report`` on a small LP with every bound type, simplex and IPM).
+- OR-Tools PDLP: ``dual_solution`` / ``reduced_costs`` satisfy ``reduced_costs = c - A^T y``
+  (the Lagrangian of Applegate et al., the one scotopt's kkt module follows; checked the same way).
+
+Callers must re-check every answer with :func:`scotopt.solvers.kkt.kkt_report`; these functions
+report what the solver said and never certify anything themselves.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["highs_model_from_lp", "pdlp_program_from_lp", "solve_highs", "solve_ortools_pdlp"]
+
+
+def _result(solver, status, raw_status, objective, x, y, seconds, iterations, solver_seconds):
+    return {
+        "solver": solver,
+        "status": status,
+        "raw_status": raw_status,
+        "objective": float(objective) if objective is not None else math.nan,
+        "x": None if x is None else np.asarray(x, dtype=np.float64),
+        "y": None if y is None else np.asarray(y, dtype=np.float64),
+        "seconds": float(seconds),
+        "iterations": int(iterations),
+        "solver_seconds": float(solver_seconds),
+    }
+
+
+# --------------------------------------------------------------------------------------- HiGHS
+
+def highs_model_from_lp(lp):
+    """A ``highspy.HighsLp`` holding ``lp`` (minimisation, column-wise matrix, offset = c0)."""
+    import highspy
+
+    A = sp.csc_matrix(lp.A, dtype=np.float64)
+    A.sort_indices()
+    m, n = A.shape
+    h = highspy.HighsLp()
+    h.num_col_ = n
+    h.num_row_ = m
+    h.col_cost_ = np.asarray(lp.c, dtype=np.float64)
+    h.col_lower_ = np.asarray(lp.var_lb, dtype=np.float64)  # highspy.kHighsInf is inf
+    h.col_upper_ = np.asarray(lp.var_ub, dtype=np.float64)
+    h.row_lower_ = np.asarray(lp.con_lb, dtype=np.float64)
+    h.row_upper_ = np.asarray(lp.con_ub, dtype=np.float64)
+    h.offset_ = float(lp.c0)
+    h.sense_ = highspy.ObjSense.kMinimize
+    h.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    h.a_matrix_.num_col_ = n
+    h.a_matrix_.num_row_ = m
+    h.a_matrix_.start_ = A.indptr.astype(np.int32)
+    h.a_matrix_.index_ = A.indices.astype(np.int32)
+    h.a_matrix_.value_ = A.data
+    return h
+
+
+def _highs_status(model_status) -> str:
+    import highspy
+
+    M = highspy.HighsModelStatus
+    return {
+        M.kOptimal: "OPTIMAL",
+        M.kInfeasible: "PRIMAL_INFEASIBLE",
+        M.kUnbounded: "DUAL_INFEASIBLE",
+        M.kUnboundedOrInfeasible: "PRIMAL_OR_DUAL_INFEASIBLE",
+        M.kTimeLimit: "TIME_LIMIT",
+        M.kIterationLimit: "ITERATION_LIMIT",
+        M.kInterrupt: "INTERRUPTED",
+        M.kHighsInterrupt: "INTERRUPTED",
+    }.get(model_status, "OTHER")
+
+
+def solve_highs(lp, method: str = "simplex", time_limit: float | None = None, threads: int = 1) -> dict:
+    """Solve ``lp`` with HiGHS.
+
+    Parameters
+    ----------
+    method : "simplex" or "ipm"
+        ``solver`` option of HiGHS; for "ipm" crossover is switched off (``run_crossover=off``),
+        so x and y are the interior-point answer.
+    time_limit : float, optional
+        HiGHS ``time_limit`` in seconds.
+    threads : int
+        HiGHS ``threads`` option (set it once per process: HiGHS's scheduler keeps the first value).
+    """
+    import highspy
+
+    if method not in ("simplex", "ipm"):
+        raise ValueError(f"method must be 'simplex' or 'ipm', got {method!r}")
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("solver", method)
+    h.setOptionValue("threads", int(threads))
+    if method == "ipm":
+        h.setOptionValue("run_crossover", "off")
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    if h.passModel(highs_model_from_lp(lp)) == highspy.HighsStatus.kError:
+        raise RuntimeError(f"HiGHS rejected the model {lp.name!r}")
+    t0 = time.perf_counter()
+    h.run()
+    seconds = time.perf_counter() - t0
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    sol = h.getSolution()
+    x = np.array(sol.col_value, dtype=np.float64) if sol.value_valid else None
+    y = np.array(sol.row_dual, dtype=np.float64) if sol.dual_valid else None
+    iterations = info.simplex_iteration_count if method == "simplex" else info.ipm_iteration_count
+    objective = info.objective_function_value if sol.value_valid else math.nan
+    return _result(
+        f"highs-{method}", _highs_status(model_status), h.modelStatusToString(model_status), objective,
+        x, y, seconds, max(int(iterations), 0), h.getRunTime(),
+    )
+
+
+# ---------------------------------------------------------------------------------------- PDLP
+
+_PDLP_STATUS = {
+    "TERMINATION_REASON_OPTIMAL": "OPTIMAL",
+    "TERMINATION_REASON_PRIMAL_INFEASIBLE": "PRIMAL_INFEASIBLE",
+    "TERMINATION_REASON_DUAL_INFEASIBLE": "DUAL_INFEASIBLE",
+    "TERMINATION_REASON_PRIMAL_OR_DUAL_INFEASIBLE": "PRIMAL_OR_DUAL_INFEASIBLE",
+    "TERMINATION_REASON_TIME_LIMIT": "TIME_LIMIT",
+    "TERMINATION_REASON_ITERATION_LIMIT": "ITERATION_LIMIT",
+    "TERMINATION_REASON_KKT_MATRIX_PASS_LIMIT": "ITERATION_LIMIT",
+    "TERMINATION_REASON_NUMERICAL_ERROR": "NUMERICAL_ERROR",
+    "TERMINATION_REASON_INTERRUPTED_BY_USER": "INTERRUPTED",
+}
+
+
+def pdlp_program_from_lp(lp):
+    """An OR-Tools ``pdlp.QuadraticProgram`` (linear: no objective matrix) holding ``lp``."""
+    from ortools.pdlp.python import pdlp
+
+    qp = pdlp.QuadraticProgram()
+    qp.objective_vector = np.asarray(lp.c, dtype=np.float64)
+    qp.constraint_matrix = sp.csc_matrix(lp.A, dtype=np.float64)
+    qp.constraint_lower_bounds = np.asarray(lp.con_lb, dtype=np.float64)
+    qp.constraint_upper_bounds = np.asarray(lp.con_ub, dtype=np.float64)
+    qp.variable_lower_bounds = np.asarray(lp.var_lb, dtype=np.float64)
+    qp.variable_upper_bounds = np.asarray(lp.var_ub, dtype=np.float64)
+    qp.objective_offset = float(lp.c0)
+    return qp
+
+
+def solve_ortools_pdlp(
+    lp,
+    eps: float = 1e-4,
+    time_limit: float | None = None,
+    threads: int = 1,
+    bound_gradients_as_residuals: bool = True,
+) -> dict:
+    """Solve ``lp`` with OR-Tools PDLP (C++), default algorithm settings.
+
+    Termination: ``simple_optimality_criteria`` with ``eps_optimal_relative =
+    eps_optimal_absolute = eps`` and the L2 optimality norm (PDLP's default, and the norm of
+    scotopt's relative KKT measures), ``time_sec_limit = time_limit``; ``num_threads = threads``,
+    ``verbosity_level = 0``. x, y are PDLP's ``primal_solution`` / ``dual_solution`` unchanged
+    (PDLP's dual convention is ours: ``reduced_costs = c - A^T y``).
+
+    ``bound_gradients_as_residuals`` is PDLP's
+    ``handle_some_primal_gradients_on_finite_bounds_as_residuals`` (default True). With True,
+    PDLP leaves out of its dual objective the reduced costs of variables far from their finite
+    bound (counting them as dual residual instead), so its gap can be smaller than the one
+    ``kkt_report`` computes for the same (x, y): on ken-07 / boeing2 at eps 1e-4 PDLP stops
+    OPTIMAL while kkt_report gives rel_gap 1.6e-3 / 1.3e-4. With False, PDLP's dual objective
+    equals kkt_report's exactly.
+    """
+    from ortools.pdlp import solve_log_pb2, solvers_pb2
+    from ortools.pdlp.python import pdlp
+
+    qp = pdlp_program_from_lp(lp)
+    params = solvers_pb2.PrimalDualHybridGradientParams()
+    tc = params.termination_criteria
+    tc.optimality_norm = solvers_pb2.OPTIMALITY_NORM_L2
+    tc.simple_optimality_criteria.eps_optimal_relative = float(eps)
+    tc.simple_optimality_criteria.eps_optimal_absolute = float(eps)
+    if time_limit is not None:
+        tc.time_sec_limit = float(time_limit)
+    params.num_threads = int(threads)
+    params.verbosity_level = 0
+    params.handle_some_primal_gradients_on_finite_bounds_as_residuals = bool(bound_gradients_as_residuals)
+    t0 = time.perf_counter()
+    res = pdlp.primal_dual_hybrid_gradient(qp, params)
+    seconds = time.perf_counter() - t0
+    log = res.solve_log
+    raw = solve_log_pb2.TerminationReason.Name(log.termination_reason)
+    x = np.asarray(res.primal_solution, dtype=np.float64)
+    y = np.asarray(res.dual_solution, dtype=np.float64)
+    objective = math.nan
+    for info in log.solution_stats.convergence_information:
+        if info.candidate_type == log.solution_type:
+            objective = info.primal_objective
+    if x.shape != (lp.num_vars,) or y.shape != (lp.num_rows,):
+        x = y = None
+    return _result(
+        "pdlp", _PDLP_STATUS.get(raw, "OTHER"), raw, objective, x, y, seconds,
+        log.iteration_count, log.solve_time_sec,
+    )
