@@ -72,7 +72,7 @@ class Result:
         """max(rel_primal, rel_dual, rel_gap)."""
         return max(self.rel_primal, self.rel_dual, self.rel_gap)
 
-    def raise_for_status(self) -> "Result":
+    def raise_for_status(self) -> Result:
         """Raise :class:`SolveFailedError` unless the status is OPTIMAL; return self otherwise."""
         if self.status != Status.OPTIMAL:
             raise SolveFailedError(self.status, self.message)

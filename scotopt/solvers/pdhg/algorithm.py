@@ -105,8 +105,6 @@ class Params(NamedTuple):
     pid_ki: float
     pid_kd: float
     pid_integral_decay: float
-    eps: float
-    eps_infeasible: float
 
 
 def init_state(xp, op, data: PDHGData, x, y, dtype) -> PDHGState:
@@ -278,13 +276,23 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
     def pick(new, old):
         return xp.where(restart, new, old)
 
+    # The reference residual of a new epoch is that of its anchor under the new weight
+    # (cuPDLPx measures it right after the restart). Using the pre-restart residual instead
+    # made epochs end after one check and the weight update run away.
+    omega_next = pick(omega_new, s.omega)
+    xa, ya, axa, atya = pdhg_map(xp, op, data, x_hat, y_hat, ax_hat, aty_hat, omega_next)
+    dxa, dya = x_hat - xa, y_hat - ya
+    r_anchor2 = (xp.sum(dxa * dxa) * omega_next / data.eta + xp.sum(dya * dya) / (data.eta * omega_next)
+                 + 2.0 * xp.sum(dya * (ax_hat - axa)))
+    r_anchor = xp.sqrt(xp.maximum(r_anchor2, 0.0))
+
     new_state = PDHGState(
         x=pick(x_hat, s.x), y=pick(y_hat, s.y), ax=pick(ax_hat, s.ax), aty=pick(aty_hat, s.aty),
         x0=pick(x_hat, s.x0), y0=pick(y_hat, s.y0), ax0=pick(ax_hat, s.ax0), aty0=pick(aty_hat, s.aty0),
         k=pick(0.0 * s.k, s.k), n=s.n,
-        omega=pick(omega_new, s.omega),
+        omega=omega_next,
         pid_integral=pick(integral, s.pid_integral), pid_previous=pick(previous, s.pid_previous),
-        r0=pick(r, r0), r_prev=pick(xp.asarray(float("inf"), dtype=r.dtype), r),
+        r0=pick(r_anchor, r0), r_prev=pick(xp.asarray(float("inf"), dtype=r.dtype), r),
         omega_best=omega_best, balance_best=balance_best,
         restarts=s.restarts + pick(1.0, 0.0),
     )

@@ -57,6 +57,34 @@ def estimate_norm(A, seed: int = 0) -> float:
     return max(math.sqrt(max(float(lam), 0.0)) * (1.0 + 1e-6), _NORM_FLOOR)
 
 
+_COMPILED: dict = {}
+
+
+def _compiled_functions(backend, op, params: alg.Params):
+    """(run_steps, run_evaluate) for this backend; jitted ones are cached across solves.
+
+    A jitted function is keyed on everything it closes over (backend, operator type and shape,
+    algorithm constants); the problem data and operator arrays are arguments, so a second solve
+    of the same shape reuses the compiled program.
+    """
+    key = (backend.name, type(op).__name__, op.shape, params)
+    if key in _COMPILED:
+        return _COMPILED[key]
+    xp = backend.xp
+
+    def run_steps(op_params, data, state, count):
+        bound = op.with_params(op_params)
+        return backend.repeat(lambda s: alg.step(xp, bound, data, params, s), count, state)
+
+    def run_evaluate(op_params, data, state):
+        return alg.evaluate(xp, op.with_params(op_params), data, params, state)
+
+    functions = backend.compile(run_steps), backend.compile(run_evaluate)
+    if getattr(backend, "caches_compiled", False):
+        _COMPILED[key] = functions
+    return functions
+
+
 def _make_data(backend, scaled, lp: LP, dtype, eta: float) -> alg.PDHGData:
     def dev(v):
         return backend.asarray(v, dtype)
@@ -132,19 +160,10 @@ def _run(lp, backend, dtype, termination, options, warm_start, verbose, start):
         reflection=options.reflection, restart_sufficient=options.restart_sufficient,
         restart_necessary=options.restart_necessary, restart_artificial=options.restart_artificial,
         pid_kp=options.pid_kp, pid_ki=options.pid_ki, pid_kd=options.pid_kd,
-        pid_integral_decay=options.pid_integral_decay, eps=termination.eps,
-        eps_infeasible=termination.eps_infeasible,
+        pid_integral_decay=options.pid_integral_decay,
     )
 
-    def run_steps(op_params, data, state, count):
-        o = op.with_params(op_params)
-        return backend.repeat(lambda s: alg.step(xp, o, data, params, s), count, state)
-
-    def run_evaluate(op_params, data, state):
-        return alg.evaluate(xp, op.with_params(op_params), data, params, state)
-
-    run_steps = backend.compile(run_steps)
-    run_evaluate = backend.compile(run_evaluate)
+    run_steps, run_evaluate = _compiled_functions(backend, op, params)
     state = alg.init_state(xp, op, data, backend.asarray(x_start, dtype), backend.asarray(y_start, dtype), dtype)
     setup_time = time.perf_counter() - start
 
