@@ -58,8 +58,8 @@ for _p in (str(_REPO), str(_HERE)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from scotopt.io import read_mps
-from scotopt.solvers.kkt import kkt_report
+from scotopt.io import read_mps  # noqa: E402 - after the sys.path set-up above
+from scotopt.solvers.kkt import kkt_report  # noqa: E402
 
 DEFAULT_DATA = _REPO.parent / "shared" / "data"
 COLLECTIONS = ("netlib", "kennington")
@@ -158,7 +158,10 @@ def run_solver(lp, solver: str, eps: float, time_limit: float, threads: int = 1)
     if solver == "highs-ipm":
         return peers.solve_highs(lp, method="ipm", time_limit=time_limit, threads=threads)
     if solver == "pdlp":
-        return peers.solve_ortools_pdlp(lp, eps=eps, time_limit=time_limit, threads=threads)
+        # bound_gradients_as_residuals=False makes PDLP stop on the dual objective our KKT check
+        # uses; with PDLP's default it can stop "optimal" on answers our check rejects.
+        return peers.solve_ortools_pdlp(lp, eps=eps, time_limit=time_limit, threads=threads,
+                                        bound_gradients_as_residuals=False)
     if solver in ("scotopt-numpy", "scotopt-jax"):
         return _solve_scotopt(lp, solver.split("-", 1)[1], eps, time_limit)
     raise ValueError(f"unknown solver {solver!r}; choose from {', '.join(SOLVERS)}")

@@ -270,7 +270,10 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
     previous = xp.where(unsafe, 0.0, error)
     balance = xp.abs(xp.log10(xp.where(ratio > 0, ratio, 1e-300)))
     better = (~unsafe) & both & (balance < s.balance_best)
-    omega_best = xp.where(restart & better, omega_new, s.omega_best)
+    # Remember the weight that was in force when the residuals were best balanced (cuPDLPx keeps
+    # the one produced at that restart, which on Netlib GROW7 with geometric-mean scaling was
+    # already 1e-5 and led the reset to a dead weight).
+    omega_best = xp.where(restart & better, s.omega, s.omega_best)
     balance_best = xp.where(restart & better, balance, s.balance_best)
 
     def pick(new, old):

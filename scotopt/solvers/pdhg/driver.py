@@ -122,7 +122,8 @@ def _starting_point(lp: LP, scaled, warm_start):
 
 
 class _Progress:
-    header = f"{'iter':>9} {'rel_primal':>10} {'rel_dual':>10} {'rel_gap':>10} {'primal_obj':>14} {'weight':>9} {'time':>8}"
+    header = (f"{'iter':>9} {'rel_primal':>10} {'rel_dual':>10} {'rel_gap':>10} {'primal_obj':>14} "
+              f"{'weight':>9} {'time':>8}")
 
     def __init__(self, enabled: bool, stream=None):
         self.enabled = enabled
@@ -151,7 +152,8 @@ def solve_pdhg(lp: LP, backend_name: str, dtype, termination: Termination, optio
 
 def _run(lp, backend, dtype, termination, options, warm_start, verbose, start):
     xp = backend.xp
-    scaled = scale_lp(lp, options.ruiz_iterations, options.pock_chambolle_alpha, options.bound_objective_rescaling)
+    scaled = scale_lp(lp, options.ruiz_iterations, options.pock_chambolle_alpha, options.bound_objective_rescaling,
+                      options.geometric_mean_iterations)
     x_start, y_start = _starting_point(lp, scaled, warm_start)
     op = backend.operator(scaled.A, dtype)
     norm = estimate_norm(scaled.A)
