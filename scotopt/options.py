@@ -60,7 +60,6 @@ class PDHGOptions:
     pid_ki: float = 0.01
     pid_kd: float = 0.0
     pid_integral_decay: float = 0.3
-    verify_attempts: int = 50  # float64 re-checks that may fail before we stop trusting the loop
 
     def __post_init__(self):
         if int(self.check_every) != self.check_every or self.check_every < 1:

@@ -34,6 +34,8 @@ def _host_matrix(A):
     if isinstance(A, spla.LinearOperator):
         return A
     if sp.issparse(A):
+        if np.iscomplexobj(A.data):
+            raise InvalidProblemError(f"A must be real numeric data, got dtype {A.dtype}")
         return sp.csr_matrix(A, dtype=np.float64, copy=True)
     module = type(A).__module__
     if module.startswith("cupyx"):  # cupyx.scipy.sparse matrix
@@ -43,8 +45,8 @@ def _host_matrix(A):
     dense = to_host(A)
     if dense.ndim != 2:
         raise InvalidProblemError(f"A must be 2-D, got an array with shape {dense.shape}")
-    if not np.issubdtype(dense.dtype, np.number):
-        raise InvalidProblemError(f"A must be numeric, got dtype {dense.dtype}")
+    if not np.issubdtype(dense.dtype, np.number) or np.issubdtype(dense.dtype, np.complexfloating):
+        raise InvalidProblemError(f"A must be real numeric data, got dtype {dense.dtype}")
     return sp.csr_matrix(dense.astype(np.float64))
 
 
@@ -54,8 +56,8 @@ def _vector(name, value, length, default):
     arr = to_host(value)
     if arr.ndim == 0:
         return np.full(length, float(arr), dtype=np.float64)
-    if not np.issubdtype(arr.dtype, np.number) and arr.dtype != np.bool_:
-        raise InvalidProblemError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if (not np.issubdtype(arr.dtype, np.number) and arr.dtype != np.bool_) or np.iscomplexobj(arr):
+        raise InvalidProblemError(f"{name} must be real numeric data, got dtype {arr.dtype}")
     arr = np.asarray(arr, dtype=np.float64).reshape(-1) if arr.ndim == 1 else arr
     if arr.ndim != 1 or arr.shape[0] != length:
         raise InvalidProblemError(
@@ -98,8 +100,8 @@ class LP:
         c_host = to_host(c)
         if c_host.ndim != 1:
             raise InvalidProblemError(f"c must be 1-D, got shape {c_host.shape}")
-        if not np.issubdtype(c_host.dtype, np.number):
-            raise InvalidProblemError(f"c must be numeric, got dtype {c_host.dtype}")
+        if not np.issubdtype(c_host.dtype, np.number) or np.iscomplexobj(c_host):
+            raise InvalidProblemError(f"c must be real numeric data, got dtype {c_host.dtype}")
         self.c = np.array(c_host, dtype=np.float64)
         self.A = _host_matrix(A)
         m, n = self.A.shape

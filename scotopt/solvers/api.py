@@ -62,7 +62,11 @@ def solve(problem: LP, method: str = "pdhg", backend: str = "auto", dtype: str =
         raise InvalidProblemError(f"solve() takes an scotopt.LP, got {type(problem).__name__}")
     if method not in METHODS:
         raise InvalidOptionError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    if str(dtype) not in DTYPES:
+    try:
+        dtype_name = np.dtype(dtype).name if dtype is not None else None
+    except TypeError:
+        dtype_name = None
+    if dtype_name not in DTYPES:
         raise InvalidOptionError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     if options is None:
         options = PDHGOptions()
@@ -73,4 +77,4 @@ def solve(problem: LP, method: str = "pdhg", backend: str = "auto", dtype: str =
     name = resolve_backend(backend)
     from scotopt.solvers.pdhg.driver import solve_pdhg
 
-    return solve_pdhg(problem, name, np.dtype(str(dtype)), termination, options, warm_start, verbose)
+    return solve_pdhg(problem, name, np.dtype(dtype_name), termination, options, warm_start, verbose)

@@ -37,7 +37,7 @@ def estimate_norm(A, seed: int = 0) -> float:
     reflected Halpern iteration diverges. Lanczos converges to 1e-10 in a few dozen products.
     """
     m, n = A.shape
-    if m == 0 or n == 0:
+    if m == 0 or n == 0 or (sp.issparse(A) and A.nnz == 0):
         return _NORM_FLOOR
     if min(m, n) <= 2:
         dense = A.toarray() if sp.issparse(A) else A @ np.eye(n)
@@ -52,8 +52,10 @@ def estimate_norm(A, seed: int = 0) -> float:
     try:
         lam = spla.eigsh(gram, k=1, which="LA", tol=1e-10, v0=v0, return_eigenvectors=False,
                          maxiter=max(1000, 10 * gram.shape[0]))[0]
-    except spla.ArpackNoConvergence as exc:  # keep the best estimate, with a margin below
+    except spla.ArpackNoConvergence as exc:  # keep the best estimate, with a margin
         lam = (max(exc.eigenvalues) if len(exc.eigenvalues) else 0.0) * 1.01
+    except spla.ArpackError:  # e.g. an operator that is zero: fall back to power iteration
+        lam = _power_iteration(gram, v0) * 1.01
     return max(math.sqrt(max(float(lam), 0.0)) * (1.0 + 1e-6), _NORM_FLOOR)
 
 
@@ -83,6 +85,17 @@ def _compiled_functions(backend, op, params: alg.Params):
     if getattr(backend, "caches_compiled", False):
         _COMPILED[key] = functions
     return functions
+
+
+def _power_iteration(gram, v, iterations: int = 500) -> float:
+    lam = 0.0
+    for _ in range(iterations):
+        u = gram.matvec(v)
+        lam = float(np.linalg.norm(u))
+        if lam == 0.0:
+            return 0.0
+        v = u / lam
+    return lam
 
 
 def _make_data(backend, scaled, lp: LP, dtype, eta: float) -> alg.PDHGData:
@@ -211,8 +224,7 @@ def _run(lp, backend, dtype, termination, options, warm_start, verbose, start):
     except KeyboardInterrupt:
         status, answer_state = Status.INTERRUPTED, last_good
 
-    x_dev, y_dev, _, _ = alg.candidate(xp, op, data, answer_state, ray_candidate)
-    x, y = backend.to_host(x_dev), backend.to_host(y_dev)
+    x, y = _answer(backend, xp, op, data, answer_state, ray_candidate)
     if status == Status.PRIMAL_INFEASIBLE:
         y = ray
     elif status == Status.DUAL_INFEASIBLE:
@@ -231,6 +243,20 @@ def _run(lp, backend, dtype, termination, options, warm_start, verbose, start):
         restarts=int(backend.to_host(answer_state.restarts)),
         extra={"step_size": data.eta, "norm_estimate": norm, "verify_failures": verify_failures},
     )
+
+
+def _answer(backend, xp, op, data, state, ray_candidate):
+    """Unscaled (x, y) of T(state); the unscaled iterate itself if T(state) is not finite (an
+    operator that went wrong must not turn the last finite iterate into NaN)."""
+    try:
+        x_dev, y_dev, _, _ = alg.candidate(xp, op, data, state, ray_candidate)
+        x, y = backend.to_host(x_dev), backend.to_host(y_dev)
+    except KeyboardInterrupt:
+        x = y = None
+    if x is None or not (np.isfinite(x).all() and np.isfinite(y).all()):
+        x = backend.to_host(data.d2 * state.x) / data.theta_b
+        y = backend.to_host(data.d1 * state.y) / data.theta_c
+    return x, y
 
 
 def _verified_outcome(lp, backend, xp, op, data, state, stats, termination):

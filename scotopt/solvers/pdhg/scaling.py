@@ -49,18 +49,23 @@ def _safe_inverse_sqrt(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _abs_max(A: sp.csr_matrix, axis: int) -> np.ndarray:
+    """max |a| along ``axis`` (0 for empty rows/columns and for a matrix with no rows or columns)."""
+    if A.shape[0] == 0 or A.shape[1] == 0:
+        return np.zeros(A.shape[1 - axis])
+    return np.asarray(abs(A).max(axis=axis).todense()).ravel()
+
+
 def _row_col_abs_max(A: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    absA = abs(A)
-    return (np.asarray(absA.max(axis=1).todense()).ravel(), np.asarray(absA.max(axis=0).todense()).ravel())
+    return _abs_max(A, axis=1), _abs_max(A, axis=0)
 
 
 def _geometric_mean_factors(A: sp.csr_matrix, axis: int) -> np.ndarray:
     """1/sqrt(min|a| * max|a|) over the nonzeros of each row (axis=1) or column (axis=0); 1 if empty."""
-    absA = abs(A)
-    largest = np.asarray(absA.max(axis=axis).todense()).ravel()
-    inverted = absA.copy()
+    largest = _abs_max(A, axis)
+    inverted = abs(A)
     inverted.data = 1.0 / inverted.data
-    inverse_smallest = np.asarray(inverted.max(axis=axis).todense()).ravel()
+    inverse_smallest = _abs_max(inverted, axis)
     product = np.zeros_like(largest)
     nonempty = largest > 0
     product[nonempty] = largest[nonempty] / inverse_smallest[nonempty]
@@ -91,10 +96,13 @@ def diagonal_scaling(A: sp.csr_matrix, ruiz_iterations: int, pock_chambolle_alph
         d1 *= r
         d2 *= s
     if pock_chambolle_alpha is not None:
-        absA = abs(scaled)
         alpha = pock_chambolle_alpha
-        row_sum = np.asarray(absA.power(alpha).sum(axis=1)).ravel()
-        col_sum = np.asarray(absA.power(2.0 - alpha).sum(axis=0)).ravel()
+        # |a|^p on the stored nonzeros only (p = 0 counts them; scipy's power() refuses 0)
+        row_power, col_power = abs(scaled), abs(scaled)
+        row_power.data = row_power.data ** alpha
+        col_power.data = col_power.data ** (2.0 - alpha)
+        row_sum = np.asarray(row_power.sum(axis=1)).ravel()
+        col_sum = np.asarray(col_power.sum(axis=0)).ravel()
         r, s = _safe_inverse_sqrt(row_sum), _safe_inverse_sqrt(col_sum)
         scaled = sp.diags(r) @ scaled @ sp.diags(s)
         d1 *= r
