@@ -35,6 +35,8 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from scotopt.io.highs import to_highs_lp
+
 __all__ = ["highs_model_from_lp", "pdlp_program_from_lp", "solve_highs", "solve_ortools_pdlp"]
 
 
@@ -55,29 +57,8 @@ def _result(solver, status, raw_status, objective, x, y, seconds, iterations, so
 # --------------------------------------------------------------------------------------- HiGHS
 
 def highs_model_from_lp(lp):
-    """A ``highspy.HighsLp`` holding ``lp`` (minimisation, column-wise matrix, offset = c0)."""
-    import highspy
-
-    A = sp.csc_matrix(lp.A, dtype=np.float64)
-    A.sort_indices()
-    m, n = A.shape
-    h = highspy.HighsLp()
-    h.num_col_ = n
-    h.num_row_ = m
-    h.col_cost_ = np.asarray(lp.c, dtype=np.float64)
-    h.col_lower_ = np.asarray(lp.var_lb, dtype=np.float64)  # highspy.kHighsInf is inf
-    h.col_upper_ = np.asarray(lp.var_ub, dtype=np.float64)
-    h.row_lower_ = np.asarray(lp.con_lb, dtype=np.float64)
-    h.row_upper_ = np.asarray(lp.con_ub, dtype=np.float64)
-    h.offset_ = float(lp.c0)
-    h.sense_ = highspy.ObjSense.kMinimize
-    h.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    h.a_matrix_.num_col_ = n
-    h.a_matrix_.num_row_ = m
-    h.a_matrix_.start_ = A.indptr.astype(np.int32)
-    h.a_matrix_.index_ = A.indices.astype(np.int32)
-    h.a_matrix_.value_ = A.data
-    return h
+    """A ``highspy.HighsLp`` holding ``lp`` (scotopt's own conversion)."""
+    return to_highs_lp(lp)
 
 
 def _highs_status(model_status) -> str:
