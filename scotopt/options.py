@@ -47,7 +47,11 @@ class PDHGOptions:
     """
 
     check_every: int = 64  # cuPDLPx checks every 200; small LPs converge in a few hundred
-    geometric_mean_iterations: int = 12  # cuPDLPx default; solved 3 more of 21 hard Netlib LPs (see scaling.py)
+    # Off by default (the issue's Ruiz + Pock-Chambolle recipe). cuPDLPx runs 12 passes; on our
+    # 101-LP suite at 60 s that was a wash against OR-Tools PDLP: SGM ratio 1.22 (12 passes)
+    # vs 1.17 (0) at 1e-4, and about 1.3 either way at 1e-8; it helps bore3d, lotfi, forplan and
+    # hurts maros-r7, woodw, ganges, tuff (bench/README.md).
+    geometric_mean_iterations: int = 0
     ruiz_iterations: int = 10
     pock_chambolle_alpha: float | None = 1.0  # None disables the Pock-Chambolle pass
     bound_objective_rescaling: bool = True

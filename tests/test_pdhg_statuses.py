@@ -332,6 +332,7 @@ def test_auto_backend_is_numpy_without_gpu():
         {"step_size_safety": 1.0},
         {"step_size_safety": 0.0},
         {"ruiz_iterations": -1},
+        {"geometric_mean_iterations": -1},
         {"pock_chambolle_alpha": 2.5},
         {"pock_chambolle_alpha": -0.1},
         {"restart_sufficient": 0.0},
@@ -444,9 +445,10 @@ def _assert_plain(value):
         PDHGOptions(check_every=7),
         PDHGOptions(pock_chambolle_alpha=0.0),
         PDHGOptions(pock_chambolle_alpha=2.0),
+        PDHGOptions(geometric_mean_iterations=12),
     ],
     ids=["no_pock_chambolle", "no_ruiz", "no_diagonal_scaling", "no_bound_objective_rescaling",
-         "halpern_no_reflection", "check_every_7", "pc_alpha_0", "pc_alpha_2"],
+         "halpern_no_reflection", "check_every_7", "pc_alpha_0", "pc_alpha_2", "geometric_mean_12"],
 )
 @pytest.mark.parametrize("name", ["all_bound_kinds", "fixed_variables"])
 def test_option_branches_solve(options, name):

@@ -2,8 +2,9 @@
 
 Sparse products are segment sums over sorted row indices (one gather, one multiply, one sorted
 scatter-add): on CPU 2.3-1.3x faster than ``jax.experimental.sparse.BCSR`` from 5e5 nonzeros up,
-though still 2.6-5x slower than SciPy's CSR (``bench/spmv_cpu.py``, bench/README.md). float64 is enabled for the duration of a solve with
-the ``jax.enable_x64`` context manager, so the user never has to touch global JAX flags.
+though still 2.6-5x slower than SciPy's CSR (``bench/spmv_cpu.py``, bench/README.md).
+float64 is enabled for the duration of a solve with the ``jax.enable_x64`` context manager, so
+the user never has to touch global JAX flags.
 """
 
 from __future__ import annotations

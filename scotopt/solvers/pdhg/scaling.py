@@ -3,7 +3,7 @@
 Applies, in order (cuPDLPx ``docs/algorithm/preconditioning.md``; PDLP arXiv 2106.04756 s.3.3):
 
 0. Optionally, ``geometric_mean_iterations`` Gurobi-style passes: rows then columns scaled by
-   1/sqrt(min|a| max|a|) over their nonzeros (12 passes by default, as in cuPDLPx).
+   1/sqrt(min|a| max|a|) over their nonzeros (cuPDLPx runs 12; off by default here, see PDHGOptions).
 1. Ruiz equilibration, ``ruiz_iterations`` passes: d1_i = 1/sqrt(max_j |a_ij|),
    d2_j = 1/sqrt(max_i |a_ij|), applied together each pass.
 2. Pock-Chambolle with parameter alpha: d1_i = 1/sqrt(sum_j |a_ij|^alpha),
