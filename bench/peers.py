@@ -37,7 +37,7 @@ import scipy.sparse as sp
 
 from scotopt.io.highs import to_highs_lp
 
-__all__ = ["highs_model_from_lp", "pdlp_program_from_lp", "solve_highs", "solve_ortools_pdlp"]
+__all__ = ["pdlp_program_from_lp", "solve_highs", "solve_ortools_pdlp"]
 
 
 def _result(solver, status, raw_status, objective, x, y, seconds, iterations, solver_seconds):
@@ -55,11 +55,6 @@ def _result(solver, status, raw_status, objective, x, y, seconds, iterations, so
 
 
 # --------------------------------------------------------------------------------------- HiGHS
-
-def highs_model_from_lp(lp):
-    """A ``highspy.HighsLp`` holding ``lp`` (scotopt's own conversion)."""
-    return to_highs_lp(lp)
-
 
 def _highs_status(model_status) -> str:
     import highspy
@@ -88,12 +83,15 @@ def solve_highs(lp, method: str = "simplex", time_limit: float | None = None, th
     time_limit : float, optional
         HiGHS ``time_limit`` in seconds.
     threads : int
-        HiGHS ``threads`` option (set it once per process: HiGHS's scheduler keeps the first value).
+        HiGHS ``threads`` option. HiGHS's global scheduler keeps the thread count it started
+        with and refuses to run (model status "Not Set") when a later solve in the same process
+        asks for another one, so the scheduler is reset first.
     """
     import highspy
 
     if method not in ("simplex", "ipm"):
         raise ValueError(f"method must be 'simplex' or 'ipm', got {method!r}")
+    highspy.Highs.resetGlobalScheduler(True)
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("solver", method)
@@ -102,7 +100,7 @@ def solve_highs(lp, method: str = "simplex", time_limit: float | None = None, th
         h.setOptionValue("run_crossover", "off")
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
-    if h.passModel(highs_model_from_lp(lp)) == highspy.HighsStatus.kError:
+    if h.passModel(to_highs_lp(lp)) == highspy.HighsStatus.kError:
         raise RuntimeError(f"HiGHS rejected the model {lp.name!r}")
     t0 = time.perf_counter()
     h.run()
