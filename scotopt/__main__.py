@@ -31,7 +31,7 @@ def demo(backend: str = "auto", eps: float = 1e-6, verbose: bool = True) -> int:
           f"{result.dtype})")
     reference = _highs_objective(lp)
     print(f"HiGHS objective   {reference:.6f}   relative difference "
-              f"{abs(result.fun - reference) / max(1.0, abs(reference)):.1e}")
+          f"{abs(result.fun - reference) / max(1.0, abs(reference)):.1e}")
     names = getattr(lp, "col_names", None) or [f"x{j}" for j in range(lp.num_vars)]
     shipped = [(names[j], result.x[j]) for j in np.argsort(-result.x) if result.x[j] > 1e-3]
     print("shipments         " + ", ".join(f"{n}={v:.1f}" for n, v in shipped))

@@ -29,24 +29,30 @@ def to_host(array):
     return np.asarray(array)
 
 
+def _require_real(name: str, array) -> None:
+    """Refuse non-numeric and complex data (casting complex to float would drop the imaginary part)."""
+    dtype = np.dtype(array.dtype)
+    if not (np.issubdtype(dtype, np.number) or dtype == np.bool_) or np.issubdtype(dtype, np.complexfloating):
+        raise InvalidProblemError(f"{name} must be real numeric data, got dtype {dtype}")
+
+
 def _host_matrix(A):
     """Host form of the constraint matrix: SciPy CSR, or a scipy LinearOperator kept as is."""
     if isinstance(A, spla.LinearOperator):
         return A
     if sp.issparse(A):
-        if np.iscomplexobj(A.data):
-            raise InvalidProblemError(f"A must be real numeric data, got dtype {A.dtype}")
+        _require_real("A", A)
         return sp.csr_matrix(A, dtype=np.float64, copy=True)
     module = type(A).__module__
     if module.startswith("cupyx"):  # cupyx.scipy.sparse matrix
+        _require_real("A", A)
         return sp.csr_matrix(A.get(), dtype=np.float64)
     if module.startswith("jax.experimental.sparse"):
         return sp.csr_matrix(np.asarray(A.todense()), dtype=np.float64)
     dense = to_host(A)
     if dense.ndim != 2:
         raise InvalidProblemError(f"A must be 2-D, got an array with shape {dense.shape}")
-    if not np.issubdtype(dense.dtype, np.number) or np.issubdtype(dense.dtype, np.complexfloating):
-        raise InvalidProblemError(f"A must be real numeric data, got dtype {dense.dtype}")
+    _require_real("A", dense)
     return sp.csr_matrix(dense.astype(np.float64))
 
 
@@ -56,8 +62,7 @@ def _vector(name, value, length, default):
     arr = to_host(value)
     if arr.ndim == 0:
         return np.full(length, float(arr), dtype=np.float64)
-    if (not np.issubdtype(arr.dtype, np.number) and arr.dtype != np.bool_) or np.iscomplexobj(arr):
-        raise InvalidProblemError(f"{name} must be real numeric data, got dtype {arr.dtype}")
+    _require_real(name, arr)
     arr = np.asarray(arr, dtype=np.float64).reshape(-1) if arr.ndim == 1 else arr
     if arr.ndim != 1 or arr.shape[0] != length:
         raise InvalidProblemError(
@@ -100,8 +105,7 @@ class LP:
         c_host = to_host(c)
         if c_host.ndim != 1:
             raise InvalidProblemError(f"c must be 1-D, got shape {c_host.shape}")
-        if not np.issubdtype(c_host.dtype, np.number) or np.iscomplexobj(c_host):
-            raise InvalidProblemError(f"c must be real numeric data, got dtype {c_host.dtype}")
+        _require_real("c", c_host)
         self.c = np.array(c_host, dtype=np.float64)
         self.A = _host_matrix(A)
         m, n = self.A.shape

@@ -218,6 +218,14 @@ def primal_ray_measures(xp, data: PDHGData, x_ray, ax_ray):
     return objective, infeas
 
 
+def fixed_point_residual(xp, data: PDHGData, omega, dx, dy, adx):
+    """||(dx, dy)||_P with P = [[I/tau, A^T], [A, I/sigma]], tau = eta/omega, sigma = eta*omega
+    (cuPDLPx ``restart.md``); ``adx`` is A dx, already at hand from the carried products."""
+    r2 = (xp.sum(dx * dx) * omega / data.eta + xp.sum(dy * dy) / (data.eta * omega)
+          + 2.0 * xp.sum(dy * adx))
+    return xp.sqrt(xp.maximum(r2, 0.0))
+
+
 def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
     """Measure the PDHG iterate T(z), decide restart and primal weight; return (new state, stats).
 
@@ -225,11 +233,7 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
     decides to stop, the answer is T(s), recomputed by :func:`candidate`.
     """
     x_hat, y_hat, ax_hat, aty_hat = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.aty, s.omega)
-    tau = data.eta / s.omega
-    sigma = data.eta * s.omega
-    dx, dy = s.x - x_hat, s.y - y_hat
-    r2 = xp.sum(dx * dx) / tau + xp.sum(dy * dy) / sigma + 2.0 * xp.sum(dy * (s.ax - ax_hat))
-    r = xp.sqrt(xp.maximum(r2, 0.0))
+    r = fixed_point_residual(xp, data, s.omega, s.x - x_hat, s.y - y_hat, s.ax - ax_hat)
     rel_p, rel_d, rel_gap, pobj, dobj = kkt_measures(xp, data, x_hat, y_hat, ax_hat, aty_hat)
 
     # Infeasibility candidates: the step direction T(z) - z and the epoch displacement
@@ -283,11 +287,8 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
     # (cuPDLPx measures it right after the restart). Using the pre-restart residual instead
     # made epochs end after one check and the weight update run away.
     omega_next = pick(omega_new, s.omega)
-    xa, ya, axa, atya = pdhg_map(xp, op, data, x_hat, y_hat, ax_hat, aty_hat, omega_next)
-    dxa, dya = x_hat - xa, y_hat - ya
-    r_anchor2 = (xp.sum(dxa * dxa) * omega_next / data.eta + xp.sum(dya * dya) / (data.eta * omega_next)
-                 + 2.0 * xp.sum(dya * (ax_hat - axa)))
-    r_anchor = xp.sqrt(xp.maximum(r_anchor2, 0.0))
+    xa, ya, axa, _ = pdhg_map(xp, op, data, x_hat, y_hat, ax_hat, aty_hat, omega_next)
+    r_anchor = fixed_point_residual(xp, data, omega_next, x_hat - xa, y_hat - ya, ax_hat - axa)
 
     new_state = PDHGState(
         x=pick(x_hat, s.x), y=pick(y_hat, s.y), ax=pick(ax_hat, s.ax), aty=pick(aty_hat, s.aty),

@@ -42,12 +42,14 @@ def estimate_norm(A, seed: int = 0) -> float:
     if min(m, n) <= 2:
         dense = A.toarray() if sp.issparse(A) else A @ np.eye(n)
         return max(float(np.linalg.norm(dense, 2)), _NORM_FLOOR)
-    if n <= m:
-        gram = spla.LinearOperator((n, n), matvec=lambda v: A.T @ (A @ v) if sp.issparse(A) else A.rmatvec(A.matvec(v)),
-                                   dtype=np.float64)
+    if sp.issparse(A):
+        forward, adjoint = (lambda v: A @ v), (lambda v: A.T @ v)
     else:
-        gram = spla.LinearOperator((m, m), matvec=lambda v: A @ (A.T @ v) if sp.issparse(A) else A.matvec(A.rmatvec(v)),
-                                   dtype=np.float64)
+        forward, adjoint = A.matvec, A.rmatvec
+    if n <= m:
+        gram = spla.LinearOperator((n, n), matvec=lambda v: adjoint(forward(v)), dtype=np.float64)
+    else:
+        gram = spla.LinearOperator((m, m), matvec=lambda v: forward(adjoint(v)), dtype=np.float64)
     v0 = np.random.default_rng(seed).standard_normal(gram.shape[0])
     try:
         lam = spla.eigsh(gram, k=1, which="LA", tol=1e-10, v0=v0, return_eigenvectors=False,
@@ -57,6 +59,17 @@ def estimate_norm(A, seed: int = 0) -> float:
     except spla.ArpackError:  # e.g. an operator that is zero: fall back to power iteration
         lam = _power_iteration(gram, v0) * 1.01
     return max(math.sqrt(max(float(lam), 0.0)) * (1.0 + 1e-6), _NORM_FLOOR)
+
+
+def _power_iteration(gram, v, iterations: int = 500) -> float:
+    lam = 0.0
+    for _ in range(iterations):
+        u = gram.matvec(v)
+        lam = float(np.linalg.norm(u))
+        if lam == 0.0:
+            return 0.0
+        v = u / lam
+    return lam
 
 
 _COMPILED: dict = {}
@@ -85,17 +98,6 @@ def _compiled_functions(backend, op, params: alg.Params):
     if getattr(backend, "caches_compiled", False):
         _COMPILED[key] = functions
     return functions
-
-
-def _power_iteration(gram, v, iterations: int = 500) -> float:
-    lam = 0.0
-    for _ in range(iterations):
-        u = gram.matvec(v)
-        lam = float(np.linalg.norm(u))
-        if lam == 0.0:
-            return 0.0
-        v = u / lam
-    return lam
 
 
 def _make_data(backend, scaled, lp: LP, dtype, eta: float) -> alg.PDHGData:
