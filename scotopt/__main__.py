@@ -1,66 +1,8 @@
-"""``python -m scotopt`` / ``scotopt demo``: solve the bundled distribution LP and print the result.
+"""``python -m scotopt [COMMAND ...]``: the ``scotopt`` command line (no command: ``demo``)."""
 
-The bundled instance (``scotopt/data/distribution_demo.mps``) is a small two-echelon network:
-2 plants ship to 3 distribution centres, which serve 6 stores; plant capacities, DC throughput
-limits, lane capacities and store demands are rows, shipments are columns. The demo solves it
-with PDHG and checks the objective against HiGHS, an independent solver.
-"""
-
-from __future__ import annotations
-
-import argparse
 import sys
-from importlib import resources
 
-import numpy as np
-
-
-def demo(backend: str = "auto", eps: float = 1e-6, verbose: bool = True) -> int:
-    import scotopt
-    from scotopt.io import read_mps
-
-    with resources.as_file(resources.files("scotopt") / "data" / "distribution_demo.mps") as path:
-        lp = read_mps(path)
-    print(f"scotopt {scotopt.__version__}: {lp!r}")
-    result = scotopt.solve(lp, backend=backend, eps=eps, verbose=verbose)
-    print()
-    print(f"status            {result.status.name}  ({result.message})")
-    print(f"objective         {result.fun:.6f}   dual objective {result.dual_objective:.6f}")
-    print(f"relative KKT      primal {result.rel_primal:.1e}  dual {result.rel_dual:.1e}  gap {result.rel_gap:.1e}")
-    print(f"iterations        {result.nit}  in {result.solve_time:.3f} s on {result.backend} ({result.device}, "
-          f"{result.dtype})")
-    reference = _highs_objective(lp)
-    print(f"HiGHS objective   {reference:.6f}   relative difference "
-          f"{abs(result.fun - reference) / max(1.0, abs(reference)):.1e}")
-    names = getattr(lp, "col_names", None) or [f"x{j}" for j in range(lp.num_vars)]
-    shipped = [(names[j], result.x[j]) for j in np.argsort(-result.x) if result.x[j] > 1e-3]
-    print("shipments         " + ", ".join(f"{n}={v:.1f}" for n, v in shipped))
-    return 0 if result.success else 1
-
-
-def _highs_objective(lp) -> float:
-    import highspy
-
-    from scotopt.io.highs import to_highs_lp
-
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.passModel(to_highs_lp(lp))
-    h.run()
-    return float(h.getInfo().objective_function_value)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="scotopt", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command")
-    demo_parser = sub.add_parser("demo", help="solve the bundled distribution LP")
-    for p in (parser, demo_parser):
-        p.add_argument("--backend", default="auto", choices=["auto", "numpy", "jax", "cupy"])
-        p.add_argument("--eps", type=float, default=1e-6)
-        p.add_argument("--quiet", action="store_true", help="no per-check progress lines")
-    args = parser.parse_args(argv)
-    return demo(args.backend, args.eps, not args.quiet)
-
+from scotopt.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,6 +12,11 @@ import math
 from scotopt.status import InvalidOptionError
 
 
+def _option(default, help_text: str):
+    """A dataclass field whose help text the command line shows (``scotopt solve --help``)."""
+    return dataclasses.field(default=default, metadata={"help": help_text})
+
+
 @dataclasses.dataclass(frozen=True)
 class Termination:
     """When to stop.
@@ -22,10 +27,10 @@ class Termination:
     (PDLP's ray tests).
     """
 
-    eps: float = 1e-4
-    eps_infeasible: float = 1e-8
-    time_limit: float | None = None
-    iteration_limit: int | None = None
+    eps: float = _option(1e-4, "relative KKT tolerance: OPTIMAL when primal, dual residual and gap are all <= eps")
+    eps_infeasible: float = _option(1e-8, "tolerance of the infeasibility (ray) certificates")
+    time_limit: float | None = _option(None, "wall-clock limit in seconds (default: none)")
+    iteration_limit: int | None = _option(None, "iteration limit (default: none)")
 
     def __post_init__(self):
         _check_positive("eps", self.eps)
@@ -46,24 +51,25 @@ class PDHGOptions:
     Attributes mirror cuPDLPx's parameter names where one exists.
     """
 
-    check_every: int = 64  # cuPDLPx checks every 200; small LPs converge in a few hundred
+    # cuPDLPx checks every 200; small LPs converge in a few hundred
+    check_every: int = _option(64, "iterations between convergence and restart checks")
     # Off by default (the issue's Ruiz + Pock-Chambolle recipe). cuPDLPx runs 12 passes; on our
     # 101-LP suite at 60 s that was a wash against OR-Tools PDLP: SGM ratio 1.22 (12 passes)
     # vs 1.17 (0) at 1e-4, and about 1.3 either way at 1e-8; it helps bore3d, lotfi, forplan and
     # hurts maros-r7, woodw, ganges, tuff (bench/README.md).
-    geometric_mean_iterations: int = 0
-    ruiz_iterations: int = 10
-    pock_chambolle_alpha: float | None = 1.0  # None disables the Pock-Chambolle pass
-    bound_objective_rescaling: bool = True
-    step_size_safety: float = 0.998
-    reflection: float = 1.0  # gamma: 1 = full reflection, 0.5 = plain Halpern
-    restart_sufficient: float = 0.2
-    restart_necessary: float = 0.5
-    restart_artificial: float = 0.36
-    pid_kp: float = 0.99
-    pid_ki: float = 0.01
-    pid_kd: float = 0.0
-    pid_integral_decay: float = 0.3
+    geometric_mean_iterations: int = _option(0, "passes of geometric-mean scaling before Ruiz (cuPDLPx uses 12)")
+    ruiz_iterations: int = _option(10, "passes of Ruiz (infinity-norm) equilibration")
+    pock_chambolle_alpha: float | None = _option(1.0, "Pock-Chambolle scaling exponent in [0, 2]; none disables it")
+    bound_objective_rescaling: bool = _option(True, "rescale so that the bounds and the objective have unit norm")
+    step_size_safety: float = _option(0.998, "step size as a fraction of 1 / ||A||_2")
+    reflection: float = _option(1.0, "Halpern reflection gamma: 1 = full reflection, 0.5 = plain Halpern")
+    restart_sufficient: float = _option(0.2, "restart when the fixed-point residual fell by this factor")
+    restart_necessary: float = _option(0.5, "restart when it fell by this factor and stopped decreasing")
+    restart_artificial: float = _option(0.36, "restart when this fraction of all iterations passed since the last one")
+    pid_kp: float = _option(0.99, "primal-weight PID controller: proportional gain")
+    pid_ki: float = _option(0.01, "primal-weight PID controller: integral gain")
+    pid_kd: float = _option(0.0, "primal-weight PID controller: derivative gain")
+    pid_integral_decay: float = _option(0.3, "primal-weight PID controller: decay of the integral term")
 
     def __post_init__(self):
         if int(self.check_every) != self.check_every or self.check_every < 1:

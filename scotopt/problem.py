@@ -122,6 +122,10 @@ class LP:
         except (TypeError, ValueError) as exc:
             raise InvalidProblemError(f"c0 must be a real number, got {c0!r}") from exc
         self.name = name or "lp"
+        # Set by the file readers: the file's objective is objective_sign * objective(x).
+        self.objective_sign = 1
+        self.row_names: list[str] | None = None
+        self.col_names: list[str] | None = None
         self.validate()
 
     @property
@@ -200,3 +204,44 @@ class LP:
         m, n = self.shape
         nnz = "matrix-free" if self.is_matrix_free else f"{self.A.nnz} nonzeros"
         return f"LP(name={self.name!r}, rows={m}, cols={n}, {nnz})"
+
+
+class QP(LP):
+    """A convex QP ``min 1/2 x'Px + c@x + c0  s.t.  con_lb <= A x <= con_ub, var_lb <= x <= var_ub``.
+
+    ``P`` is an (n, n) symmetric positive semidefinite matrix (NumPy, SciPy sparse, JAX, CuPy),
+    kept on the host as SciPy CSR float64. Every other argument is as in :class:`LP`; the
+    solvers for QPs come with ``method="admm"``. Symmetry and finiteness are checked here;
+    positive semidefiniteness is not (it costs a factorisation), the solver reports a
+    non-convex direction if it meets one.
+    """
+
+    def __init__(self, P, c, A, con_lb=None, con_ub=None, var_lb=None, var_ub=None, c0=0.0, name=None):
+        super().__init__(c, A, con_lb, con_ub, var_lb, var_ub, c0=c0, name=name or "qp")
+        if isinstance(P, spla.LinearOperator):
+            raise InvalidProblemError("P must be an explicit matrix for now (a LinearOperator comes with ADMM)")
+        self.P = _host_matrix(P)
+        n = self.num_vars
+        if self.P.shape != (n, n):
+            raise InvalidProblemError(f"P must have shape ({n}, {n}) to match c, got {self.P.shape}")
+        bad = ~np.isfinite(self.P.data)
+        if bad.any():
+            k = _first(bad)
+            row = int(np.searchsorted(self.P.indptr, k, side="right") - 1)
+            raise InvalidProblemError(f"P[{row}, {int(self.P.indices[k])}] = {self.P.data[k]}: entries must be finite")
+        asym = abs(self.P - self.P.T)
+        if asym.nnz and asym.max() > 1e-12 * max(1.0, abs(self.P).max()):
+            coo = asym.tocoo()
+            k = int(np.argmax(coo.data))
+            i, j = int(coo.row[k]), int(coo.col[k])
+            raise InvalidProblemError(
+                f"P must be symmetric: P[{i}, {j}] = {self.P[i, j]} but P[{j}, {i}] = {self.P[j, i]}"
+            )
+
+    def objective(self, x) -> float:
+        """1/2 x'Px + c@x + c0."""
+        return float(0.5 * x @ (self.P @ x) + self.c @ x + self.c0)
+
+    def __repr__(self) -> str:
+        m, n = self.shape
+        return f"QP(name={self.name!r}, rows={m}, cols={n}, {self.A.nnz} nonzeros, P with {self.P.nnz} nonzeros)"

@@ -66,6 +66,18 @@ class BackendUnavailableError(ScotoptError, RuntimeError):
     """The requested backend (jax, cupy) is not installed or has no device."""
 
 
+class InsufficientMemoryError(ScotoptError, MemoryError):
+    """A problem would not fit in the memory available; raised before anything large is allocated.
+
+    ``needed`` and ``available`` are the estimate and the limit in bytes.
+    """
+
+    def __init__(self, message: str, needed: int, available: int):
+        super().__init__(message)
+        self.needed = needed
+        self.available = available
+
+
 class SolveFailedError(ScotoptError, RuntimeError):
     """Raised by :meth:`Result.raise_for_status` when the status is not OPTIMAL."""
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from scotopt.kernels import resolve_backend
+from scotopt.memory import check_fits, pdhg_bytes
 from scotopt.options import PDHGOptions, Termination
-from scotopt.problem import LP
+from scotopt.problem import LP, QP
 from scotopt.result import Result
 from scotopt.status import InvalidOptionError, InvalidProblemError
 
@@ -57,9 +58,16 @@ def solve(problem: LP, method: str = "pdhg", backend: str = "auto", dtype: str =
     ------
     InvalidProblemError, InvalidOptionError, BackendUnavailableError
         Before any iteration, for unusable input.
+    InsufficientMemoryError
+        Before any allocation, if the estimate of :mod:`scotopt.memory` exceeds the free memory.
     """
     if not isinstance(problem, LP):
         raise InvalidProblemError(f"solve() takes an scotopt.LP, got {type(problem).__name__}")
+    if isinstance(problem, QP):
+        raise InvalidProblemError(
+            f"{problem.name} is a QP (it has a quadratic objective); PDHG solves LPs only and the "
+            "QP solver (method='admm') has not landed yet"
+        )
     if method not in METHODS:
         raise InvalidOptionError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     try:
@@ -75,6 +83,21 @@ def solve(problem: LP, method: str = "pdhg", backend: str = "auto", dtype: str =
     termination = Termination(eps=eps, eps_infeasible=eps_infeasible, time_limit=time_limit,
                               iteration_limit=iteration_limit)
     name = resolve_backend(backend)
+    _check_memory(problem, name, np.dtype(dtype_name))
     from scotopt.solvers.pdhg.driver import solve_pdhg
 
     return solve_pdhg(problem, name, np.dtype(dtype_name), termination, options, warm_start, verbose)
+
+
+def _check_memory(problem: LP, backend: str, dtype: np.dtype) -> None:
+    """Refuse, before any allocation, a solve whose estimated memory exceeds what is free."""
+    if problem.is_matrix_free:
+        return
+    m, n = problem.shape
+    host, device = pdhg_bytes(m, n, problem.A.nnz, dtype.itemsize)
+    what = f"PDHG on {problem.name} ({m} rows, {n} columns, {problem.A.nnz} nonzeros, {dtype.name})"
+    if backend == "numpy":
+        check_fits(host + device, what)
+    else:
+        check_fits(host, what)
+        check_fits(device, what, device=backend)

@@ -1,0 +1,289 @@
+"""The ``scotopt`` command line: solve, info, convert, demo.
+
+Exit codes: 0 when the command ran (for ``solve``: whatever the status, which is in the summary),
+2 on bad input or options (a one-line message on stderr, never a traceback), 130 on Ctrl-C
+(``solve`` writes the best iterate first when ``--out`` is given).
+
+The solver flags are generated from the fields of :class:`scotopt.options.Termination` and
+:class:`scotopt.options.PDHGOptions`, so every default and help text lives in one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+
+
+def _none_or(kind):
+    def parse(text: str):
+        if text.lower() in ("none", "off", ""):
+            return None
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__} or 'none', got {text!r}") from None
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _add_dataclass_flags(group, cls, skip=()) -> None:
+    """One ``--field-name`` flag per dataclass field, typed and documented from the field."""
+    for field in dataclasses.fields(cls):
+        if field.name in skip:
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        help_text = field.metadata.get("help", "")
+        annotation = str(field.type)
+        if annotation == "bool":
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default,
+                               help=f"{help_text} (default: %(default)s)")
+            continue
+        kind = int if annotation.startswith("int") else float
+        parse = _none_or(kind) if "None" in annotation else kind
+        suffix = "" if "default" in help_text else " (default: %(default)s)"
+        group.add_argument(flag, type=parse, default=field.default, metavar=kind.__name__.upper(),
+                           help=help_text + suffix)
+
+
+def _dataclass_from(cls, args):
+    return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from scotopt import __version__
+    from scotopt.kernels import BACKENDS
+    from scotopt.options import PDHGOptions, Termination
+    from scotopt.solvers.api import DTYPES, METHODS
+
+    parser = argparse.ArgumentParser(
+        prog="scotopt",
+        description="GPU-accelerated first-order solvers for large LPs (PDHG), from files or Python.",
+        epilog="Exit codes: 0 ran (see the status), 2 bad input or options, 130 interrupted. "
+               "Run 'scotopt COMMAND --help' for a command's flags.",
+    )
+    parser.add_argument("--version", action="version", version=f"scotopt {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    solve = sub.add_parser("solve", help="solve an MPS / QPS / npz file",
+                           description="Solve a problem file and print a progress line per check and a summary.")
+    solve.add_argument("file", metavar="FILE", help="problem file: .mps, .mps.gz, .qps, .npz")
+    solve.add_argument("--method", choices=METHODS, default="pdhg", help="solver (default: %(default)s)")
+    solve.add_argument("--backend", choices=("auto",) + BACKENDS, default="auto",
+                       help="array backend; auto = a GPU backend if present, else numpy (default: %(default)s)")
+    solve.add_argument("--dtype", choices=DTYPES, default="float64",
+                       help="iteration precision; the KKT check is always float64 (default: %(default)s)")
+    _add_dataclass_flags(solve, Termination)
+    solve.add_argument("--out", metavar="DIR", type=Path, default=None,
+                       help="write <name>_summary.json and <name>_solution.npz to DIR")
+    solve.add_argument("--json", action="store_true", help="print the summary as JSON on stdout (progress on stderr)")
+    solve.add_argument("--quiet", action="store_true", help="no progress lines and no summary table")
+    pdhg = solve.add_argument_group("PDHG options (scotopt.PDHGOptions)")
+    _add_dataclass_flags(pdhg, PDHGOptions)
+
+    info = sub.add_parser("info", help="sizes, row and bound types, coefficient ranges, memory estimates",
+                          description="Describe a problem file without solving it.")
+    info.add_argument("file", metavar="FILE")
+    info.add_argument("--json", action="store_true", help="print as JSON")
+
+    convert = sub.add_parser("convert", help="convert between MPS / QPS and npz",
+                             description="Read IN and write OUT; the formats follow the names (.mps, .mps.gz, .npz).")
+    convert.add_argument("input", metavar="IN")
+    convert.add_argument("output", metavar="OUT")
+
+    demo = sub.add_parser("demo", help="solve the bundled instance and check it against HiGHS",
+                          description="Solve the bundled two-echelon distribution LP and compare with HiGHS.")
+    demo.add_argument("--backend", choices=("auto",) + BACKENDS, default="auto")
+    demo.add_argument("--eps", type=float, default=1e-6)
+    demo.add_argument("--quiet", action="store_true", help="no per-check progress lines")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"scotopt: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    from scotopt.status import InsufficientMemoryError, ScotoptError
+
+    args = build_parser().parse_args(argv)
+    command = args.command or "demo"
+    if args.command is None:
+        args = build_parser().parse_args(["demo"])
+    try:
+        if command == "solve":
+            return _solve(args)
+        if command == "info":
+            return _info(args)
+        if command == "convert":
+            return _convert(args)
+        from scotopt.demo import demo
+
+        return demo(args.backend, args.eps, not args.quiet)
+    except KeyboardInterrupt:
+        print("scotopt: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except FileNotFoundError as exc:
+        return _fail(f"{exc.filename or exc}: no such file")
+    except IsADirectoryError as exc:
+        return _fail(f"{exc.filename}: is a directory")
+    except InsufficientMemoryError as exc:
+        return _fail(str(exc))
+    except ScotoptError as exc:
+        return _fail(str(exc))
+    except PermissionError as exc:
+        return _fail(f"{exc.filename}: permission denied")
+
+
+def _load(path: str):
+    from scotopt.io import load
+
+    return load(path)
+
+
+def _solve(args) -> int:
+    import scotopt
+    from scotopt.io.solution import save_solution, summary_json
+    from scotopt.options import PDHGOptions, Termination
+    from scotopt.status import Status
+
+    termination = _dataclass_from(Termination, args)
+    options = _dataclass_from(PDHGOptions, args)
+    out = args.out
+    if out is not None:
+        if out.exists() and not out.is_dir():
+            return _fail(f"--out {out}: exists and is not a directory")
+    problem = _load(args.file)
+    verbose = not args.quiet
+    if verbose and not args.json:
+        print(f"scotopt {scotopt.__version__}: {problem!r}", flush=True)
+    stream = sys.stderr if args.json else sys.stdout
+    with contextlib.redirect_stdout(stream):
+        result = scotopt.solve(problem, method=args.method, backend=args.backend, dtype=args.dtype,
+                               eps=termination.eps, eps_infeasible=termination.eps_infeasible,
+                               time_limit=termination.time_limit, iteration_limit=termination.iteration_limit,
+                               verbose=verbose, options=options)
+    files = []
+    summary = summary_json(result, problem)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        summary_path = out / f"{problem.name}_summary.json"
+        summary_path.write_text(summary + "\n")
+        solution_path = save_solution(result, out / f"{problem.name}_solution.npz", problem, summary)
+        files = [str(summary_path), str(solution_path)]
+    if args.json:
+        print(summary)
+    elif not args.quiet:
+        print()
+        print(_summary_table(result, problem, files))
+    else:
+        print(f"{problem.name}: {result.status.name} objective {result.fun:.10g} in {result.nit} iterations")
+    return EXIT_INTERRUPTED if result.status == Status.INTERRUPTED else EXIT_OK
+
+
+def _summary_table(result, problem, files) -> str:
+    sign = getattr(problem, "objective_sign", 1)
+    rows = [
+        ("status", result.status.name),
+        ("meaning", result.message),
+        ("objective", f"{sign * result.primal_objective:.12g}" + ("  (maximised)" if sign < 0 else "")),
+        ("dual objective", f"{sign * result.dual_objective:.12g}"),
+        ("relative KKT", f"primal {result.rel_primal:.2e}  dual {result.rel_dual:.2e}  gap {result.rel_gap:.2e}"
+                         f"  (eps {result.eps:g})"),
+        ("max violation", f"primal {result.max_primal_violation:.2e}  dual {result.max_dual_violation:.2e}"),
+        ("iterations", f"{result.iterations}  ({result.restarts} restarts)"),
+        ("time", f"{result.solve_time:.3f} s solve, {result.setup_time:.3f} s setup"),
+        ("backend", f"{result.backend} on {result.device}, {result.dtype}"),
+    ]
+    for path in files:
+        rows.append(("wrote", path))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def describe(problem) -> dict:
+    """What ``scotopt info`` prints: sizes, row/bound types, coefficient ranges, memory estimates."""
+    import numpy as np
+
+    from scotopt.memory import format_bytes, pdhg_bytes
+    from scotopt.problem import QP
+
+    m, n = problem.shape
+    nnz = int(problem.A.nnz)
+
+    def kinds(lb, ub):
+        lo, hi = np.isfinite(lb), np.isfinite(ub)
+        return {"free": int(np.sum(~lo & ~hi)), "lower only": int(np.sum(lo & ~hi)),
+                "upper only": int(np.sum(~lo & hi)), "boxed": int(np.sum(lo & hi & (lb != ub))),
+                "fixed": int(np.sum(lo & hi & (lb == ub)))}
+
+    def span(values):
+        values = np.abs(np.asarray(values, dtype=np.float64))
+        values = values[np.isfinite(values) & (values > 0)]
+        return [float(values.min()), float(values.max())] if values.size else None
+
+    row_kinds = kinds(problem.con_lb, problem.con_ub)
+    row_kinds = {"equality": row_kinds["fixed"], ">=": row_kinds["lower only"], "<=": row_kinds["upper only"],
+                 "ranged": row_kinds["boxed"], "free": row_kinds["free"]}
+    info = {
+        "name": problem.name, "type": "QP" if isinstance(problem, QP) else "LP",
+        "rows": m, "columns": n, "nonzeros": nnz,
+        "objective_sense": "maximise" if getattr(problem, "objective_sign", 1) < 0 else "minimise",
+        "row_types": row_kinds, "column_bounds": kinds(problem.var_lb, problem.var_ub),
+        "ranges": {
+            "|A|": span(problem.A.data), "|c|": span(problem.c),
+            "|row bounds|": span(np.concatenate([problem.con_lb, problem.con_ub])),
+            "|column bounds|": span(np.concatenate([problem.var_lb, problem.var_ub])),
+        },
+        "objective_constant": problem.c0,
+        "memory": {},
+    }
+    if isinstance(problem, QP):
+        info["P_nonzeros"] = int(problem.P.nnz)
+        info["ranges"]["|P|"] = span(problem.P.data)
+    for dtype, size in (("float64", 8), ("float32", 4)):
+        host, device = pdhg_bytes(m, n, nnz, size)
+        info["memory"][f"numpy/{dtype}"] = format_bytes(host + device)
+        info["memory"][f"jax,cupy/{dtype}"] = f"{format_bytes(device)} device + {format_bytes(host)} host"
+    return info
+
+
+def _info(args) -> int:
+    problem = _load(args.file)
+    info = describe(problem)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return EXIT_OK
+    print(f"{info['name']}: {info['type']}, {info['rows']} rows, {info['columns']} columns, "
+          f"{info['nonzeros']} nonzeros, {info['objective_sense']}")
+    print("rows                  " + ", ".join(f"{k} {v}" for k, v in info["row_types"].items()))
+    print("column bounds         " + ", ".join(f"{k} {v}" for k, v in info["column_bounds"].items()))
+    for key, value in info["ranges"].items():
+        text = "none" if value is None else f"[{value[0]:.3g}, {value[1]:.3g}]"
+        print(f"{key + ' range':<22}{text}")
+    print(f"objective constant    {info['objective_constant']:g}")
+    for key, value in info["memory"].items():
+        print(f"{'memory ' + key:<22}{value}")
+    return EXIT_OK
+
+
+def _convert(args) -> int:
+    from scotopt.io import save
+
+    started = time.perf_counter()
+    problem = _load(args.input)
+    try:
+        path = save(problem, args.output)
+    except ValueError as exc:
+        return _fail(str(exc))
+    print(f"wrote {path}: {problem!r} in {time.perf_counter() - started:.2f} s")
+    return EXIT_OK

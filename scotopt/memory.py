@@ -1,0 +1,107 @@
+"""Memory estimates, so that a problem too large for this machine is refused before allocation.
+
+The estimates count the arrays scotopt allocates, not Python's overhead, and are meant to be
+on the safe side of the truth (bench/README.md compares them with measured peak RSS).
+
+PDHG on an explicit matrix with ``m`` rows, ``n`` columns and ``nnz`` nonzeros, value size
+``s`` bytes (8 for float64, 4 for float32) and 4-byte indices holds:
+
+- on the device: A and its transpose in CSR, ``2 * (nnz * (s + 4) + 4 * (m + n + 2))``, and
+  about 16 vectors of length n and 14 of length m, ``s * (16 n + 14 m)``;
+- on the host, beyond the problem itself (already allocated, so not counted): the scaled
+  float64 copy used to build the device data (``nnz * 12 + 8 m + 8 * (3 n + 2 m)``) and the
+  float64 verification vectors (``8 * (6 n + 6 m)``).
+
+With the NumPy backend the device is the host, so the two parts add up.
+"""
+
+from __future__ import annotations
+
+import os
+
+from scotopt.status import InsufficientMemoryError
+
+__all__ = ["available_bytes", "pdhg_bytes", "npz_bytes", "mps_read_bytes", "check_fits", "format_bytes"]
+
+
+def available_bytes() -> int | None:
+    """Memory this process can still allocate on the host (MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def device_available_bytes(backend: str) -> int | None:
+    """Free memory of the GPU a backend uses, or None (CPU backends, unknown)."""
+    try:
+        if backend == "cupy":
+            import cupy
+
+            return int(cupy.cuda.runtime.memGetInfo()[0])
+        if backend == "jax":
+            import jax
+
+            device = jax.devices()[0]
+            if device.platform == "cpu":
+                return None
+            stats = device.memory_stats() or {}
+            if "bytes_limit" in stats:
+                return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+    except Exception:  # noqa: BLE001 - an estimate must never break a solve
+        return None
+    return None
+
+
+def pdhg_bytes(m: int, n: int, nnz: int, dtype_size: int) -> tuple[int, int]:
+    """(host bytes, device bytes) PDHG needs; see the module docstring."""
+    device = 2 * (nnz * (dtype_size + 4) + 4 * (m + n + 2)) + dtype_size * (16 * n + 14 * m)
+    host = nnz * 12 + 8 * m + 8 * (3 * n + 2 * m) + 8 * (6 * n + 6 * m)
+    return host, device
+
+
+def npz_bytes(shapes: dict) -> int:
+    """Bytes the arrays of an npz file take once read and converted to float64 CSR."""
+    total = 0
+    for shape, dtype in shapes.values():
+        count = 1
+        for d in shape:
+            count *= int(d)
+        total += count * max(8, dtype.itemsize if dtype.kind != "U" else dtype.itemsize)
+    return 2 * total  # the arrays as read plus the problem's own float64 copy
+
+
+def mps_read_bytes(text_bytes: int) -> int:
+    """Peak bytes while parsing an MPS file whose text has ``text_bytes`` bytes.
+
+    Measured on Kennington pds-100 (33 MB of text, peak about 0.4 GB over the interpreter):
+    the lines as Python strings dominate, about 10 bytes of memory per byte of text.
+    """
+    return 12 * text_bytes
+
+
+def format_bytes(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(count) < 1024 or unit == "TiB":
+            return f"{count:.1f} {unit}" if unit != "B" else f"{int(count)} B"
+        count /= 1024
+    return f"{count:.1f} TiB"
+
+
+def check_fits(needed: int, what: str, limit: int | None = None, device: str = "host") -> None:
+    """Raise InsufficientMemoryError if ``needed`` bytes exceed ``limit`` (default: what is available)."""
+    if limit is None:
+        limit = available_bytes() if device == "host" else device_available_bytes(device)
+    if limit is not None and needed > limit:
+        raise InsufficientMemoryError(
+            f"{what} needs an estimated {format_bytes(needed)} of {device} memory but only {format_bytes(limit)} "
+            "is available; free memory, use dtype='float32', or a machine with more memory",
+            needed=needed, available=limit,
+        )
