@@ -4,11 +4,12 @@ Re-exports only; importing scotopt never imports jax or cupy.
 """
 
 from scotopt.options import PDHGOptions, Termination
-from scotopt.problem import LP
+from scotopt.problem import LP, QP
 from scotopt.result import Result
 from scotopt.solvers.api import solve
 from scotopt.status import (
     BackendUnavailableError,
+    InsufficientMemoryError,
     InvalidOptionError,
     InvalidProblemError,
     ScotoptError,
@@ -19,6 +20,7 @@ from scotopt.status import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "LP", "Result", "Status", "solve", "PDHGOptions", "Termination",
+    "LP", "QP", "Result", "Status", "solve", "PDHGOptions", "Termination",
     "ScotoptError", "InvalidProblemError", "InvalidOptionError", "BackendUnavailableError", "SolveFailedError",
+    "InsufficientMemoryError",
 ]

@@ -265,14 +265,14 @@ def _info(args) -> int:
         return EXIT_OK
     print(f"{info['name']}: {info['type']}, {info['rows']} rows, {info['columns']} columns, "
           f"{info['nonzeros']} nonzeros, {info['objective_sense']}")
-    print("rows                  " + ", ".join(f"{k} {v}" for k, v in info["row_types"].items()))
-    print("column bounds         " + ", ".join(f"{k} {v}" for k, v in info["column_bounds"].items()))
+    print("rows                    " + ", ".join(f"{k} {v}" for k, v in info["row_types"].items()))
+    print("column bounds           " + ", ".join(f"{k} {v}" for k, v in info["column_bounds"].items()))
     for key, value in info["ranges"].items():
         text = "none" if value is None else f"[{value[0]:.3g}, {value[1]:.3g}]"
-        print(f"{key + ' range':<22}{text}")
-    print(f"objective constant    {info['objective_constant']:g}")
+        print(f"{key + ' range':<24}{text}")
+    print(f"objective constant      {info['objective_constant']:g}")
     for key, value in info["memory"].items():
-        print(f"{'memory ' + key:<22}{value}")
+        print(f"{'memory ' + key:<24}{value}")
     return EXIT_OK
 
 

@@ -193,6 +193,9 @@ class _Parser:
         if line[61:].strip():
             return None
         section = self.section
+        required = {"ROWS": (0, 1), "COLUMNS": (1, 2, 3), "RHS": (2, 3), "RANGES": (2, 3), "BOUNDS": (0, 2)}
+        if not all(f[k] for k in required.get(section, (1, 2, 3))) or (bool(f[4]) != bool(f[5])):
+            return None
         if section == "ROWS":
             return [f[0], f[1]]
         if section == "COLUMNS":
@@ -201,7 +204,7 @@ class _Parser:
             return ([f[1]] if f[1] else []) + [f[2], f[3]] + ([f[4], f[5]] if f[4] else [])
         if section == "BOUNDS":
             return [f[0]] + ([f[1]] if f[1] else []) + [f[2]] + ([f[3]] if f[3] else [])
-        return [t for t in (f[1], f[2], f[3]) if t]  # quadratic sections
+        return [f[1], f[2], f[3]]  # quadratic sections, OBJSENSE, OBJNAME
 
     def use_set(self, kind: str, set_name: str | None) -> bool:
         """Only the first set of each kind (RHS, RANGES, BOUNDS) is read."""
@@ -358,7 +361,12 @@ class _Parser:
                     raise first_error from None
             if self.fmt == "auto":
                 fixed = self.fixed_tokens(line)
-                tokens = fixed if fixed is not None and len(fixed) in counts else tokens
+                if fixed is not None and len(fixed) in counts:
+                    try:
+                        return handler(fixed, lineno)
+                    except FileFormatError:
+                        pass
+                tokens = None
         if tokens is None or len(tokens) not in counts:
             found = len(line.split())
             raise self.error(lineno, f"{found} field(s) in a {self.section} line", what)
@@ -497,6 +505,11 @@ class _Parser:
                 raise self.error(lineno, "infinite RHS on the objective row", "a finite objective constant")
             if i >= 0 and i in self.rhs:
                 raise self.error(lineno, f"second RHS for row {row_name!r}", "one RHS entry per row")
+            if i >= 0 and not math.isfinite(value):
+                kind = self.row_types[i]
+                if kind == "E" or (kind in ("L", "G") and (kind == "L") == (value < 0)):
+                    raise self.error(lineno, f"right-hand side {value} for {kind} row {row_name!r} leaves no "
+                                     "feasible value", "a finite value")
         for i, _, value in triples:
             if i == -1:
                 self.c0 = -value
@@ -607,6 +620,12 @@ class _Parser:
             if kind in ("BV", "LI", "UI"):
                 integer[j] = True
         lb[semi] = np.minimum(lb[semi], 0.0)
+        crossed = np.flatnonzero(lb > ub)
+        if crossed.size:
+            j = int(crossed[0])
+            line = max(lineno for col, _, _, lineno in self.bound_changes if col == j)
+            raise self.error(line, f"column {self.col_names[j]!r} gets lower bound {lb[j]} > upper bound {ub[j]}",
+                             "lower <= upper (the bounds of a column are applied in file order)")
         return lb, ub, int(np.count_nonzero(integer | semi)), negative_up
 
     def row_bounds(self, m: int):

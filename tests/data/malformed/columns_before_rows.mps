@@ -1,0 +1,4 @@
+NAME bad
+COLUMNS
+    x  obj  1.0
+ENDATA

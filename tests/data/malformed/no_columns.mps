@@ -1,0 +1,4 @@
+NAME x
+ROWS
+ N obj
+ENDATA
