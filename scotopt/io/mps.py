@@ -189,10 +189,12 @@ class _Parser:
 
     def fixed_tokens(self, line: str):
         """Fixed-format fields turned into the free-format token list of the current section."""
+        section = self.section
+        if section in ("OBJSENSE", "OBJNAME"):
+            return [line.strip()] if line.strip() else None
         f = _fixed_fields(line)
         if line[61:].strip():
             return None
-        section = self.section
         required = {"ROWS": (0, 1), "COLUMNS": (1, 2, 3), "RHS": (2, 3), "RANGES": (2, 3), "BOUNDS": (0, 2)}
         if not all(f[k] for k in required.get(section, (1, 2, 3))) or (bool(f[4]) != bool(f[5])):
             return None
@@ -341,7 +343,7 @@ class _Parser:
         before they have validated the whole line, so a retry starts clean.
         """
         counts, what = _FIELDS[self.section]
-        if self.fmt == "fixed":
+        if self.fmt == "fixed" and not (self.section == "COLUMNS" and "MARKER" in line):
             tokens = self.fixed_tokens(line)
         else:
             tokens = line.split()

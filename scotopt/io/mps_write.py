@@ -1,9 +1,9 @@
 """Write an LP or QP as a free-format MPS (or QPS) file that :func:`read_mps` reads back exactly.
 
 Row bounds [l, u] become E (l = u), L (l = -inf), G (u = +inf), N (both infinite, written only
-with ``keep_free_rows=True`` on the way back in) or a G row with a RANGES entry u - l. The
-range is nudged by a few ulps where needed so that l + range == u holds exactly in float64:
-the file then reproduces the bounds bit for bit. Column bounds use FX, FR, MI, LO, UP. Numbers
+with ``keep_free_rows=True`` on the way back in) or a ranged row: G with RHS l, or L with RHS u, and a RANGES entry r, nudged by a few ulps so
+that l + r == u (or u - r == l) holds exactly in float64: the file reproduces the bounds bit for
+bit. Column bounds use FX, FR, MI, LO, UP. Numbers
 are written with Python's shortest round-trip representation. A QP's P goes to QUADOBJ (lower
 triangle). Names come from ``problem.row_names`` / ``col_names`` when they are unique, non-empty
 and free of white space, else ``R0, R1, ...`` / ``C0, C1, ...``.
@@ -22,10 +22,11 @@ import scipy.sparse as sp
 
 from scotopt.problem import QP
 
-__all__ = ["write_mps"]
+__all__ = ["write_mps", "writable_names"]
 
 
-def _usable(names, count: int) -> bool:
+def writable_names(names, count: int) -> bool:
+    """True if ``names`` can be written to free MPS as they are (unique, no spaces, Latin-1)."""
     if names is None or len(names) != count or len(set(names)) != count:
         return False
     return all(isinstance(s, str) and s and s.isprintable() and not any(ch.isspace() for ch in s)
@@ -42,7 +43,7 @@ def _latin1(text: str) -> bool:
 
 def _names(problem, attr: str, count: int, prefix: str) -> list[str]:
     names = getattr(problem, attr, None)
-    return list(names) if _usable(names, count) else [f"{prefix}{i}" for i in range(count)]
+    return list(names) if writable_names(names, count) else [f"{prefix}{i}" for i in range(count)]
 
 
 def _exact_range(base: np.ndarray, target: np.ndarray, sign: float) -> tuple[np.ndarray, np.ndarray]:
@@ -77,12 +78,24 @@ def write_mps(problem, path) -> Path:
     lb, ub = problem.con_lb, problem.con_ub
     out = io.StringIO()
     w = out.write
-    w(f"NAME {problem.name if _usable([problem.name], 1) else 'scotopt'}\n")
+    w(f"NAME {problem.name if writable_names([problem.name], 1) else 'scotopt'}\n")
     w(f"OBJSENSE\n    {'MAX' if sign < 0 else 'MIN'}\n")
-    w(f"ROWS\n N  {objective}\n")
     free = np.isinf(lb) & np.isinf(ub)
     kind = np.where(lb == ub, "E", np.where(np.isinf(lb), "L", "G"))
     kind[free] = "N"
+    ranged = np.flatnonzero(np.isfinite(lb) & np.isfinite(ub) & (lb != ub))
+    ranges = np.zeros(0)
+    if ranged.size:
+        # G row b = l with range r (u = l + r), or L row b = u (l = u - r): whichever is exact.
+        r_up, exact_up = _exact_range(lb[ranged], ub[ranged], +1.0)
+        r_down, exact_down = _exact_range(ub[ranged], lb[ranged], -1.0)
+        use_l = ~exact_up & exact_down
+        if not (exact_up | exact_down).all():
+            warnings.warn(f"{int((~(exact_up | exact_down)).sum())} ranged row(s) cannot be written exactly; "
+                          "off by an ulp", UserWarning, stacklevel=2)
+        kind[ranged[use_l]] = "L"
+        ranges = np.where(use_l, r_down, r_up)
+    w(f"ROWS\n N  {objective}\n")
     for name, k in zip(rows, kind, strict=True):
         w(f" {k}  {name}\n")
 
@@ -105,15 +118,9 @@ def write_mps(problem, path) -> Path:
         w(f"    RHS  {objective}  {-c0!r}\n")
     for i in np.flatnonzero((rhs != 0) & (kind != "N")):
         w(f"    RHS  {rows[i]}  {float(rhs[i])!r}\n")
-
-    ranged = np.flatnonzero(np.isfinite(lb) & np.isfinite(ub) & (lb != ub))
     if ranged.size:
-        r, exact = _exact_range(lb[ranged], ub[ranged], +1.0)
-        if not exact.all():
-            warnings.warn(f"{int((~exact).sum())} ranged row(s) cannot be written exactly; off by an ulp",
-                          UserWarning, stacklevel=2)
         w("RANGES\n")
-        for i, value in zip(ranged, r, strict=True):
+        for i, value in zip(ranged, ranges, strict=True):
             w(f"    RNG  {rows[i]}  {float(value)!r}\n")
 
     w("BOUNDS\n")
