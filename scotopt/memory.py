@@ -1,7 +1,9 @@
 """Memory estimates, so that a problem too large for this machine is refused before allocation.
 
-The estimates count the arrays scotopt allocates, not Python's overhead, and are meant to be
-on the safe side of the truth (bench/README.md compares them with measured peak RSS).
+The host limit is MemAvailable (``/proc/meminfo``), or the environment variable
+``SCOTOPT_MAX_MEMORY`` (``8G``, ``500M``, bytes) where that is smaller. The estimates count the
+arrays scotopt allocates, not Python's overhead (bench/README.md compares them with measured
+peak RSS).
 
 PDHG on an explicit matrix with ``m`` rows, ``n`` columns and ``nnz`` nonzeros, value size
 ``s`` bytes (8 for float64, 4 for float32) and 4-byte indices holds:
@@ -19,13 +21,38 @@ from __future__ import annotations
 
 import os
 
-from scotopt.status import InsufficientMemoryError
+from scotopt.status import InsufficientMemoryError, InvalidOptionError
 
-__all__ = ["available_bytes", "pdhg_bytes", "npz_bytes", "mps_read_bytes", "check_fits", "format_bytes"]
+__all__ = ["available_bytes", "memory_cap", "pdhg_bytes", "npz_bytes", "mps_read_bytes", "check_fits", "format_bytes"]
+
+
+def memory_cap() -> int | None:
+    """The cap set by the environment variable SCOTOPT_MAX_MEMORY (bytes; suffixes K, M, G, T)."""
+    text = os.environ.get("SCOTOPT_MAX_MEMORY", "").strip().upper().removesuffix("B")
+    if not text:
+        return None
+    scale = 1
+    if text[-1] in "KMGT":
+        scale = 1024 ** ("KMGT".index(text[-1]) + 1)
+        text = text[:-1]
+    try:
+        return int(float(text) * scale)
+    except ValueError:
+        raise InvalidOptionError(
+            f"SCOTOPT_MAX_MEMORY={os.environ['SCOTOPT_MAX_MEMORY']!r} is not a size such as 8G or 500M"
+        ) from None
 
 
 def available_bytes() -> int | None:
-    """Memory this process can still allocate on the host (MemAvailable), or None if unknown."""
+    """Host memory a solve may use: MemAvailable, capped by SCOTOPT_MAX_MEMORY; None if unknown."""
+    free = _meminfo_available()
+    cap = memory_cap()
+    if cap is not None:
+        return cap if free is None else min(cap, free)
+    return free
+
+
+def _meminfo_available() -> int | None:
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:

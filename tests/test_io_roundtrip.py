@@ -189,8 +189,18 @@ def random_lps(draw):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lp=random_lps())
 def test_random_lp_round_trips(lp, tmp_path):
-    write_mps(lp, tmp_path / "r.mps")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        write_mps(lp, tmp_path / "r.mps")
     back = read_mps(tmp_path / "r.mps", keep_free_rows=True)
+    if any("cannot be written exactly" in str(w.message) for w in caught):
+        # MPS fixes one end of a ranged row at the RHS and the other at RHS +- range; some pairs
+        # of doubles are then an ulp out of reach. The writer says so; npz is exact.
+        bounds = np.concatenate([lp.con_lb, lp.con_ub])
+        scale = np.abs(bounds[np.isfinite(bounds)]).max()
+        np.testing.assert_allclose(back.con_lb, lp.con_lb, rtol=0, atol=4.5e-16 * scale)
+        np.testing.assert_allclose(back.con_ub, lp.con_ub, rtol=0, atol=4.5e-16 * scale)
+        back.con_lb, back.con_ub = lp.con_lb, lp.con_ub
     assert_same_problem(lp, back, names=False)
     save_npz(lp, tmp_path / "r.npz")
     assert_same_problem(lp, load_npz(tmp_path / "r.npz"), names=False)

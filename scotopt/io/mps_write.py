@@ -1,9 +1,10 @@
 """Write an LP or QP as a free-format MPS (or QPS) file that :func:`read_mps` reads back exactly.
 
-Row bounds [l, u] become E (l = u), L (l = -inf), G (u = +inf), N (both infinite, written only
-with ``keep_free_rows=True`` on the way back in) or a ranged row: G with RHS l, or L with RHS u, and a RANGES entry r, nudged by a few ulps so
-that l + r == u (or u - r == l) holds exactly in float64: the file reproduces the bounds bit for
-bit. Column bounds use FX, FR, MI, LO, UP. Numbers
+Row bounds [l, u] become E (l = u), L (l = -inf), G (u = +inf), N (both infinite, read back
+only with ``keep_free_rows=True``) or a ranged row: G with RHS l, or L with RHS u, and a RANGES
+entry r, nudged by a few ulps so that l + r == u (or u - r == l) holds exactly in float64. Where
+neither form is exact (rare: both ends large and of different binades) the writer warns; the
+bounds are then off by an ulp of the larger end. Column bounds use FX, FR, MI, LO, UP. Numbers
 are written with Python's shortest round-trip representation. A QP's P goes to QUADOBJ (lower
 triangle). Names come from ``problem.row_names`` / ``col_names`` when they are unique, non-empty
 and free of white space, else ``R0, R1, ...`` / ``C0, C1, ...``.

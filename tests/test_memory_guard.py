@@ -1,0 +1,61 @@
+"""Problems too large for the memory available are refused before allocation, with the estimate."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import scotopt
+from scotopt import LP, InsufficientMemoryError, InvalidOptionError
+from scotopt.io import load, save, save_npz
+from scotopt.memory import available_bytes, format_bytes, pdhg_bytes
+
+
+def _lp(n=2000):
+    rng = np.random.default_rng(0)
+    A = sp.random(n // 2, n, density=0.01, random_state=rng, format="csr")
+    return LP(rng.uniform(1, 2, n), A, -np.ones(n // 2), np.ones(n // 2), name="guarded")
+
+
+def test_solve_refused_with_estimate(monkeypatch):
+    lp = _lp()
+    host, device = pdhg_bytes(*lp.shape, lp.A.nnz, 8)
+    monkeypatch.setenv("SCOTOPT_MAX_MEMORY", str(host + device - 1))
+    with pytest.raises(InsufficientMemoryError) as info:
+        scotopt.solve(lp, backend="numpy")
+    assert info.value.needed == host + device
+    assert format_bytes(host + device) in str(info.value)
+    monkeypatch.setenv("SCOTOPT_MAX_MEMORY", str(host + device))
+    assert scotopt.solve(lp, backend="numpy", iteration_limit=10).iterations == 10
+
+
+def test_file_reading_refused(monkeypatch, tmp_path):
+    lp = _lp()
+    save(lp, tmp_path / "p.mps")
+    save_npz(lp, tmp_path / "p.npz")
+    monkeypatch.setenv("SCOTOPT_MAX_MEMORY", "1K")
+    for name in ("p.mps", "p.npz"):
+        with pytest.raises(InsufficientMemoryError, match="needs an estimated"):
+            load(tmp_path / name)
+    monkeypatch.delenv("SCOTOPT_MAX_MEMORY")
+    assert load(tmp_path / "p.npz").shape == lp.shape
+
+
+def test_cap_parsing(monkeypatch):
+    monkeypatch.setenv("SCOTOPT_MAX_MEMORY", "2M")
+    assert available_bytes() <= 2 * 1024**2
+    monkeypatch.setenv("SCOTOPT_MAX_MEMORY", "lots")
+    with pytest.raises(InvalidOptionError, match="SCOTOPT_MAX_MEMORY"):
+        available_bytes()
+
+
+def test_command_line_refuses_with_exit_2(tmp_path):
+    save_npz(_lp(), tmp_path / "p.npz")
+    run = subprocess.run([sys.executable, "-m", "scotopt", "solve", str(tmp_path / "p.npz")], capture_output=True,
+                         text=True, env={**__import__("os").environ, "SCOTOPT_MAX_MEMORY": "100K"}, timeout=120)
+    assert run.returncode == 2
+    assert "needs an estimated" in run.stderr and "Traceback" not in run.stderr
