@@ -37,12 +37,10 @@ def demo(backend: str = "auto", eps: float = 1e-6, verbose: bool = True) -> int:
 
 
 def _highs_objective(lp) -> float:
-    import highspy
 
-    from scotopt.io.highs import to_highs_lp
+    from scotopt.io.highs import quiet_highs, to_highs_lp
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs()
     h.passModel(to_highs_lp(lp))
     h.run()
     return float(h.getInfo().objective_function_value)

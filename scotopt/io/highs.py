@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -14,6 +16,34 @@ import scipy.sparse as sp
 from scotopt.io.errors import FileFormatError
 from scotopt.problem import LP
 from scotopt.status import InvalidProblemError
+
+
+@contextlib.contextmanager
+def _stdout_silenced():
+    """Send file descriptor 1 to /dev/null: HiGHS's C++ banner bypasses Python's sys.stdout."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no usable fd 1 (embedded interpreters): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def quiet_highs():
+    """A ``highspy.Highs`` with output off that printed no banner on stdout."""
+    import highspy
+
+    with _stdout_silenced():
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+    return h
 
 
 def to_highs_lp(lp: LP):
@@ -76,8 +106,7 @@ def read_with_highs(path: Path, name: str) -> LP:
     """
     import highspy
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs()
     tmpdir = None
     target = path
     try:
