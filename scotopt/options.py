@@ -100,3 +100,48 @@ def _check_positive(name: str, value) -> None:
         ok = False
     if not ok:
         raise InvalidOptionError(f"{name} must be a positive finite number, got {value!r}")
+
+
+LINEAR_SOLVERS = ("auto", "direct", "pcg")
+
+
+@dataclasses.dataclass(frozen=True)
+class ADMMOptions:
+    """OSQP-style ADMM (Stellato, Banjac, Goulart, Bemporad, Boyd 2020) and its linear solves.
+
+    Defaults are OSQP's (``osqp_api_constants.h``) unless a comment says otherwise.
+    """
+
+    rho: float = _option(0.1, "initial step size rho of the inequality rows")
+    sigma: float = _option(1e-6, "proximal weight sigma on x")
+    alpha: float = _option(1.6, "over-relaxation alpha in (0, 2)")
+    rho_equality_scale: float = _option(1e3, "rho of an equality row = rho * this")
+    rho_min: float = _option(1e-6, "smallest rho (also the rho of free rows)")
+    rho_max: float = _option(1e6, "largest rho")
+    adaptive_rho: bool = _option(True, "adapt rho to balance primal and dual residuals")
+    adaptive_rho_tolerance: float = _option(5.0, "change rho only if the new value differs by this factor")
+    ruiz_iterations: int = _option(10, "passes of Ruiz scaling of the KKT matrix")
+    check_every: int = _option(25, "iterations between convergence checks and rho updates")
+    linear_solver: str = _option("auto", "auto, direct (sparse LU, numpy only) or pcg (matrix-free)")
+    direct_max_nonzeros: int = _option(5_000_000, "auto uses the direct solver up to this many KKT nonzeros")
+    cg_max_iterations: int = _option(200, "PCG iterations per ADMM iteration at most")
+    cg_tolerance_fraction: float = _option(1e-3, "PCG relative tolerance = this * the last relative KKT error")
+    cg_tolerance_min: float = _option(1e-12, "smallest PCG relative tolerance")
+
+    def __post_init__(self):
+        for name in ("rho", "sigma", "rho_equality_scale", "rho_min", "rho_max", "adaptive_rho_tolerance",
+                     "cg_tolerance_fraction", "cg_tolerance_min"):
+            _check_positive(name, getattr(self, name))
+        if not 0 < self.alpha < 2:
+            raise InvalidOptionError(f"alpha must be in (0, 2), got {self.alpha!r}")
+        if self.rho_min > self.rho_max:
+            raise InvalidOptionError(f"rho_min {self.rho_min} exceeds rho_max {self.rho_max}")
+        for name in ("check_every", "cg_max_iterations", "direct_max_nonzeros"):
+            value = getattr(self, name)
+            if int(value) != value or value < 1:
+                raise InvalidOptionError(f"{name} must be a positive integer, got {value!r}")
+        if self.ruiz_iterations < 0:
+            raise InvalidOptionError(f"ruiz_iterations must be >= 0, got {self.ruiz_iterations!r}")
+        if self.linear_solver not in LINEAR_SOLVERS:
+            raise InvalidOptionError(f"linear_solver must be one of {', '.join(LINEAR_SOLVERS)}, "
+                                     f"got {self.linear_solver!r}")

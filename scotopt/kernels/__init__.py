@@ -6,6 +6,7 @@ imports jax or cupy. ``get_backend(name)`` returns an object with
 - ``operator(A, dtype)``: A~ as an object with ``matvec`` / ``rmatvec`` on device arrays;
 - ``compile(fn)``: jit where the backend has one, identity otherwise;
 - ``repeat(body, n, state)``: apply ``body`` n times (a Python loop, or ``lax.fori_loop``);
+- ``while_loop(cond, body, state)``: apply ``body`` while ``cond`` holds (``lax.while_loop``);
 - ``precision(dtype)``: a context manager in which the dtype is usable (JAX float64).
 """
 

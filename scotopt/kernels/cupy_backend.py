@@ -76,6 +76,11 @@ class CupyBackend:  # pragma: no cover - needs a GPU
             state = body(state)
         return state
 
+    def while_loop(self, cond, body, state):  # pragma: no cover - needs a GPU
+        while bool(cond(state)):
+            state = body(state)
+        return state
+
     def precision(self, dtype):
         return contextlib.nullcontext()
 

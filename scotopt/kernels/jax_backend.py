@@ -92,6 +92,9 @@ class JaxBackend:
     def repeat(self, body, n, state):
         return jax.lax.fori_loop(0, n, lambda _, s: body(s), state)
 
+    def while_loop(self, cond, body, state):
+        return jax.lax.while_loop(cond, body, state)
+
     def precision(self, dtype):
         if np.dtype(dtype) == np.float64:
             return jax.enable_x64(True)

@@ -71,6 +71,11 @@ class NumpyBackend:
             state = body(state)
         return state
 
+    def while_loop(self, cond, body, state):
+        while cond(state):
+            state = body(state)
+        return state
+
     def precision(self, dtype):
         return contextlib.nullcontext()
 

@@ -6,26 +6,28 @@ import numpy as np
 
 from scotopt.kernels import resolve_backend
 from scotopt.memory import check_fits, pdhg_bytes
-from scotopt.options import PDHGOptions, Termination
+from scotopt.options import ADMMOptions, PDHGOptions, Termination
 from scotopt.problem import LP, QP
 from scotopt.result import Result
 from scotopt.status import InvalidOptionError, InvalidProblemError
 
-METHODS = ("pdhg",)
+METHODS = ("pdhg", "admm")
 DTYPES = ("float64", "float32")
 
 
 def solve(problem: LP, method: str = "pdhg", backend: str = "auto", dtype: str = "float64",
           eps: float = 1e-4, time_limit: float | None = None, iteration_limit: int | None = None,
-          warm_start=None, verbose: bool = False, options: PDHGOptions | None = None,
+          warm_start=None, verbose: bool = False, options: PDHGOptions | ADMMOptions | None = None,
           eps_infeasible: float = 1e-8) -> Result:
     """Solve ``problem`` and return a :class:`scotopt.Result`.
 
     Parameters
     ----------
-    problem : LP
-    method : {"pdhg"}
-        Restarted Halpern PDHG with reflection (cuPDLPx's r2HPDHG).
+    problem : LP or QP
+    method : {"pdhg", "admm"}
+        "pdhg": restarted Halpern PDHG with reflection (cuPDLPx's r2HPDHG), LPs.
+        "admm": OSQP-style ADMM (LPs and QPs), with a sparse LU of the KKT system on NumPy for
+        problems up to ``ADMMOptions.direct_max_nonzeros``, matrix-free PCG otherwise.
     backend : {"auto", "numpy", "jax", "cupy"}
         "auto" picks CuPy or JAX when a GPU is present, else NumPy/SciPy (the faster CPU
         backend on our benchmarks; see bench/README.md).
@@ -38,14 +40,15 @@ def solve(problem: LP, method: str = "pdhg", backend: str = "auto", dtype: str =
         Seconds (wall clock, including setup and compilation), checked every ``check_every``
         iterations.
     iteration_limit : int, optional
-        Exact cap on PDHG iterations.
+        Exact cap on iterations.
     warm_start : (x, y), optional
         Starting primal and dual points in the original problem's coordinates (y may be None).
     verbose : bool
         Print one line per check: iteration, relative primal, dual, gap, primal objective,
         primal weight, elapsed seconds.
-    options : PDHGOptions, optional
-        Algorithm constants (check interval, preconditioning, restart and PID parameters).
+    options : PDHGOptions or ADMMOptions, optional
+        Algorithm constants of the method (PDHG: check interval, preconditioning, restart and PID
+        parameters; ADMM: rho, sigma, alpha, rho adaptation, linear solver).
     eps_infeasible : float
         Tolerance of the infeasibility ray tests.
 
@@ -63,27 +66,32 @@ def solve(problem: LP, method: str = "pdhg", backend: str = "auto", dtype: str =
     """
     if not isinstance(problem, LP):
         raise InvalidProblemError(f"solve() takes an scotopt.LP, got {type(problem).__name__}")
-    if isinstance(problem, QP):
-        raise InvalidProblemError(
-            f"{problem.name} is a QP (it has a quadratic objective); PDHG solves LPs only and the "
-            "QP solver (method='admm') has not landed yet"
-        )
     if method not in METHODS:
         raise InvalidOptionError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if isinstance(problem, QP) and method == "pdhg":
+        raise InvalidProblemError(
+            f"{problem.name} is a QP (it has a quadratic objective); PDHG solves LPs only: use method='admm'"
+        )
     try:
         dtype_name = np.dtype(dtype).name if dtype is not None else None
     except TypeError:
         dtype_name = None
     if dtype_name not in DTYPES:
         raise InvalidOptionError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    option_type = ADMMOptions if method == "admm" else PDHGOptions
     if options is None:
-        options = PDHGOptions()
-    elif not isinstance(options, PDHGOptions):
-        raise InvalidOptionError(f"options must be a PDHGOptions, got {type(options).__name__}")
+        options = option_type()
+    elif not isinstance(options, option_type):
+        raise InvalidOptionError(f"method={method!r} takes options={option_type.__name__}(...), "
+                                 f"got {type(options).__name__}")
     termination = Termination(eps=eps, eps_infeasible=eps_infeasible, time_limit=time_limit,
                               iteration_limit=iteration_limit)
     name = resolve_backend(backend)
     _check_memory(problem, name, np.dtype(dtype_name))
+    if method == "admm":
+        from scotopt.solvers.admm.driver import solve_admm
+
+        return solve_admm(problem, name, np.dtype(dtype_name), termination, options, warm_start, verbose)
     from scotopt.solvers.pdhg.driver import solve_pdhg
 
     return solve_pdhg(problem, name, np.dtype(dtype_name), termination, options, warm_start, verbose)

@@ -21,6 +21,11 @@ primal-dual pair (x, y):
                  y_s = y projected onto its sign constraints,
                  r   = c - A^T y_s projected onto the signs the variable bounds allow
     rel_gap    = |p - d| / (1 + |p| + |d|),  p = c@x + c0, d = the dual objective above.
+
+For a QP (``min 1/2 x'Px + c@x + c0``, :class:`scotopt.QP`) the Wolfe dual at x replaces c by the
+gradient ``P x + c`` in the constraint (``P x + c - A^T y = r``) and adds ``-1/2 x'Px`` to the
+dual objective; the primal objective gains ``+1/2 x'Px``. The norms in the denominators are
+unchanged (OSQP and PDQP normalise the same way up to the choice of norm).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import dataclasses
 
 import numpy as np
 
-from scotopt.problem import LP
+from scotopt.problem import LP, QP
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,10 +93,15 @@ def kkt_report(lp: LP, x, y) -> KKTReport:
     primal_res = np.concatenate([ax - np.clip(ax, lp.con_lb, lp.con_ub), x - np.clip(x, lp.var_lb, lp.var_ub)])
     y_s = project_row_duals(lp, y)
     g = lp.c - lp.rmatvec(y_s)
+    quadratic = 0.0
+    if isinstance(lp, QP):
+        px = lp.P @ x
+        g = g + px
+        quadratic = 0.5 * float(x @ px)
     r = project_reduced_costs(lp, g)
     dual_res = np.concatenate([g - r, y - y_s])
     p = lp.objective(x)
-    d = lp.c0 + _support(lp.con_lb, lp.con_ub, y_s) + _support(lp.var_lb, lp.var_ub, r)
+    d = lp.c0 - quadratic + _support(lp.con_lb, lp.con_ub, y_s) + _support(lp.var_lb, lp.var_ub, r)
     with np.errstate(invalid="ignore", over="ignore"):
         return KKTReport(
             rel_primal=float(np.linalg.norm(primal_res) / (1.0 + bound_norm(lp))),
@@ -150,7 +160,8 @@ def primal_ray_report(lp: LP, x_ray) -> RayReport:
     """Test for DUAL infeasibility: d with c@d < 0, A d and d in the recession cones of the bounds.
 
     Objective: -c@d (positive for a certificate); infeasibility: max distance of A d and d from
-    the recession cones of [con_lb, con_ub] and [var_lb, var_ub].
+    the recession cones of [con_lb, con_ub] and [var_lb, var_ub], and for a QP also ||P d||_inf
+    (the objective must not curve up along d; OSQP's test, Stellato et al. 2020, section 3.4).
     """
     d = np.asarray(x_ray, dtype=np.float64)
     scale = np.max(np.abs(d), initial=0.0)
@@ -159,4 +170,6 @@ def primal_ray_report(lp: LP, x_ray) -> RayReport:
     d = d / scale
     ad = lp.matvec(d)
     infeas = max(_cone_violation(lp.con_lb, lp.con_ub, ad), _cone_violation(lp.var_lb, lp.var_ub, d))
+    if isinstance(lp, QP):
+        infeas = max(infeas, float(np.max(np.abs(lp.P @ d), initial=0.0)))
     return RayReport(objective=float(-(lp.c @ d)), infeasibility=infeas)
