@@ -34,33 +34,45 @@ def _none_or(kind):
     return parse
 
 
-def _add_dataclass_flags(group, cls, skip=()) -> None:
-    """One ``--field-name`` flag per dataclass field, typed and documented from the field."""
-    for field in dataclasses.fields(cls):
-        if field.name in skip:
-            continue
-        flag = "--" + field.name.replace("_", "-")
+def _add_dataclass_flags(group, classes, names) -> None:
+    """One ``--field-name`` flag per field in ``names``, typed and documented from the fields.
+
+    Flags default to "not given" (argparse.SUPPRESS): the dataclass keeps its own default, shown
+    in the help, so each default lives in one place. A field both option classes have (e.g.
+    ``check_every``) gets one flag, applied to whichever method runs.
+    """
+    for name in names:
+        fields = [f for cls in classes for f in dataclasses.fields(cls) if f.name == name]
+        field = fields[0]
+        defaults = " / ".join(f"{f.default}" for f in fields)
+        owners = " / ".join(cls.__name__.removesuffix("Options").lower() for cls in classes
+                            if any(f.name == name for f in dataclasses.fields(cls)))
         help_text = field.metadata.get("help", "")
+        whose = f" for {owners}" if len(fields) > 1 else ""
+        suffix = "" if "default" in help_text else f" (default: {defaults}{whose})"
+        flag = "--" + name.replace("_", "-")
         annotation = str(field.type)
         if annotation == "bool":
-            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default,
-                               help=f"{help_text} (default: %(default)s)")
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                               help=help_text + suffix)
+            continue
+        if annotation == "str":
+            group.add_argument(flag, default=argparse.SUPPRESS, metavar="NAME", help=help_text + suffix)
             continue
         kind = int if annotation.startswith("int") else float
         parse = _none_or(kind) if "None" in annotation else kind
-        suffix = "" if "default" in help_text else " (default: %(default)s)"
-        group.add_argument(flag, type=parse, default=field.default, metavar=kind.__name__.upper(),
+        group.add_argument(flag, type=parse, default=argparse.SUPPRESS, metavar=kind.__name__.upper(),
                            help=help_text + suffix)
 
 
-def _dataclass_from(cls, args):
-    return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
+def _given(cls, args) -> dict:
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
 
 
 def build_parser() -> argparse.ArgumentParser:
     from scotopt import __version__
     from scotopt.kernels import BACKENDS
-    from scotopt.options import PDHGOptions, Termination
+    from scotopt.options import ADMMOptions, PDHGOptions, Termination
     from scotopt.solvers.api import DTYPES, METHODS
 
     parser = argparse.ArgumentParser(
@@ -80,13 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="array backend; auto = a GPU backend if present, else numpy (default: %(default)s)")
     solve.add_argument("--dtype", choices=DTYPES, default="float64",
                        help="iteration precision; the KKT check is always float64 (default: %(default)s)")
-    _add_dataclass_flags(solve, Termination)
+    _add_dataclass_flags(solve, [Termination], [f.name for f in dataclasses.fields(Termination)])
     solve.add_argument("--out", metavar="DIR", type=Path, default=None,
                        help="write <name>_summary.json and <name>_solution.npz to DIR")
     solve.add_argument("--json", action="store_true", help="print the summary as JSON on stdout (progress on stderr)")
     solve.add_argument("--quiet", action="store_true", help="no progress lines and no summary table")
-    pdhg = solve.add_argument_group("PDHG options (scotopt.PDHGOptions)")
-    _add_dataclass_flags(pdhg, PDHGOptions)
+    pdhg_names = [f.name for f in dataclasses.fields(PDHGOptions)]
+    admm_names = [f.name for f in dataclasses.fields(ADMMOptions)]
+    shared = [name for name in pdhg_names if name in admm_names]
+    _add_dataclass_flags(solve.add_argument_group("options of both methods"), [PDHGOptions, ADMMOptions], shared)
+    _add_dataclass_flags(solve.add_argument_group("PDHG options (scotopt.PDHGOptions, --method pdhg)"),
+                         [PDHGOptions], [n for n in pdhg_names if n not in shared])
+    _add_dataclass_flags(solve.add_argument_group("ADMM options (scotopt.ADMMOptions, --method admm)"),
+                         [ADMMOptions], [n for n in admm_names if n not in shared])
 
     info = sub.add_parser("info", help="sizes, row and bound types, coefficient ranges, memory estimates",
                           description="Describe a problem file without solving it.")
@@ -153,11 +171,16 @@ def _load(path: str):
 def _solve(args) -> int:
     import scotopt
     from scotopt.io.solution import save_solution, summary_json
-    from scotopt.options import PDHGOptions, Termination
+    from scotopt.options import ADMMOptions, PDHGOptions, Termination
     from scotopt.status import Status
 
-    termination = _dataclass_from(Termination, args)
-    options = _dataclass_from(PDHGOptions, args)
+    termination = Termination(**_given(Termination, args))
+    chosen, other = (ADMMOptions, PDHGOptions) if args.method == "admm" else (PDHGOptions, ADMMOptions)
+    foreign = sorted(set(_given(other, args)) - set(_given(chosen, args)))
+    if foreign:
+        flags = ", ".join("--" + name.replace("_", "-") for name in foreign)
+        return _fail(f"{flags} do(es) not apply to --method {args.method}")
+    options = chosen(**_given(chosen, args))
     out = args.out
     if out is not None:
         if out.exists() and not out.is_dir():
@@ -200,7 +223,9 @@ def _summary_table(result, problem, files) -> str:
         ("relative KKT", f"primal {result.rel_primal:.2e}  dual {result.rel_dual:.2e}  gap {result.rel_gap:.2e}"
                          f"  (eps {result.eps:g})"),
         ("max violation", f"primal {result.max_primal_violation:.2e}  dual {result.max_dual_violation:.2e}"),
-        ("iterations", f"{result.iterations}  ({result.restarts} restarts)"),
+        ("iterations", f"{result.iterations}  ({result.restarts} restarts)" if result.method == "pdhg" else
+         f"{result.iterations}  ({result.extra.get('rho_updates', 0)} rho updates, "
+         f"{result.extra.get('linear_solver', '')} linear solves)"),
         ("time", f"{result.solve_time:.3f} s solve, {result.setup_time:.3f} s setup"),
         ("backend", f"{result.backend} on {result.device}, {result.dtype}"),
     ]

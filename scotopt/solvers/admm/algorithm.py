@@ -72,14 +72,17 @@ def kkt_operator(xp, opA, opP, data: ADMMData):
 
 
 def pcg_solve(xp, while_loop, apply, rhs, start, precond_inverse, tolerance, max_iterations: int):
-    """Jacobi-preconditioned CG for apply(v) = rhs from ``start``; stops at ||r|| <= tol ||rhs||.
+    """Jacobi-preconditioned CG for apply(v) = rhs from ``start``; stops at ||r|| <= tol ||r_0||.
 
-    Returns (solution, iterations). Standard PCG (Hestenes-Stiefel with a diagonal
-    preconditioner); the loop runs in ``while_loop`` so it compiles under JAX.
+    The tolerance is relative to the residual of the warm start, not to ||rhs||: ADMM iterates
+    that grow without bound (an infeasible problem, whose certificate is the growth direction)
+    keep accurate differences only if the error of each solve shrinks with the change it makes.
+    A floor of 1e-15 ||rhs|| stops CG at round-off. Returns (solution, iterations). Standard PCG
+    (Hestenes-Stiefel with a diagonal preconditioner) in ``while_loop`` so it compiles under JAX.
     """
     residual = rhs - apply(start)
     z = precond_inverse * residual
-    target = (tolerance * xp.linalg.norm(rhs)) ** 2
+    target = xp.maximum((tolerance * xp.linalg.norm(residual)) ** 2, (1e-15 * xp.linalg.norm(rhs)) ** 2)
 
     def cond(state):
         _, r, _, _, k = state
