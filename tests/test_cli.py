@@ -165,3 +165,21 @@ def test_ctrl_c_writes_best_iterate_and_exits_130(tmp_path):
     solution = load_solution(tmp_path / "out" / "transport_solution.npz")
     assert solution["x"].shape == (lp.num_vars,) and np.isfinite(solution["x"]).all()
     assert summary["iterations"] >= 32
+
+
+MM = NETLIB.parent / "maros_meszaros"
+
+
+@pytest.mark.skipif(not (MM / "DPKLO1.QPS.gz").exists(), reason=f"Maros-Meszaros data not found at {MM}")
+def test_solve_qps_with_admm(tmp_path):
+    run = scotopt_cli("solve", MM / "DPKLO1.QPS.gz", "--method", "admm", "--eps", "1e-7", "--rho", "0.5", "--json")
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["status"] == "OPTIMAL" and summary["method"] == "admm"
+    with open(MM / "index.csv", newline="") as fh:
+        published = float(next(r for r in csv.DictReader(fh) if r["name"] == "DPKLO1")["optimal_objective"])
+    assert summary["primal_objective"] == pytest.approx(published, rel=1e-6)
+    refused = scotopt_cli("solve", MM / "DPKLO1.QPS.gz", "--method", "pdhg")
+    assert refused.returncode == 2 and "method='admm'" in refused.stderr
+    foreign = scotopt_cli("solve", MM / "DPKLO1.QPS.gz", "--method", "admm", "--pid-kp", "0.5")
+    assert foreign.returncode == 2 and "--pid-kp" in foreign.stderr
