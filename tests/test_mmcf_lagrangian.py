@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -65,3 +68,38 @@ def test_bad_network():
         LagrangianMMCF([0], [5], [1.0], [1.0], [0], [1], [1.0], num_nodes=2)
     with pytest.raises(InvalidProblemError, match="non-negative"):
         LagrangianMMCF([0], [1], [-1.0], [1.0], [0], [1], [1.0])
+
+
+COMMALAB = Path(__file__).resolve().parents[2] / "shared" / "data" / "mmcf_commalab"
+
+
+def _commalab_index():
+    if not (COMMALAB / "index.csv").exists():
+        return {}
+    with open(COMMALAB / "index.csv", newline="") as fh:
+        return {row["name"]: row for row in csv.DictReader(fh)}
+
+
+def _check_commalab(name, iterations):
+    reader = pytest.importorskip("scotopt.io.commalab", reason="the CommaLAB reader comes with the network models")
+    row = _commalab_index().get(name)
+    if row is None:
+        pytest.skip(f"CommaLAB data not found at {COMMALAB}")
+    arrays = reader.read_commalab_arrays(COMMALAB / row["file"])
+    model = LagrangianMMCF(arrays["tail"], arrays["head"], arrays["cost"], arrays["capacity"], arrays["origin"],
+                           arrays["destination"], arrays["demand"], num_nodes=arrays["num_nodes"])
+    optimum = float(row["optimal_objective"])
+    result = model.solve(method="volume", options=LagrangianOptions(max_iterations=iterations))
+    assert result.lower_bound <= optimum * (1 + 1e-9)  # bounds never cross
+    assert result.lower_bound >= optimum * (1 - 1e-3)
+
+
+@pytest.mark.parametrize("name", ["grid1", "grid2", "planar30"])
+def test_commalab_bound_within_1e3_of_lp_optimum(name):
+    _check_commalab(name, iterations=600)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["grid3", "grid4", "grid5", "grid6", "grid7", "grid8", "planar100", "planar150"])
+def test_commalab_larger(name):
+    _check_commalab(name, iterations=3000)
