@@ -91,7 +91,7 @@ class LagrangianResult:
     iterations: int
     solve_time: float
     method: str
-    history: list = dataclasses.field(default_factory=list)  # (iteration, L, best LB, UB) per print
+    history: list = dataclasses.field(default_factory=list)  # (iteration, L, best LB, UB, seconds) per print
 
     @property
     def gap(self) -> float:
@@ -210,7 +210,7 @@ def solve_lagrangian(oracle: Callable, sense, rows: int, multipliers=None, metho
                 ub, best_x = float(cost), candidate
 
     def log(iteration, current):
-        history.append((iteration, current, best_lb, ub))
+        history.append((iteration, current, best_lb, ub, time.perf_counter() - started))
         if verbose:
             gap = (ub - best_lb) / max(1.0, abs(ub)) if math.isfinite(ub) else math.inf
             print(f"{iteration:>7d} L {current:>15.8e} best {best_lb:>15.8e} UB {ub:>15.8e} gap {gap:>9.2e} "
