@@ -367,6 +367,14 @@ class DeviceNetwork:
         V, E, K = self.V, self.E, self.K
         xp = self.xp
         if self.kind == "numpy":
+            if K == 1 and not self.coupling and d2.ndim == 0:
+                # a scalar d2 commutes with N: scale the V node sums, not the E arc values
+                w = x.astype(np.float64)  # bincount sums in float64 anyway
+                nodes = np.bincount(tail, w, V)
+                nodes -= np.bincount(head, w, V)
+                out = nodes.astype(self.dtype)
+                out *= d1 * d2
+                return out
             if K == 1:
                 w = np.multiply(x, d2, dtype=np.float64)
                 nodes = np.bincount(tail, w, V)
@@ -400,6 +408,11 @@ class DeviceNetwork:
         xp = self.xp
         ys = y * d1
         nodes = ys[: K * V].reshape(K, V)
+        if self.kind == "numpy" and K == 1 and not self.coupling and d2.ndim == 0:
+            nodes = nodes[0] * d2  # fold the scalar d2 into the V node values
+            out = np.take(nodes, tail)
+            out -= np.take(nodes, head)
+            return out
         if self.kind == "numpy" and K == 1:
             out = np.take(nodes[0], tail)
             out -= np.take(nodes[0], head)
