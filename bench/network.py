@@ -61,6 +61,22 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}, numpy {np.__version__}"
 
 
+def malloc_reuse() -> bool:
+    """glibc only: serve large arrays from the heap and never trim it (M_MMAP_MAX = 0,
+    M_TRIM_THRESHOLD = 2 GiB), so the pages of a freed temporary are reused by the next one
+    instead of being unmapped and faulted in again. NumPy's out-of-place operations allocate a
+    fresh E-long array each; at 10^7 arcs a fresh-output add took 15 ms against 8 ms into an
+    existing array. A process-wide setting, so an option of the benchmark, not of the library."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_max = -1, -4
+    return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
+
+
 def _status_kb(field: str) -> int:
     for line in open("/proc/self/status"):
         if line.startswith(field):
@@ -97,7 +113,9 @@ def _fmt(v):
 # ------------------------------------------------------------------------------------ memory
 
 
-def memory_child(arcs: int, iterations: int, seed: int) -> dict:
+def memory_child(arcs: int, iterations: int, seed: int, reuse: bool = False) -> dict:
+    if reuse:
+        malloc_reuse()
     import scotopt
     from scotopt.models.generators import netgen_min_cost_flow
 
@@ -128,6 +146,7 @@ def memory_child(arcs: int, iterations: int, seed: int) -> dict:
         "solve_s": seconds,
         "iter_per_s": result.iterations / max(seconds - result.setup_time, 1e-9),
         "kkt_max": result.kkt_error,
+        "malloc_reuse": reuse,
     }
 
 
@@ -142,7 +161,8 @@ def run_child(args: list[str], timeout: float):
 def cmd_memory(ns):
     rows = []
     for arcs in ns.arcs:
-        row = run_child(["_memory_child", str(int(arcs)), str(ns.iterations), str(ns.seed)], timeout=ns.timeout)
+        args = ["_memory_child", str(int(arcs)), str(ns.iterations), str(ns.seed), str(int(ns.malloc_reuse))]
+        row = run_child(args, timeout=ns.timeout)
         rows.append(row)
         print(row, flush=True)
     write(rows, Path(ns.out))
@@ -204,6 +224,8 @@ def periter_row(arcs: int, extra: int, bandwidth: float, seed: int) -> dict:
 
 
 def cmd_periter(ns):
+    if ns.malloc_reuse:
+        malloc_reuse()
     rows = []
     for arcs in ns.arcs:
         bandwidth = stream_triad()
@@ -211,6 +233,7 @@ def cmd_periter(ns):
         extra = 64 * max(1, extra // 64)
         row = periter_row(int(arcs), extra, bandwidth, ns.seed)
         row["triad_GBs_after"] = stream_triad()
+        row["malloc_reuse"] = ns.malloc_reuse
         rows.append(row)
         print(row, flush=True)
     write(rows, Path(ns.out))
@@ -267,6 +290,9 @@ def _peer_row(model, name, ref, solver, status, seconds, x, y, iterations, note)
 
 def cmd_e2e(ns):
     from peers import solve_highs, solve_ortools_pdlp
+
+    if ns.malloc_reuse:
+        malloc_reuse()
 
     from scotopt.models.generators import grid_min_cost_flow, netgen_min_cost_flow
 
@@ -410,7 +436,7 @@ def cmd_mmcf(ns):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "_memory_child":
-        print(json.dumps(memory_child(int(argv[1]), int(argv[2]), int(argv[3]))), flush=True)
+        print(json.dumps(memory_child(int(argv[1]), int(argv[2]), int(argv[3]), bool(int(argv[4])))), flush=True)
         return
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -420,11 +446,13 @@ def main(argv=None):
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--timeout", type=float, default=3600)
     m.add_argument("--out", default=str(RESULTS / "network_memory"))
+    m.add_argument("--malloc-reuse", action="store_true", help="see malloc_reuse()")
     q = sub.add_parser("periter")
     q.add_argument("--arcs", type=float, nargs="+", default=[1e6, 1e7])
     q.add_argument("--seconds", type=float, default=60.0, help="rough time budget of the timed iterations")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--out", default=str(RESULTS / "network_periter"))
+    q.add_argument("--malloc-reuse", action="store_true", help="see malloc_reuse()")
     e = sub.add_parser("e2e")
     e.add_argument("--arcs", type=float, nargs="+", default=[1e6])
     e.add_argument("--family", choices=["netgen", "grid"], default="netgen")
@@ -434,6 +462,7 @@ def main(argv=None):
     e.add_argument("--skip", nargs="*", default=[], help="any of simplex, ipm, pdlp")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--out", default=str(RESULTS / "network_e2e"))
+    e.add_argument("--malloc-reuse", action="store_true", help="see malloc_reuse()")
     c = sub.add_parser("mmcf")
     c.add_argument("--instances", default="grid10,grid11,grid13,grid14,grid15,planar300,planar500,planar1000")
     c.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mmcf_commalab"))
