@@ -113,20 +113,35 @@ def _finish_arcs(tail, head, skeleton, bound, cost, capacity, rng):
     return c, u
 
 
+def _single_commodity(network, V, sources, sinks, total_supply, cost, capacity, rng, name) -> MinCostFlow:
+    """Costs, capacities and supplies (NETGEN-8 defaults) on the arcs ``network = (tail, head, skeleton)``."""
+    sources = sources or max(1, round(V**0.5))
+    sinks = sinks or max(1, round(V**0.5))
+    total_supply = int(total_supply if total_supply is not None else round(1000 * V**0.5))
+    tail, head, skeleton = network
+    del network
+    c, u = _finish_arcs(tail, head, skeleton, total_supply, cost, capacity, rng)
+    del skeleton
+    supply = _supply(V, sources, sinks, total_supply, rng)
+    return MinCostFlow(tail, head, c, u, supply, name=name)
+
+
 def grid_min_cost_flow(
     rows, cols, neighbours=8, sources=None, sinks=None, total_supply=None, cost=(1, 100), capacity=(1, 1000), seed=0
 ) -> MinCostFlow:
     """A feasible grid min-cost flow with integral data (see the module docstring)."""
     rng = np.random.default_rng(seed)
-    V = rows * cols
-    sources = sources or max(1, round(V**0.5))
-    sinks = sinks or max(1, round(V**0.5))
-    total_supply = int(total_supply if total_supply is not None else round(1000 * V**0.5))
-    tail, head, skeleton = grid_arcs(rows, cols, neighbours)
-    c, u = _finish_arcs(tail, head, skeleton, total_supply, cost, capacity, rng)
-    del skeleton
-    supply = _supply(V, sources, sinks, total_supply, rng)
-    return MinCostFlow(tail, head, c, u, supply, name=f"grid{rows}x{cols}")
+    return _single_commodity(
+        grid_arcs(rows, cols, neighbours),
+        rows * cols,
+        sources,
+        sinks,
+        total_supply,
+        cost,
+        capacity,
+        rng,
+        f"grid{rows}x{cols}",
+    )
 
 
 def netgen_min_cost_flow(
@@ -134,14 +149,8 @@ def netgen_min_cost_flow(
 ) -> MinCostFlow:
     """A feasible NETGEN-like min-cost flow with integral data (see the module docstring)."""
     rng = np.random.default_rng(seed)
-    sources = sources or max(1, round(nodes**0.5))
-    sinks = sinks or max(1, round(nodes**0.5))
-    total_supply = int(total_supply if total_supply is not None else round(1000 * nodes**0.5))
-    tail, head, skeleton = netgen_arcs(nodes, arcs, rng)
-    c, u = _finish_arcs(tail, head, skeleton, total_supply, cost, capacity, rng)
-    del skeleton
-    supply = _supply(nodes, sources, sinks, total_supply, rng)
-    return MinCostFlow(tail, head, c, u, supply, name=f"netgen{nodes}_{arcs}")
+    network = netgen_arcs(nodes, arcs, rng)
+    return _single_commodity(network, nodes, sources, sinks, total_supply, cost, capacity, rng, f"netgen{nodes}_{arcs}")
 
 
 def _od_pairs(num_nodes, commodities, demand, rng):
