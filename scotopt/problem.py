@@ -84,7 +84,9 @@ class LP:
         Objective. Must be finite.
     A : (m, n) NumPy / SciPy sparse / JAX / CuPy array, or ``scipy.sparse.linalg.LinearOperator``
         Constraint matrix. A LinearOperator is used matrix-free (NumPy backend, no diagonal
-        preconditioning, which needs the entries).
+        preconditioning, which needs the entries), except a structured operator such as
+        :class:`scotopt.kernels.incidence.NetworkMatrix`, which runs on every backend and is
+        preconditioned from its closed-form norms.
     con_lb, con_ub : (m,) arrays or scalars, optional
         Row bounds; ``None`` means -inf / +inf.
     var_lb, var_ub : (n,) arrays or scalars, optional

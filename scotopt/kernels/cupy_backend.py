@@ -62,6 +62,8 @@ class CupyBackend:  # pragma: no cover - needs a GPU
         return np.asarray(cupy.asnumpy(array), dtype=np.float64)
 
     def operator(self, A, dtype):
+        if hasattr(A, "device_operator"):  # structured operator (scotopt/kernels/incidence.py)
+            return A.device_operator(self, dtype)
         if isinstance(A, spla.LinearOperator):
             raise InvalidProblemError(
                 "backend='cupy' needs an explicit matrix; a scipy LinearOperator runs on backend='numpy'"

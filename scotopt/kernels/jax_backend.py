@@ -80,6 +80,8 @@ class JaxBackend:
         return np.asarray(jax.device_get(array), dtype=np.float64)
 
     def operator(self, A, dtype):
+        if hasattr(A, "device_operator"):  # structured operator (scotopt/kernels/incidence.py)
+            return A.device_operator(self, dtype)
         if isinstance(A, spla.LinearOperator):
             raise InvalidProblemError(
                 "backend='jax' needs an explicit matrix; a scipy LinearOperator runs on backend='numpy'"

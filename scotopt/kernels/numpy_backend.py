@@ -59,6 +59,8 @@ class NumpyBackend:
         return np.asarray(array, dtype=np.float64)
 
     def operator(self, A, dtype):
+        if hasattr(A, "device_operator"):  # structured operator (scotopt/kernels/incidence.py)
+            return A.device_operator(self, dtype)
         if isinstance(A, spla.LinearOperator):
             return ScipyLinearOperator(A, dtype)
         return CSROperator(A, dtype)

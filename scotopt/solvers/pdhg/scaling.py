@@ -30,7 +30,7 @@ from scotopt.problem import LP
 class ScaledLP:
     """An LP in scaled coordinates plus the factors that map it back (all host float64)."""
 
-    A: sp.csr_matrix | object  # CSR, or the original LinearOperator when matrix-free
+    A: sp.csr_matrix | object  # CSR, a scaled structured operator, or the original LinearOperator
     c: np.ndarray
     con_lb: np.ndarray
     con_ub: np.ndarray
@@ -116,9 +116,13 @@ def _finite_abs(v: np.ndarray) -> np.ndarray:
 
 def scale_lp(lp: LP, ruiz_iterations: int = 10, pock_chambolle_alpha: float | None = 1.0,
              bound_objective_rescaling: bool = True, geometric_mean_iterations: int = 0) -> ScaledLP:
-    """Precondition ``lp``; a matrix-free LP gets only the scalar rescaling (no entries to read)."""
+    """Precondition ``lp``. A structured operator that provides ``diagonal_scaling`` (the network
+    incidence operator) is scaled from its closed-form norms, d2 possibly a scalar; any other
+    matrix-free LP gets only the scalar rescaling (no entries to read)."""
     m, n = lp.shape
-    if lp.is_matrix_free:
+    if hasattr(lp.A, "diagonal_scaling"):  # a structured operator with closed-form norms (kernels/incidence.py)
+        A, d1, d2 = lp.A.diagonal_scaling(ruiz_iterations, pock_chambolle_alpha, geometric_mean_iterations)
+    elif lp.is_matrix_free:
         A, d1, d2 = lp.A, np.ones(m), np.ones(n)
     else:
         A, d1, d2 = diagonal_scaling(lp.A, ruiz_iterations, pock_chambolle_alpha, geometric_mean_iterations)

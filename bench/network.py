@@ -1,0 +1,479 @@
+"""Network-flow benchmarks: memory per arc, per-iteration time vs the memory-traffic bound, end
+to end against the peers, and multicommodity instances against HiGHS.
+
+    python bench/network.py memory --arcs 1e6 1e7 1e8 --iterations 64
+    python bench/network.py periter --arcs 1e6 1e7
+    python bench/network.py e2e --arcs 1e6 --eps 1e-4 --time-limit 900
+    python bench/network.py mmcf --instances grid10,planar300 --time-limit 600
+
+Every sub-command writes a CSV and a Markdown table under bench/results/ (``--out`` prefix).
+Instances are the seeded NETGEN-like generator of ``scotopt.models.generators`` (V = E/8,
+sqrt(V) sources and sinks, costs 1..10^4, capacities 1..10^3, NETGEN-8 style) unless said.
+
+Rules:
+- memory: each size in a fresh process. ``peak bytes/arc`` = (VmHWM during the solve - VmRSS
+  before building the model) / arcs: the model's own arrays (int32 tail/head, the LP's float64
+  cost and bounds), every solver vector (float32 on the NumPy backend), the host float64 KKT
+  verification and the returned Result. VmHWM is reset after the model is built (Linux
+  ``/proc/self/clear_refs``), so the generator's temporaries are reported separately.
+  Iterations/s = iterations / (solve time - setup time), the periodic KKT evaluation included.
+- periter: STREAM triad (numpy ``a = b + s*c`` on float64 arrays of 5e7 entries, counted as
+  STREAM does: 24 bytes per entry) measured in the same process; the per-iteration time is the
+  difference of two solves (64 and 64 + N iterations) over N, so setup and the final
+  verification cancel and the periodic evaluation is amortised. Bytes moved per iteration is the
+  compulsory traffic of the algorithm as written (see ``compulsory_bytes``).
+- e2e: every solver in the same process one after the other, single thread; scotopt's answer
+  and every LP peer's answer are checked with scotopt's float64 KKT check; SimpleMinCostFlow's
+  flow is checked for feasibility; objective errors are against SimpleMinCostFlow's optimum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+RESULTS = ROOT / "bench" / "results"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}, numpy {np.__version__}"
+
+
+def malloc_reuse() -> bool:
+    """glibc only: serve large arrays from the heap and never trim it (M_MMAP_MAX = 0,
+    M_TRIM_THRESHOLD = 2 GiB), so the pages of a freed temporary are reused by the next one
+    instead of being unmapped and faulted in again. NumPy's out-of-place operations allocate a
+    fresh E-long array each; at 10^7 arcs a fresh-output add took 15 ms against 8 ms into an
+    existing array. A process-wide setting, so an option of the benchmark, not of the library."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_max = -1, -4
+    return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
+
+
+def _status_kb(field: str) -> int:
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(field)
+
+
+def _reset_peak():
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+
+
+def write(rows, prefix: Path, columns=None):
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    columns = columns or list(rows[0].keys())
+    with open(prefix.with_suffix(".csv"), "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=columns)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: r.get(k, "") for k in columns})
+    lines = [f"machine: {machine()}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for r in rows:
+        lines.append("| " + " | ".join(_fmt(r.get(k, "")) for k in columns) + " |")
+    prefix.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines), flush=True)
+
+
+def _fmt(v):
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+# ------------------------------------------------------------------------------------ memory
+
+
+def memory_child(arcs: int, iterations: int, seed: int, reuse: bool = False) -> dict:
+    if reuse:
+        malloc_reuse()
+    import scotopt
+    from scotopt.models.generators import netgen_min_cost_flow
+
+    # load every library a solve touches (code pages are not per-arc memory)
+    netgen_min_cost_flow(100, 800, seed=seed).solve(eps=1e-4, dtype="float32", iteration_limit=64)
+    base = _status_kb("VmRSS")
+    _reset_peak()
+    t0 = time.perf_counter()
+    model = netgen_min_cost_flow(arcs // 8, arcs, seed=seed)
+    gen_seconds = time.perf_counter() - t0
+    gen_peak = _status_kb("VmHWM") - base
+    model_bytes = _status_kb("VmRSS") - base
+    _reset_peak()
+    t0 = time.perf_counter()
+    result = scotopt.solve(model.lp, dtype="float32", eps=1e-4, iteration_limit=iterations)
+    seconds = time.perf_counter() - t0
+    peak = _status_kb("VmHWM") - base
+    return {
+        "arcs": arcs,
+        "nodes": model.num_nodes,
+        "iterations": result.iterations,
+        "generate_s": gen_seconds,
+        "generate_peak_B_per_arc": gen_peak / arcs,
+        "model_B_per_arc": model_bytes / arcs,
+        "solve_peak_B_per_arc": peak / arcs,
+        "peak_GiB": (peak) / 2**30,
+        "setup_s": result.setup_time,
+        "solve_s": seconds,
+        "iter_per_s": result.iterations / max(seconds - result.setup_time, 1e-9),
+        "kkt_max": result.kkt_error,
+        "malloc_reuse": reuse,
+    }
+
+
+def run_child(args: list[str], timeout: float):
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, timeout=timeout)
+    for line in proc.stdout.splitlines()[::-1]:
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RuntimeError(f"child failed: {proc.stderr[-2000:]}")
+
+
+def cmd_memory(ns):
+    rows = []
+    for arcs in ns.arcs:
+        args = ["_memory_child", str(int(arcs)), str(ns.iterations), str(ns.seed), str(int(ns.malloc_reuse))]
+        row = run_child(args, timeout=ns.timeout)
+        rows.append(row)
+        print(row, flush=True)
+    write(rows, Path(ns.out))
+
+
+# ------------------------------------------------------------------------------------ per iteration
+
+
+def stream_triad(n: int = 50_000_000, reps: int = 5) -> float:
+    """STREAM triad GB/s (24 bytes per entry, as STREAM counts) with numpy; best of ``reps``."""
+    b = np.random.default_rng(0).random(n)
+    c = np.random.default_rng(1).random(n)
+    a = np.empty(n)
+    best = np.inf
+    for _ in range(reps + 1):
+        t0 = time.perf_counter()
+        np.multiply(c, 3.0, out=a)
+        np.add(a, b, out=a)
+        best = min(best, time.perf_counter() - t0)
+    return 24 * n / best / 1e9
+
+
+def compulsory_bytes(arcs: int, nodes: int, value_bytes: int = 4, index_bytes: int = 4) -> int:
+    """Bytes one r2HPDHG iteration must move for a min-cost flow (arc vectors only; node vectors
+    are E/8 long and counted too).
+
+    With A x and A^T y carried (algorithm.py), an iteration needs A x^ before y^ and A^T y^
+    before the Halpern update, so two passes over the arcs:
+      pass 1: read x, aty, c, u, tail, head; write x^                  (4 values + 2 idx + 1 write)
+      pass 2: read tail, head, x^, x, x0, aty, aty0; write x, aty      (5 values + 2 idx + 2 writes)
+    = 12 value and 4 index transfers per arc (64 B in float32 with int32 indices); the node
+    vectors (y, y0, ax, ax0, con bounds, d1: about 10 reads/writes) add 10 values per node.
+    """
+    return arcs * (12 * value_bytes + 4 * index_bytes) + nodes * 10 * value_bytes
+
+
+def periter_row(arcs: int, extra: int, bandwidth: float, seed: int) -> dict:
+    import scotopt
+    from scotopt.models.generators import netgen_min_cost_flow
+
+    model = netgen_min_cost_flow(arcs // 8, arcs, seed=seed)
+    times = {}
+    for its in (64, 64 + extra):
+        t0 = time.perf_counter()
+        scotopt.solve(model.lp, dtype="float32", eps=1e-4, iteration_limit=its)
+        times[its] = time.perf_counter() - t0
+    per_iter = (times[64 + extra] - times[64]) / extra
+    moved = compulsory_bytes(arcs, model.num_nodes)
+    bound = moved / (bandwidth * 1e9)
+    return {
+        "arcs": arcs,
+        "ms_per_iter": per_iter * 1e3,
+        "MB_per_iter": moved / 1e6,
+        "triad_GBs": bandwidth,
+        "bound_ms": bound * 1e3,
+        "ratio_to_bound": per_iter / bound,
+        "effective_GBs": moved / per_iter / 1e9,
+    }
+
+
+def cmd_periter(ns):
+    if ns.malloc_reuse:
+        malloc_reuse()
+    rows = []
+    for arcs in ns.arcs:
+        bandwidth = stream_triad()
+        extra = max(64, int(ns.seconds / max(arcs * 25e-9, 1e-6)))
+        extra = 64 * max(1, extra // 64)
+        row = periter_row(int(arcs), extra, bandwidth, ns.seed)
+        row["triad_GBs_after"] = stream_triad()
+        row["malloc_reuse"] = ns.malloc_reuse
+        rows.append(row)
+        print(row, flush=True)
+    write(rows, Path(ns.out))
+
+
+# ------------------------------------------------------------------------------------ end to end
+
+
+def ortools_min_cost_flow(model):
+    from ortools.graph.python import min_cost_flow
+
+    t0 = time.perf_counter()
+    s = min_cost_flow.SimpleMinCostFlow()
+    s.add_arcs_with_capacity_and_unit_cost(
+        model.tail.astype(np.int32),
+        model.head.astype(np.int32),
+        model.capacity.astype(np.int64),
+        model.cost.astype(np.int64),
+    )
+    s.set_nodes_supplies(np.arange(model.num_nodes, dtype=np.int32), model.supply.astype(np.int64))
+    build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    status = s.solve()
+    seconds = time.perf_counter() - t0
+    flow = np.asarray(s.flows(np.arange(model.num_arcs, dtype=np.int32)), dtype=np.float64)
+    return status == s.OPTIMAL, float(s.optimal_cost()), flow, seconds, build
+
+
+def explicit_lp(model):
+    from scotopt import LP
+
+    lp = model.lp
+    return LP(lp.c, model.operator.to_csr(), lp.con_lb, lp.con_ub, lp.var_lb, lp.var_ub, name=lp.name)
+
+
+def _peer_row(model, name, ref, solver, status, seconds, x, y, iterations, note):
+    from scotopt.solvers.kkt import kkt_report
+
+    kkt = kkt_report(model.lp, x, y).max_relative if x is not None and y is not None else float("nan")
+    obj = model.objective(x) if x is not None else float("nan")
+    return {
+        "instance": name,
+        "arcs": model.num_arcs,
+        "solver": solver,
+        "status": status,
+        "seconds": seconds,
+        "objective": obj,
+        "obj_rel_error": abs(obj - ref) / abs(ref),
+        "kkt_max": kkt,
+        "iterations": iterations,
+        "note": note,
+    }
+
+
+def cmd_e2e(ns):
+    from peers import solve_highs, solve_ortools_pdlp
+
+    if ns.malloc_reuse:
+        malloc_reuse()
+
+    from scotopt.models.generators import grid_min_cost_flow, netgen_min_cost_flow
+
+    rows = []
+    for arcs in ns.arcs:
+        arcs = int(arcs)
+        if ns.family == "netgen":
+            model = netgen_min_cost_flow(arcs // 8, arcs, seed=ns.seed)
+        else:
+            side = int(round((arcs / 8) ** 0.5))
+            model = grid_min_cost_flow(side, side, seed=ns.seed)
+        name = model.lp.name
+        ok, ref, flow, mcf_s, mcf_build = ortools_min_cost_flow(model)
+        net = np.bincount(model.tail, flow, model.num_nodes) - np.bincount(model.head, flow, model.num_nodes)
+        feasible = bool(np.all(net == model.supply) and np.all(flow >= 0) and np.all(flow <= model.capacity))
+        rows.append(
+            {
+                "instance": name,
+                "arcs": model.num_arcs,
+                "solver": "ortools-mincostflow",
+                "status": "OPTIMAL" if ok else "FAIL",
+                "seconds": mcf_s,
+                "objective": ref,
+                "obj_rel_error": 0.0,
+                "kkt_max": 0.0 if feasible else float("nan"),
+                "iterations": 0,
+            }
+        )
+        print(rows[-1], flush=True)
+
+        def add(solver, status, seconds, x, y, iterations, note="", model=model, name=name, ref=ref):
+            rows.append(_peer_row(model, name, ref, solver, status, seconds, x, y, iterations, note))
+            print(rows[-1], flush=True)
+
+        for dtype in ns.dtypes:
+            t0 = time.perf_counter()
+            sol = model.solve(eps=ns.eps, dtype=dtype, time_limit=ns.time_limit)
+            seconds = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            repaired = model.integral_flow(sol.flow, sol.potentials)
+            repair_s = time.perf_counter() - t1
+            add(
+                f"scotopt-numpy-{dtype}",
+                sol.status.name,
+                seconds,
+                sol.flow,
+                sol.potentials,
+                sol.result.iterations,
+                f"repair {repair_s:.2f}s feasible={repaired.feasible} cost_gap_to_opt="
+                f"{(repaired.cost - ref) / ref:.2e} gap_to_bound={repaired.gap:.2e}",
+            )
+        lp = explicit_lp(model)
+        for method in ("simplex", "ipm"):
+            if method in ns.skip:
+                continue
+            res = solve_highs(lp, method=method, time_limit=ns.time_limit)
+            add(f"highs-{method}", res["status"], res["seconds"], res["x"], res["y"], res["iterations"])
+        if "pdlp" not in ns.skip:
+            res = solve_ortools_pdlp(lp, eps=ns.eps, time_limit=ns.time_limit, bound_gradients_as_residuals=False)
+            add("ortools-pdlp", res["status"], res["seconds"], res["x"], res["y"], res["iterations"])
+        del lp
+    write(
+        rows,
+        Path(ns.out),
+        [
+            "instance",
+            "arcs",
+            "solver",
+            "status",
+            "seconds",
+            "iterations",
+            "objective",
+            "obj_rel_error",
+            "kkt_max",
+            "note",
+        ],
+    )
+
+
+# ------------------------------------------------------------------------------------ MMCF
+
+
+def cmd_mmcf(ns):
+    from peers import solve_highs
+
+    from scotopt import LP
+    from scotopt.io.commalab import read_commalab
+    from scotopt.solvers.kkt import kkt_report
+
+    data = Path(ns.data)
+    index = {r["name"]: r for r in csv.DictReader(open(data / "index.csv"))}
+    rows = []
+    for name in ns.instances.split(","):
+        model = read_commalab(data / index[name]["file"])
+        ref = float(index[name]["optimal_objective"])
+        base = {
+            "instance": name,
+            "vars": model.lp.num_vars,
+            "rows": model.lp.num_rows,
+            "commodities": model.num_commodities,
+        }
+        for dtype in ns.dtypes:
+            t0 = time.perf_counter()
+            sol = model.solve(eps=ns.eps, dtype=dtype, time_limit=ns.time_limit)
+            seconds = time.perf_counter() - t0
+            rows.append(
+                {
+                    **base,
+                    "solver": f"scotopt-{dtype}",
+                    "status": sol.status.name,
+                    "seconds": seconds,
+                    "iterations": sol.result.iterations,
+                    "obj_rel_error": abs(sol.objective - ref) / ref,
+                    "kkt_max": sol.result.kkt_error,
+                }
+            )
+            print(rows[-1], flush=True)
+        for method in ns.highs:
+            lp = LP(
+                model.lp.c, model.operator.to_csr(), model.lp.con_lb, model.lp.con_ub, model.lp.var_lb, model.lp.var_ub
+            )
+            res = solve_highs(lp, method=method, time_limit=ns.time_limit)
+            err = abs(res["objective"] - ref) / ref if res["x"] is not None else float("nan")
+            kkt = kkt_report(model.lp, res["x"], res["y"]).max_relative if res["y"] is not None else float("nan")
+            rows.append(
+                {
+                    **base,
+                    "solver": f"highs-{method}",
+                    "status": res["status"],
+                    "seconds": res["seconds"],
+                    "iterations": res["iterations"],
+                    "obj_rel_error": err,
+                    "kkt_max": kkt,
+                }
+            )
+            print(rows[-1], flush=True)
+            del lp
+    write(rows, Path(ns.out))
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "_memory_child":
+        print(json.dumps(memory_child(int(argv[1]), int(argv[2]), int(argv[3]), bool(int(argv[4])))), flush=True)
+        return
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    m = sub.add_parser("memory")
+    m.add_argument("--arcs", type=float, nargs="+", default=[1e6, 1e7, 1e8])
+    m.add_argument("--iterations", type=int, default=64)
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--timeout", type=float, default=3600)
+    m.add_argument("--out", default=str(RESULTS / "network_memory"))
+    m.add_argument("--malloc-reuse", action="store_true", help="see malloc_reuse()")
+    q = sub.add_parser("periter")
+    q.add_argument("--arcs", type=float, nargs="+", default=[1e6, 1e7])
+    q.add_argument("--seconds", type=float, default=60.0, help="rough time budget of the timed iterations")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--out", default=str(RESULTS / "network_periter"))
+    q.add_argument("--malloc-reuse", action="store_true", help="see malloc_reuse()")
+    e = sub.add_parser("e2e")
+    e.add_argument("--arcs", type=float, nargs="+", default=[1e6])
+    e.add_argument("--family", choices=["netgen", "grid"], default="netgen")
+    e.add_argument("--eps", type=float, default=1e-4)
+    e.add_argument("--time-limit", type=float, default=900.0)
+    e.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
+    e.add_argument("--skip", nargs="*", default=[], help="any of simplex, ipm, pdlp")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--out", default=str(RESULTS / "network_e2e"))
+    e.add_argument("--malloc-reuse", action="store_true", help="see malloc_reuse()")
+    c = sub.add_parser("mmcf")
+    c.add_argument("--instances", default="grid10,grid11,grid13,grid14,grid15,planar300,planar500,planar1000")
+    c.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mmcf_commalab"))
+    c.add_argument("--eps", type=float, default=1e-4)
+    c.add_argument("--time-limit", type=float, default=600.0)
+    c.add_argument("--dtypes", nargs="+", default=["float32"])
+    c.add_argument("--highs", nargs="*", default=["ipm"])
+    c.add_argument("--out", default=str(RESULTS / "network_mmcf"))
+    ns = p.parse_args(argv)
+    {"memory": cmd_memory, "periter": cmd_periter, "e2e": cmd_e2e, "mmcf": cmd_mmcf}[ns.cmd](ns)
+
+
+if __name__ == "__main__":
+    main()

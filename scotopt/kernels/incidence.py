@@ -1,0 +1,444 @@
+"""Matrix-free node-arc incidence operators for network-flow LPs.
+
+Structure
+---------
+A network with V nodes and E arcs ``a = (tail[a], head[a])`` has the incidence matrix
+``N`` (V x E) with ``N[tail[a], a] = +1`` and ``N[head[a], a] = -1`` (a self-loop has an
+all-zero column), so ``(N f)_v = outflow_v - inflow_v``. With K commodities laid out
+commodity-major (``x[k*E + a]``) and optional bundle (coupling) rows the LP matrix is
+
+    A = [ I_K (x) N        ]    K*V node-balance rows (row k*V + v)
+        [ 1_K^T (x) I_E    ]    E coupling rows sum_k x[k, a]   (only when ``coupling``)
+
+and the operator applies ``A~ = D1 A D2`` for diagonal scalings ``d1`` (one per row) and
+``d2`` (a scalar, or one per column). Only the two int32 index arrays and the scalings are
+stored; no CSR is built:
+
+    (A~ x)_(k,v) = d1_(k,v) [ sum_{a: tail=v} d2_(k,a) x_(k,a) - sum_{a: head=v} d2_(k,a) x_(k,a) ]
+    (A~ x)_a     = d1_a sum_k d2_(k,a) x_(k,a)
+    (A~^T y)_(k,a) = d2_(k,a) [ d1_(k,tail a) y_(k,tail a) - d1_(k,head a) y_(k,head a) + d1_a y_a ]
+
+Closed-form norms (used by the preconditioner instead of reading entries)
+-------------------------------------------------------------------------
+Every nonzero of A is +-1, so ``|a~_rc| = d1_r d2_c`` on the nonzero pattern, whose row and
+column counts come from node degrees: a node row (k, v) holds deg(v) = outdeg + indeg (loops
+excluded) entries, a coupling row K, a column 2 (0 for a loop) + [coupling].
+Hence, for p > 0,
+
+    row_abs_max_(k,v)      = d1_(k,v) max_{a incident to v} d2_(k,a)
+    row_abs_power_sum_(k,v) = d1_(k,v)^p sum_{a incident to v} d2_(k,a)^p
+    col_abs_max_(k,a)      = d2_(k,a) max(d1_(k,tail), d1_(k,head), d1_a)
+    col_abs_power_sum_(k,a) = d2_(k,a)^p (d1_(k,tail)^p + d1_(k,head)^p + d1_a^p)
+
+(terms of loops and of absent coupling rows dropped). With d1 = d2 = 1 a Ruiz pass is the
+identity (every row and column max is 1) and Pock-Chambolle with any alpha gives
+``d1 = deg^-1/2`` (coupling rows ``K^-1/2``) and ``d2 = (2 + [coupling])^-1/2``, a constant
+when there are no loops. The spectral norm is bounded by a weighted Schur test
+``||A~||_2^2 <= max_r d1_r^2 count_r * max_c d2_c^2 count_c`` (see :meth:`norm_upper_bound`),
+which is exactly 1 after that Pock-Chambolle pass; for a single commodity ``||A~||_2^2`` is then
+half the largest eigenvalue of the normalised Laplacian, <= 1 with equality on bipartite graphs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+
+def index_dtype(num_nodes: int):
+    """int32 while node ids fit, int64 beyond."""
+    return np.int32 if num_nodes < 2**31 else np.int64
+
+
+def _compress(values):
+    """A scalar when every entry is equal (so a constant scaling costs no memory), else the array."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 0:
+        return float(values)
+    if values.size and np.all(values == values.flat[0]):
+        return float(values.flat[0])
+    return values
+
+
+def _segment_max(values, index, size):
+    """max of values over equal index (0 where no entry); values >= 0."""
+    out = np.zeros(size)
+    np.maximum.at(out, index, values)
+    return out
+
+
+class NetworkMatrix(spla.LinearOperator):
+    """``D1 [I_K (x) N; 1_K^T (x) I_E] D2`` for a network (tail, head) -- see the module docstring.
+
+    A ``scipy.sparse.linalg.LinearOperator`` (host, float64) so that :class:`scotopt.LP` takes
+    it as its constraint matrix; the backends turn it into a device operator
+    (:meth:`device_operator`) and the preconditioner reads its norms in closed form
+    (:meth:`diagonal_scaling`).
+    """
+
+    def __init__(
+        self,
+        tail,
+        head,
+        num_nodes: int,
+        num_commodities: int = 1,
+        coupling: bool = False,
+        row_scale=None,
+        col_scale=1.0,
+    ):
+        idx = index_dtype(num_nodes)
+        self.tail = np.asarray(tail, dtype=idx).reshape(-1)
+        self.head = np.asarray(head, dtype=idx).reshape(-1)
+        self.num_nodes = int(num_nodes)
+        self.num_arcs = int(self.tail.shape[0])
+        self.num_commodities = int(num_commodities)
+        self.coupling = bool(coupling)
+        V, E, K = self.num_nodes, self.num_arcs, self.num_commodities
+        m = K * V + (E if self.coupling else 0)
+        super().__init__(dtype=np.float64, shape=(m, K * E))
+        self.row_scale = None if row_scale is None else _compress(row_scale)
+        self.col_scale = _compress(col_scale)
+        self.loops = self.tail == self.head
+        self.has_loops = bool(self.loops.any())
+
+    # ------------------------------------------------------------------ scalings
+    def _d1(self):
+        return (
+            np.ones(self.shape[0])
+            if self.row_scale is None
+            else np.broadcast_to(np.asarray(self.row_scale, dtype=np.float64), (self.shape[0],))
+        )
+
+    def _d2(self):
+        return np.broadcast_to(np.asarray(self.col_scale, dtype=np.float64), (self.shape[1],))
+
+    def unscaled(self) -> NetworkMatrix:
+        """The same network with d1 = d2 = 1 (same index arrays, no copy)."""
+        out = NetworkMatrix.__new__(NetworkMatrix)
+        out.__dict__.update(self.__dict__)
+        out.row_scale, out.col_scale = None, 1.0
+        return out
+
+    def scaled(self, d1, d2) -> NetworkMatrix:
+        """The operator ``diag(d1) self diag(d2)`` (same index arrays, no copy)."""
+        out = NetworkMatrix.__new__(NetworkMatrix)
+        out.__dict__.update(self.__dict__)
+        out.row_scale = _compress(self._d1() * d1)
+        out.col_scale = _compress(np.asarray(self.col_scale) * np.asarray(d2))
+        return out
+
+    # ------------------------------------------------------------------ host products (float64)
+    def _matvec(self, x):
+        return self.forward(np.asarray(x, dtype=np.float64).reshape(-1))
+
+    def _rmatvec(self, y):
+        return self.adjoint(np.asarray(y, dtype=np.float64).reshape(-1))
+
+    def _adjoint(self):
+        return _Adjoint(self)
+
+    def forward(self, x):
+        """A~ x on the host in float64."""
+        V, E, K = self.num_nodes, self.num_arcs, self.num_commodities
+        w = np.multiply(x, self.col_scale, dtype=np.float64).reshape(K, E)
+        nodes = np.empty((K, V))
+        for k in range(K):  # host products serve verification only; one commodity at a time
+            nodes[k] = np.bincount(self.tail, w[k], V) - np.bincount(self.head, w[k], V)
+        out = nodes.reshape(-1)
+        if self.coupling:
+            out = np.concatenate([out, w.sum(axis=0)])
+        if self.row_scale is not None:
+            out *= self.row_scale
+        return out
+
+    def adjoint(self, y):
+        """A~^T y on the host in float64."""
+        V, E, K = self.num_nodes, self.num_arcs, self.num_commodities
+        ys = y if self.row_scale is None else y * self.row_scale
+        out = np.empty((K, E))
+        nodes = ys[: K * V].reshape(K, V)
+        for k in range(K):
+            np.take(nodes[k], self.tail, out=out[k])
+            out[k] -= nodes[k][self.head]
+        if self.coupling:
+            out += ys[K * V :][None, :]
+        out = out.reshape(-1)
+        out *= self.col_scale
+        return out
+
+    # ------------------------------------------------------------------ closed-form norms
+    def row_abs_max(self):
+        """max_c |a~_rc| per row (0 for an empty row), in closed form."""
+        V, E, K = self.num_nodes, self.num_arcs, self.num_commodities
+        d1, d2 = self._d1(), self.col_scale
+        keep = ~self.loops
+        out = np.zeros(self.shape[0])
+        if np.ndim(d2) == 0:
+            deg = np.bincount(self.tail[keep], minlength=V) + np.bincount(self.head[keep], minlength=V)
+            out[: K * V] = np.tile(np.where(deg > 0, d2, 0.0), K)
+            if self.coupling:
+                out[K * V :] = d2 if K > 0 else 0.0
+        else:
+            d2 = np.asarray(d2).reshape(K, E)
+            for k in range(K):
+                seg = _segment_max(d2[k][keep], self.tail[keep], V)
+                out[k * V : (k + 1) * V] = np.maximum(seg, _segment_max(d2[k][keep], self.head[keep], V))
+            if self.coupling:
+                out[K * V :] = d2.max(axis=0) if K > 0 else 0.0
+        return d1 * out
+
+    def col_abs_max(self):
+        """max_r |a~_rc| per column (0 for an empty column), in closed form."""
+        V, K = self.num_nodes, self.num_commodities
+        d1 = self._d1()
+        nodes = d1[: K * V].reshape(K, V)
+        best = np.maximum(nodes[:, self.tail], nodes[:, self.head])
+        best[:, self.loops] = 0.0
+        if self.coupling:
+            best = np.maximum(best, d1[K * V :][None, :])
+        return best.reshape(-1) * self._d2()
+
+    def row_abs_power_sum(self, p: float):
+        """sum_c |a~_rc|^p per row over the nonzeros (p = 0 counts them), in closed form."""
+        V, E, K = self.num_nodes, self.num_arcs, self.num_commodities
+        keep = ~self.loops
+        d2p = self._d2().reshape(K, E) ** p
+        out = np.zeros(self.shape[0])
+        for k in range(K):
+            out[k * V : (k + 1) * V] = np.bincount(self.tail[keep], d2p[k][keep], V) + np.bincount(
+                self.head[keep], d2p[k][keep], V
+            )
+        if self.coupling:
+            out[K * V :] = d2p.sum(axis=0)
+        return self._d1() ** p * out
+
+    def col_abs_power_sum(self, p: float):
+        """sum_r |a~_rc|^p per column over the nonzeros (p = 0 counts them), in closed form."""
+        V, K = self.num_nodes, self.num_commodities
+        d1p = self._d1() ** p
+        nodes = d1p[: K * V].reshape(K, V)
+        total = nodes[:, self.tail] + nodes[:, self.head]
+        total[:, self.loops] = 0.0
+        if self.coupling:
+            total = total + d1p[K * V :][None, :]
+        return total.reshape(-1) * self._d2() ** p
+
+    def norm_upper_bound(self) -> float:
+        """An upper bound on ||A~||_2 from two Schur tests (the smaller is returned).
+
+        Schur: if sum_c |b_rc| q_c <= l1 p_r and sum_r |b_rc| p_r <= l2 q_c for positive p, q,
+        then ||B||_2^2 <= l1 l2. With p = q = 1 this is max row abs sum * max column abs sum;
+        with p_r = 1/d1_r, q_c = 1/d2_c and |a_rc| in {0, 1} it is
+        max_r d1_r^2 count_r * max_c d2_c^2 count_c, which is exactly 1 after a
+        Pock-Chambolle pass (d1 = count^-1/2, d2 = count^-1/2).
+        """
+
+        def top(v):
+            return float(v.max()) if v.size else 0.0
+
+        plain = top(self.row_abs_power_sum(1.0)) * top(self.col_abs_power_sum(1.0))
+        weighted = top(self._d1() ** 2 * self.row_counts()) * top(self._d2() ** 2 * self.col_counts())
+        return float(np.sqrt(min(plain, weighted)))
+
+    def diagonal_scaling(
+        self, ruiz_iterations: int, pock_chambolle_alpha: float | None, geometric_mean_iterations: int = 0
+    ):
+        """(A~, d1, d2) as :func:`scotopt.solvers.pdhg.scaling.diagonal_scaling` computes them,
+        from the closed-form norms (geometric-mean passes are the identity on +-1 entries)."""
+        base = self.unscaled()
+        d1 = np.ones(self.shape[0])
+        d2 = 1.0
+        op = base
+        for _ in range(ruiz_iterations):
+            r = _inverse_sqrt(op.row_abs_max())
+            s = _compress(_inverse_sqrt(op.col_abs_max()))
+            if np.all(r == 1.0) and np.ndim(s) == 0 and s == 1.0:
+                break  # a fixed point: every further pass is the identity too
+            d1, d2 = d1 * r, _compress(np.asarray(d2) * np.asarray(s))
+            op = base.scaled(d1, d2)
+        if pock_chambolle_alpha is not None:
+            alpha = pock_chambolle_alpha
+            r = _inverse_sqrt(op.row_abs_power_sum(alpha))
+            s = _compress(_inverse_sqrt(op.col_abs_power_sum(2.0 - alpha)))
+            d1, d2 = d1 * r, _compress(np.asarray(d2) * np.asarray(s))
+            op = base.scaled(d1, d2)
+        return op, d1, d2
+
+    def row_counts(self):
+        """Nonzeros per row: node degree (loops excluded) per commodity, K per coupling row."""
+        V, K = self.num_nodes, self.num_commodities
+        keep = ~self.loops
+        deg = np.bincount(self.tail[keep], minlength=V) + np.bincount(self.head[keep], minlength=V)
+        out = np.tile(deg.astype(np.float64), K)
+        if self.coupling:
+            out = np.concatenate([out, np.full(self.num_arcs, float(K))])
+        return out
+
+    def col_counts(self):
+        """Nonzeros per column: 2 (0 for a loop) plus 1 with coupling rows."""
+        per_arc = np.where(self.loops, 0.0, 2.0) + (1.0 if self.coupling else 0.0)
+        return np.tile(per_arc, self.num_commodities)
+
+    # ------------------------------------------------------------------ explicit form, for tests
+    def to_csr(self) -> sp.csr_matrix:
+        """The explicit matrix A~ (tests and small problems only)."""
+        V, E, K = self.num_nodes, self.num_arcs, self.num_commodities
+        cols = np.arange(K * E)
+        k_of = cols // E
+        a_of = cols % E
+        rows = [k_of * V + self.tail[a_of], k_of * V + self.head[a_of]]
+        vals = [np.ones(K * E), -np.ones(K * E)]
+        cc = [cols, cols]
+        if self.coupling:
+            rows.append(K * V + a_of)
+            vals.append(np.ones(K * E))
+            cc.append(cols)
+        M = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cc))), shape=self.shape)
+        M.sum_duplicates()
+        M.eliminate_zeros()
+        return sp.csr_matrix(sp.diags(self._d1()) @ M @ sp.diags(self._d2()))
+
+    # ------------------------------------------------------------------ device operators
+    def device_operator(self, backend, dtype):
+        """This operator on ``backend`` (a scotopt.kernels backend object) in ``dtype``."""
+        return DeviceNetwork.build(self, backend, dtype)
+
+
+class _Adjoint(spla.LinearOperator):
+    def __init__(self, net: NetworkMatrix):
+        self.net = net
+        super().__init__(dtype=np.float64, shape=(net.shape[1], net.shape[0]))
+
+    def _matvec(self, y):
+        return self.net._rmatvec(y)
+
+    def _rmatvec(self, x):
+        return self.net._matvec(x)
+
+
+def _inverse_sqrt(values):
+    values = np.asarray(values, dtype=np.float64)
+    out = np.ones_like(values)
+    positive = values > 0
+    out[positive] = 1.0 / np.sqrt(values[positive])
+    return out
+
+
+class DeviceNetwork:
+    """A~ on a backend: ``matvec`` / ``rmatvec`` on device arrays, written against ``xp``.
+
+    ``params = (tail, head, d1, d2)`` are the device arrays (``d2`` may be 0-d); the structure
+    (V, E, K, coupling) is static. Scatter-adds: NumPy ``bincount`` (single commodity) or
+    ``add.reduceat`` over arcs sorted by endpoint (several commodities); JAX ``segment_sum``;
+    CuPy ``bincount`` / ``scatter_add``.
+    """
+
+    @classmethod
+    def build(cls, net: NetworkMatrix, backend, dtype):
+        op = cls.__new__(cls)
+        op.kind = backend.name
+        op.xp = backend.xp
+        op.dtype = np.dtype(dtype)
+        op.V, op.E, op.K, op.coupling = net.num_nodes, net.num_arcs, net.num_commodities, net.coupling
+        op.shape = net.shape
+        if op.kind == "numpy":
+            tail, head = net.tail, net.head  # shared with the host operator, no copy
+        else:
+            tail, head = backend.xp.asarray(net.tail), backend.xp.asarray(net.head)
+        d1 = backend.asarray(net._d1(), dtype)
+        d2 = backend.asarray(np.asarray(net.col_scale, dtype=np.float64), dtype)
+        op.params = (tail, head, d1, d2)
+        op.cache_key = ("network", op.V, op.E, op.K, op.coupling, int(np.ndim(net.col_scale)))
+        op._sorted = None
+        if op.kind == "numpy" and op.K > 1:
+            op._sorted = (_sorted_segments(net.tail, op.V), _sorted_segments(net.head, op.V))
+        return op
+
+    def with_params(self, params):
+        op = DeviceNetwork.__new__(DeviceNetwork)
+        op.__dict__.update(self.__dict__)
+        op.params = params
+        return op
+
+    # forward: A~ x
+    def matvec(self, x):
+        tail, head, d1, d2 = self.params
+        V, E, K = self.V, self.E, self.K
+        xp = self.xp
+        if self.kind == "numpy":
+            if K == 1 and not self.coupling and d2.ndim == 0:
+                # a scalar d2 commutes with N: scale the V node sums, not the E arc values
+                w = x.astype(np.float64)  # bincount sums in float64 anyway
+                nodes = np.bincount(tail, w, V)
+                nodes -= np.bincount(head, w, V)
+                out = nodes.astype(self.dtype)
+                out *= d1 * d2
+                return out
+            if K == 1:
+                w = np.multiply(x, d2, dtype=np.float64)
+                nodes = np.bincount(tail, w, V)
+                nodes -= np.bincount(head, w, V)
+                out = nodes.astype(self.dtype) if not self.coupling else np.concatenate([nodes, w]).astype(self.dtype)
+                out *= d1
+                return out
+            w = (x * d2).reshape(K, E)
+            nodes = _reduce_segments(w, self._sorted[0], V) - _reduce_segments(w, self._sorted[1], V)
+        elif self.kind == "jax":
+            import jax
+
+            w = (x * d2).reshape(K, E)
+            nodes = (jax.ops.segment_sum(w.T, tail, num_segments=V) - jax.ops.segment_sum(w.T, head, num_segments=V)).T
+        else:  # pragma: no cover - cupy, needs a GPU
+            import cupyx
+
+            w = (x * d2).reshape(K, E)
+            nodes = xp.zeros((K, V), dtype=w.dtype)
+            cupyx.scatter_add(nodes, (slice(None), tail), w)
+            cupyx.scatter_add(nodes, (slice(None), head), -w)
+        out = nodes.reshape(-1)
+        if self.coupling:
+            out = xp.concatenate([out, w.sum(axis=0)])
+        return out * d1
+
+    # adjoint: A~^T y
+    def rmatvec(self, y):
+        tail, head, d1, d2 = self.params
+        V, K = self.V, self.K
+        xp = self.xp
+        ys = y * d1
+        nodes = ys[: K * V].reshape(K, V)
+        if self.kind == "numpy" and K == 1 and not self.coupling and d2.ndim == 0:
+            nodes = nodes[0] * d2  # fold the scalar d2 into the V node values
+            out = np.take(nodes, tail)
+            out -= np.take(nodes, head)
+            return out
+        if self.kind == "numpy" and K == 1:
+            out = np.take(nodes[0], tail)
+            out -= np.take(nodes[0], head)
+            if self.coupling:
+                out += ys[V:]
+            out *= d2
+            return out
+        out = xp.take(nodes, tail, axis=1) - xp.take(nodes, head, axis=1)
+        if self.coupling:
+            out = out + ys[K * V :][None, :]
+        return out.reshape(-1) * d2
+
+
+def _sorted_segments(index, size):
+    """(order, starts, present): arcs sorted by ``index`` and where each non-empty segment starts."""
+    order = np.argsort(index, kind="stable").astype(index.dtype)
+    counts = np.bincount(index, minlength=size)
+    present = np.flatnonzero(counts)
+    starts = np.concatenate([[0], np.cumsum(counts[present])[:-1]]).astype(np.intp)
+    return order, starts, present
+
+
+def _reduce_segments(w, segments, size):
+    """Row-wise segment sums of the K x E array ``w`` (NumPy, several commodities)."""
+    order, starts, present = segments
+    out = np.zeros((w.shape[0], size), dtype=w.dtype)
+    if present.size:
+        out[:, present] = np.add.reduceat(w[:, order], starts, axis=1)
+    return out

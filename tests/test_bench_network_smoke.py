@@ -1,0 +1,40 @@
+"""Smoke test of bench/network.py on tiny networks (all sub-commands but mmcf's big instances)."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("bench_network", ROOT / "bench" / "network.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_e2e_memory_periter_tiny(tmp_path):
+    pytest.importorskip("ortools.pdlp.python.pdlp")
+    bench = _load()
+    bench.main(["e2e", "--arcs", "2000", "--time-limit", "30", "--dtypes", "float32", "--out", str(tmp_path / "e2e")])
+    rows = list(csv.DictReader(open(tmp_path / "e2e.csv")))
+    assert [r["solver"] for r in rows] == [
+        "ortools-mincostflow",
+        "scotopt-numpy-float32",
+        "highs-simplex",
+        "highs-ipm",
+        "ortools-pdlp",
+    ]
+    assert all(r["status"] == "OPTIMAL" for r in rows)
+    assert all(float(r["obj_rel_error"]) <= 1e-3 for r in rows)
+    assert "feasible=True" in rows[1]["note"]
+    bench.main(["memory", "--arcs", "10000", "--iterations", "64", "--out", str(tmp_path / "mem")])
+    mem = list(csv.DictReader(open(tmp_path / "mem.csv")))
+    assert int(mem[0]["iterations"]) == 64 and float(mem[0]["solve_peak_B_per_arc"]) > 0
+    assert bench.compulsory_bytes(10, 1) == 10 * 64 + 40
+    assert bench.stream_triad(n=100_000, reps=1) > 0
