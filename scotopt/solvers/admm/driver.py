@@ -195,6 +195,7 @@ def _run(problem, backend, dtype, termination, options: ADMMOptions, linear, war
     iterations, rho_updates = 0, 0
     status, answer, ray = None, state, None
     last_good = state
+    last_check = None
     try:
         while True:
             count = options.check_every
@@ -213,7 +214,9 @@ def _run(problem, backend, dtype, termination, options: ADMMOptions, linear, war
                 progress.line(iterations, report, rho, elapsed)
                 status, answer = Status.OPTIMAL, stepped
                 break
-            status, ray = _infeasibility(problem, scaled, backend, stepped, m, termination.eps_infeasible)
+            previous = ((x, y), last_check) if last_check is not None else None
+            last_check = (x, y)
+            status, ray = _infeasibility(problem, scaled, backend, stepped, m, termination.eps_infeasible, previous)
             if status is not None:
                 progress.line(iterations, report, rho, elapsed, f"  {status.name.lower()}")
                 answer = stepped
@@ -298,13 +301,25 @@ class _RhoController:
         return new_rho if new_rho != rho else None
 
 
-def _infeasibility(problem, scaled: ScaledQP, backend, state, m: int, eps_infeasible: float):
-    """(status, ray) if the last change of y or x certifies infeasibility, else (None, None)."""
+def _infeasibility(problem, scaled: ScaledQP, backend, state, m: int, eps_infeasible: float, previous=None):
+    """(status, ray) if a change of y or x certifies infeasibility, else (None, None).
+
+    Candidates: the change over the last iteration (OSQP's test) and, when ``previous`` holds
+    the unscaled (x, y) of the last check, the change since then: with inexact (PCG) solves the
+    one-step change of diverging iterates carries the solver's error, the many-step change
+    averages it out.
+    """
     dy = scaled.E * backend.to_host(state.dy) / scaled.gamma
-    y_ray = -dy[:m]
-    if np.any(y_ray) and kkt.dual_ray_report(problem, y_ray).is_certificate(eps_infeasible):
-        return Status.PRIMAL_INFEASIBLE, y_ray
-    x_ray = scaled.D * backend.to_host(state.dx)
-    if np.any(x_ray) and kkt.primal_ray_report(problem, x_ray).is_certificate(eps_infeasible):
-        return Status.DUAL_INFEASIBLE, x_ray
+    y_rays = [-dy[:m]]
+    x_rays = [scaled.D * backend.to_host(state.dx)]
+    if previous is not None:
+        (x_now, y_now), (x_then, y_then) = previous
+        y_rays.append(y_now - y_then)
+        x_rays.append(x_now - x_then)
+    for y_ray in y_rays:
+        if np.any(y_ray) and kkt.dual_ray_report(problem, y_ray).is_certificate(eps_infeasible):
+            return Status.PRIMAL_INFEASIBLE, y_ray
+    for x_ray in x_rays:
+        if np.any(x_ray) and kkt.primal_ray_report(problem, x_ray).is_certificate(eps_infeasible):
+            return Status.DUAL_INFEASIBLE, x_ray
     return None, None
