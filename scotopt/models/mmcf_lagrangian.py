@@ -15,20 +15,25 @@ where x_a(lam) is the total flow of the shortest-path solution. The shortest-pat
 has the integrality property, so max L(lam) equals the LP optimum (Geoffrion 1974) and the
 bound is checkable exactly against published LP optima.
 
-The subproblems are solved in one batch: a Bellman-Ford over the arc arrays for all distinct
-origins at once (distances as an origins x nodes array; each round takes, for every head node,
-the minimum over its incoming arcs with ``np.minimum.reduceat`` on the arcs sorted by head),
-then every commodity's path is traced back through tight arcs, all commodities at once.
+The subproblems are solved in one batch: one call of SciPy's compiled Dijkstra from all distinct
+origins (lengths are non-negative), then every commodity's path is traced back through the
+predecessor arcs, all commodities at once.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
 
 from scotopt.solvers.lagrangian import LagrangianOptions, solve_lagrangian
 from scotopt.status import InvalidProblemError
 
 __all__ = ["LagrangianMMCF"]
+
+# csgraph drops explicit zeros from a sparse matrix, and with them zero-length arcs; a length
+# this small keeps them and is lost in round-off against any other length.
+_ZERO_LENGTH = 1e-300
 
 
 class LagrangianMMCF:
@@ -60,33 +65,26 @@ class LagrangianMMCF:
         if np.any(self.capacity < 0) or np.any(self.demand < 0):
             raise InvalidProblemError("capacities and demands must be non-negative")
         self.sources, self.source_of = np.unique(self.origin, return_inverse=True)
-        self.by_head = np.argsort(self.head, kind="stable")
-        heads_sorted = self.head[self.by_head]
-        self.head_starts = np.flatnonzero(np.r_[True, heads_sorted[1:] != heads_sorted[:-1]])
-        self.head_nodes = heads_sorted[self.head_starts]
 
     def shortest_paths(self, length: np.ndarray):
-        """Distances (sources x nodes) and a predecessor arc per (source, node) under ``length``."""
-        S, N = self.sources.size, self.num_nodes
-        dist = np.full((S, N), np.inf)
-        dist[np.arange(S), self.sources] = 0.0
-        length_sorted = length[self.by_head]
-        tail_sorted = self.tail[self.by_head]
-        for _ in range(N):
-            through = dist[:, tail_sorted] + length_sorted[None, :]
-            best = np.minimum.reduceat(through, self.head_starts, axis=1)
-            improved = best < dist[:, self.head_nodes] - 1e-12 * np.maximum(1.0, np.abs(best))
-            if not improved.any():
-                break
-            dist[:, self.head_nodes] = np.minimum(dist[:, self.head_nodes], best)
-        # a tight incoming arc per (source, node): dist[tail] + length == dist[head]
-        tight = np.abs(dist[:, self.tail] + length[None, :] - dist[:, self.head]) <= 1e-9 * np.maximum(
-            1.0, np.abs(dist[:, self.head]))
-        tight &= np.isfinite(dist[:, self.tail])
-        predecessor = np.full((S, N), -1, dtype=np.int64)
-        rows, arcs = np.nonzero(tight)
-        predecessor[rows[::-1], self.head[arcs[::-1]]] = arcs[::-1]  # the first tight arc wins
-        predecessor[np.arange(S), self.sources] = -1
+        """Distances (sources x nodes) and a predecessor arc per (source, node) under ``length``.
+
+        Lengths are non-negative (costs >= 0, lam >= 0), so SciPy's compiled Dijkstra runs from
+        all origins in one call on the graph that keeps the shortest of parallel arcs; its
+        node predecessors are mapped back to arc ids.
+        """
+        N = self.num_nodes
+        order = np.lexsort((length, self.head, self.tail))  # per (tail, head): shortest first
+        key = self.tail[order] * N + self.head[order]
+        first = np.r_[True, key[1:] != key[:-1]]
+        arcs = order[first]
+        graph = sp.csr_matrix((length[arcs] + _ZERO_LENGTH, (self.tail[arcs], self.head[arcs])), shape=(N, N))
+        dist, previous = dijkstra(graph, directed=True, indices=self.sources, return_predecessors=True)
+        keys = key[first]  # sorted, one per kept arc
+        has = previous >= 0
+        lookup = np.searchsorted(keys, previous[has] * N + np.nonzero(has)[1])
+        predecessor = np.full(previous.shape, -1, dtype=np.int64)
+        predecessor[has] = arcs[lookup]
         return dist, predecessor
 
     def route(self, predecessor: np.ndarray) -> np.ndarray:
