@@ -31,6 +31,7 @@ _COMPILED: dict = {}
 # Inexact ADMM converges when the linear-solve errors shrink (Eckstein & Bertsekas 1992); PCG
 # starts at this relative residual and tightens with the KKT error (ADMMOptions).
 _CG_TOLERANCE_START = 1e-3
+_CHECK_SECONDS = 10.0  # the longest stretch of iterations between two checks
 
 
 def solve_admm(problem: LP, backend_name: str, dtype, termination: Termination, options: ADMMOptions,
@@ -196,12 +197,24 @@ def _run(problem, backend, dtype, termination, options: ADMMOptions, linear, war
     status, answer, ray = None, state, None
     last_good = state
     last_check = None
+    seconds_per_iteration = None
     try:
         while True:
-            count = options.check_every
+            count = options.check_every if seconds_per_iteration is not None else 1  # first: measure
+            if seconds_per_iteration is not None:
+                # Check at least every _CHECK_SECONDS (and 20 times within a time limit): an
+                # iteration with PCG at 10^7 variables takes tens of seconds, and limits and
+                # Ctrl-C are only seen between chunks.
+                budget = _CHECK_SECONDS
+                if termination.time_limit is not None:
+                    budget = min(budget, max(termination.time_limit / 20, 0.05))
+                count = max(1, min(count, int(budget / max(seconds_per_iteration, 1e-9))))
             if termination.iteration_limit is not None:
                 count = min(count, termination.iteration_limit - iterations)
+            chunk_started = time.perf_counter()
             stepped = run_steps(opA.params, opP.params, data, state, count) if count > 0 else state
+            if count > 0:
+                seconds_per_iteration = (time.perf_counter() - chunk_started) / count
             iterations += max(count, 0)
             x, y = unscaled(stepped)
             elapsed = time.perf_counter() - start
