@@ -142,7 +142,11 @@ def test_ctrl_c_writes_best_iterate_and_exits_130(tmp_path):
     save_npz(lp, tmp_path / "transport.npz")
     process = subprocess.Popen([sys.executable, "-m", "scotopt", "solve", str(tmp_path / "transport.npz"), "--eps",
                                 "1e-12", "--check-every", "16", "--out", str(tmp_path / "out")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               # a shell that starts jobs in the background (CI runners, nohup ... &)
+                               # leaves SIGINT ignored, and Python then never turns it into
+                               # KeyboardInterrupt: give the child the default disposition, as a terminal does
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         seen = []
         deadline = time.monotonic() + 120
