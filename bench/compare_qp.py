@@ -31,6 +31,10 @@ import numpy as np
 import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tables import write_csv  # noqa: E402 - bench/ is on the path only after the line above
+
 MM = ROOT.parent / "shared" / "data" / "maros_meszaros"
 
 
@@ -109,11 +113,7 @@ def main(argv=None) -> int:
                 print(f"{entry['name']:10s} eps={eps:g} {solver:8s} {'SOLVED' if solved else 'no':6s} "
                       f"{elapsed:7.2f}s kkt={kkt:.1e} claimed={claimed}", flush=True)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out.with_suffix(".csv"), "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(rows, out)
     lines = ["| eps | solver | verified solves | SGM time (s, shift 1) |", "|---|---|---:|---:|"]
     for eps in args.eps:
         for solver in ("scotopt", "osqp"):

@@ -19,7 +19,6 @@ Usage: ``python bench/io_read.py [--files ken-18 pds-100] [--repeat 5] [--out be
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import statistics
 import subprocess
@@ -29,6 +28,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tables import write_csv  # noqa: E402 - bench/ is on the path only after the line above
+
 KENNINGTON = ROOT.parent / "shared" / "data" / "kennington"
 
 _CHILD = r"""
@@ -119,11 +122,7 @@ def main(argv=None) -> int:
                 print(f"{name:8s} {reader:14s} median {rows[-1]['median_s']:.3f} s  "
                       f"x{rows[-1]['ratio_to_highspy']:.2f} of highspy  peak +{format_bytes(peak)}", flush=True)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out.with_suffix(".csv"), "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(rows, out)
     lines = ["| instance | reader | median s | x highspy | peak RSS growth | pre-read estimate |",
              "|---|---|---:|---:|---:|---:|"]
     for row in rows:

@@ -21,8 +21,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "mmcf_commalab"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tables import write_csv  # noqa: E402 - bench/ is on the path only after the line above
+
+DATA = ROOT.parent / "shared" / "data" / "mmcf_commalab"
 
 
 def main(argv=None) -> int:
@@ -86,11 +89,7 @@ def main(argv=None) -> int:
             print(rows[-1], flush=True)
             del lp
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out.with_suffix(".csv"), "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(rows, out)
     lines = ["| instance | solver | s to 1e-3 of the LP optimum | total s | iterations | final rel. error | status |",
              "|---|---|---:|---:|---:|---:|---|"]
     for r in rows:

@@ -45,6 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from tables import write_csv  # noqa: E402 - bench/ is on the path only after the lines above
+
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -90,13 +92,8 @@ def _reset_peak():
 
 
 def write(rows, prefix: Path, columns=None):
-    prefix.parent.mkdir(parents=True, exist_ok=True)
     columns = columns or list(rows[0].keys())
-    with open(prefix.with_suffix(".csv"), "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=columns)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: r.get(k, "") for k in columns})
+    write_csv(rows, prefix, columns)
     lines = [f"machine: {machine()}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for r in rows:
         lines.append("| " + " | ".join(_fmt(r.get(k, "")) for k in columns) + " |")

@@ -33,6 +33,7 @@ from scotopt.options import ADMMOptions
 from scotopt.problem import LP, QP
 from scotopt.result import Result
 from scotopt.solvers import kkt
+from scotopt.solvers.answer import measured_result
 from scotopt.status import InvalidOptionError, InvalidProblemError, Status
 
 __all__ = ["extensive_form", "solve_consensus"]
@@ -186,13 +187,9 @@ def solve_consensus(blocks, probabilities, num_shared: int, rho: float = 1.0, ep
     if x_all is None:
         x_all, y_all = np.zeros(S * n), np.zeros(S * m)
     x, y = extensive_point(z, x_all, y_all)  # y is on the extensive form's scale (blocks weighted by p_s)
-    report = kkt.kkt_report(monolithic, x, y)
-    return Result(
-        x=x, y=y, reduced_costs=report.reduced_costs, status=status,
-        primal_objective=report.primal_objective, dual_objective=report.dual_objective,
-        rel_primal=report.rel_primal, rel_dual=report.rel_dual, rel_gap=report.rel_gap,
-        max_primal_violation=report.max_primal_violation, max_dual_violation=report.max_dual_violation,
-        iterations=inner_iterations, solve_time=time.perf_counter() - started, backend=backend,
+    return measured_result(
+        monolithic, x, y, status, iterations=inner_iterations, solve_time=time.perf_counter() - started,
+        backend=backend,
         device="cpu" if backend == "numpy" else backend, dtype="float64", method="consensus-admm", eps=eps,
         extra={"rounds": rounds, "consensus_residual": residual, "z": z, "inner_iterations": inner_iterations},
     )

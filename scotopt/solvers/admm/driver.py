@@ -25,6 +25,7 @@ from scotopt.result import Result
 from scotopt.solvers import kkt
 from scotopt.solvers.admm import algorithm as alg
 from scotopt.solvers.admm.scaling import ScaledQP, scale_qp
+from scotopt.solvers.answer import measured_result, warm_start_vectors
 from scotopt.status import InvalidOptionError, InvalidProblemError, Status
 
 _COMPILED: dict = {}
@@ -137,19 +138,8 @@ class _Progress:
 
 
 def _starting_point(problem: LP, scaled: ScaledQP, warm_start):
-    m, n = problem.shape
-    x, y = np.zeros(n), np.zeros(m)
-    if warm_start is not None:
-        try:
-            x_ws, y_ws = warm_start
-        except (TypeError, ValueError) as exc:
-            raise InvalidProblemError("warm_start must be a pair (x, y) of arrays (y may be None)") from exc
-        x = np.zeros(n) if x_ws is None else np.asarray(x_ws, dtype=np.float64).reshape(-1)
-        y = np.zeros(m) if y_ws is None else np.asarray(y_ws, dtype=np.float64).reshape(-1)
-        if x.shape != (n,) or y.shape != (m,):
-            raise InvalidProblemError(f"warm_start shapes must be ({n},) and ({m},), got {x.shape} and {y.shape}")
-        if not (np.isfinite(x).all() and np.isfinite(y).all()):
-            raise InvalidProblemError("warm_start contains NaN or inf")
+    n = problem.num_vars
+    x, y = warm_start_vectors(problem, warm_start)
     x_scaled = x / scaled.D
     z_scaled = np.clip(np.concatenate([scaled.A @ x_scaled, scaled.bound_diag * x_scaled]), scaled.lower,
                        scaled.upper)
@@ -261,20 +251,9 @@ def _run(problem, backend, dtype, termination, options: ADMMOptions, linear, war
         status, answer = Status.INTERRUPTED, last_good
 
     x, y = unscaled(answer)
-    if status == Status.PRIMAL_INFEASIBLE:
-        y = ray
-    elif status == Status.DUAL_INFEASIBLE:
-        x = ray
-    report = kkt.kkt_report(problem, x, y)
-    reduced_costs = report.reduced_costs
-    if status == Status.PRIMAL_INFEASIBLE:
-        reduced_costs = kkt.project_reduced_costs(problem, -problem.rmatvec(kkt.project_row_duals(problem, y)))
-    return Result(
-        x=x, y=y, reduced_costs=reduced_costs, status=status,
-        primal_objective=report.primal_objective, dual_objective=report.dual_objective,
-        rel_primal=report.rel_primal, rel_dual=report.rel_dual, rel_gap=report.rel_gap,
-        max_primal_violation=report.max_primal_violation, max_dual_violation=report.max_dual_violation,
-        iterations=iterations, solve_time=time.perf_counter() - start, setup_time=setup_time,
+    return measured_result(
+        problem, x, y, status, ray, iterations=iterations, solve_time=time.perf_counter() - start,
+        setup_time=setup_time,
         backend=backend.name, device=backend.device, dtype=dtype.name, method="admm", eps=termination.eps,
         extra={"linear_solver": linear, "rho": rho, "rho_updates": rho_updates,
                "cg_iterations": int(np.asarray(backend.to_host(answer.cg_iterations)))},

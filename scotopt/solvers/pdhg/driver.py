@@ -22,9 +22,10 @@ from scotopt.options import PDHGOptions, Termination
 from scotopt.problem import LP
 from scotopt.result import Result
 from scotopt.solvers import kkt
+from scotopt.solvers.answer import measured_result, warm_start_vectors
 from scotopt.solvers.pdhg import algorithm as alg
 from scotopt.solvers.pdhg.scaling import scale_lp
-from scotopt.status import InvalidProblemError, Status
+from scotopt.status import Status
 
 _NORM_FLOOR = 1e-6  # an all-zero matrix still gets a finite step
 
@@ -140,20 +141,7 @@ def _make_data(backend, scaled, lp: LP, dtype, eta: float) -> alg.PDHGData:
 
 
 def _starting_point(lp: LP, scaled, warm_start):
-    m, n = lp.shape
-    if warm_start is None:
-        x, y = np.zeros(n), np.zeros(m)
-    else:
-        try:
-            x_ws, y_ws = warm_start
-        except (TypeError, ValueError) as exc:
-            raise InvalidProblemError("warm_start must be a pair (x, y) of arrays (y may be None)") from exc
-        x = np.zeros(n) if x_ws is None else np.asarray(x_ws, dtype=np.float64).reshape(-1)
-        y = np.zeros(m) if y_ws is None else np.asarray(y_ws, dtype=np.float64).reshape(-1)
-        if x.shape != (n,) or y.shape != (m,):
-            raise InvalidProblemError(f"warm_start shapes must be ({n},) and ({m},), got {x.shape} and {y.shape}")
-        if not (np.isfinite(x).all() and np.isfinite(y).all()):
-            raise InvalidProblemError("warm_start contains NaN or inf")
+    x, y = warm_start_vectors(lp, warm_start)
     x_scaled = np.clip(scaled.theta_b * x / scaled.d2, scaled.var_lb, scaled.var_ub)
     y_scaled = scaled.theta_c * kkt.project_row_duals(lp, y) / scaled.d1
     return x_scaled, y_scaled
@@ -251,20 +239,8 @@ def _run(lp, backend, dtype, termination, options, warm_start, verbose, start):
         status, answer_state = Status.INTERRUPTED, last_good
 
     x, y = _answer(backend, xp, op, data, answer_state, ray_candidate)
-    if status == Status.PRIMAL_INFEASIBLE:
-        y = ray
-    elif status == Status.DUAL_INFEASIBLE:
-        x = ray
-    report = kkt.kkt_report(lp, x, y)
-    reduced_costs = report.reduced_costs
-    if status == Status.PRIMAL_INFEASIBLE:
-        reduced_costs = kkt.project_reduced_costs(lp, -lp.rmatvec(kkt.project_row_duals(lp, y)))
-    return Result(
-        x=x, y=y, reduced_costs=reduced_costs, status=status,
-        primal_objective=report.primal_objective, dual_objective=report.dual_objective,
-        rel_primal=report.rel_primal, rel_dual=report.rel_dual, rel_gap=report.rel_gap,
-        max_primal_violation=report.max_primal_violation, max_dual_violation=report.max_dual_violation,
-        iterations=iterations, solve_time=time.perf_counter() - start, setup_time=setup_time,
+    return measured_result(
+        lp, x, y, status, ray, iterations=iterations, solve_time=time.perf_counter() - start, setup_time=setup_time,
         backend=backend.name, device=backend.device, dtype=dtype.name, method="pdhg", eps=termination.eps,
         restarts=int(backend.to_host(answer_state.restarts)),
         extra={"step_size": data.eta, "norm_estimate": norm, "verify_failures": verify_failures},
