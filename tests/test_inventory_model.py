@@ -208,3 +208,12 @@ def test_simulate_refuses_a_plan_of_the_wrong_shape():
     model = _single_node(np.ones(3))
     with pytest.raises(InvalidProblemError, match="orders"):
         simulate(model, np.ones((2, 1, 1)), np.ones((3, 1, 1, 1)))
+
+
+def test_a_model_too_large_for_memory_is_refused_before_solving(monkeypatch):
+    from scotopt.status import InsufficientMemoryError
+
+    model = _single_node(np.ones(1000))
+    monkeypatch.setenv("SCOTOPT_MAX_MEMORY", "100K")
+    with pytest.raises(InsufficientMemoryError):
+        model.solve()

@@ -428,6 +428,8 @@ class DeviceInventory:
 
     # ------------------------------------------------------------------ products
     def matvec(self, x):
+        if self.kind == "numpy":
+            return self._matvec_numpy(x)
         st, xp = self.st, self.xp
         S, T, N, P, L = st.scenarios, st.periods, st.nodes, st.products, st.lanes
         d_bal, d_sto, d_lane, d_q, d_sec, vol, lvol, src_t, mask = self.params[:9]
@@ -450,6 +452,8 @@ class DeviceInventory:
         return xp.concatenate(parts) if len(parts) > 1 else parts[0]
 
     def rmatvec(self, y):
+        if self.kind == "numpy":
+            return self._rmatvec_numpy(y)
         st, xp = self.st, self.xp
         S, T, N, P, L = st.scenarios, st.periods, st.nodes, st.products, st.lanes
         d_bal, d_sto, d_lane, d_q, d_sec, vol, lvol, src_t, mask = self.params[:9]
@@ -476,6 +480,87 @@ class DeviceInventory:
             g_q = g_q + u[..., None] * lvol
         parts = [(g_q * d_q).reshape(-1)] + [b.reshape(-1) for b in blocks]
         return xp.concatenate(parts)
+
+
+    # ------------------------------------------------------------------ NumPy: in place, no temporaries
+    # The generic versions above allocate a fresh S*T*N*P array per operation; on NumPy that
+    # costs page faults and cache misses (a 10^6-variable matvec took 10 ms against 1.5 ms for
+    # its arithmetic). These write into the output and one cached work array, and reduce the
+    # short product axis with einsum (numpy's sum over a trailing axis of 10 was 5x slower).
+    def _work(self, count):
+        buf = getattr(self, "_buffers", None)
+        if buf is None or buf[0].shape[0] < count:
+            buf = [np.empty(self.st.block, dtype=self.dtype) for _ in range(2)]
+            self._buffers = buf
+        return buf
+
+    def _matvec_numpy(self, x):
+        st = self.st
+        S, T, N, P, L = st.scenarios, st.periods, st.nodes, st.products, st.lanes
+        d_bal, d_sto, d_lane, d_q, d_sec, vol, lvol, src_t, mask = self.params[:9]
+        nq, nb = T * L * P, st.block
+        shape = (S, T, N, P)
+        out = np.empty(self.shape[0], dtype=self.dtype)
+        q = x[:nq].reshape(T, L, P) * d_q
+        shifted = q[src_t, np.arange(L)[None, :], :] * mask[:, :, None]
+        flow = self._lanes_to_nodes(q, 0) - self._lanes_to_nodes(shifted, 1)
+        inv_buf, back_buf = self._work(nb)
+        inv = np.multiply(x[nq:nq + nb].reshape(shape), d_sec[0], out=inv_buf.reshape(shape))
+        back = np.multiply(x[nq + nb:nq + 2 * nb].reshape(shape), d_sec[1], out=back_buf.reshape(shape))
+        bal = np.subtract(inv, back, out=out[:nb].reshape(shape))
+        bal += flow
+        bal[:, 1:] -= inv[:, :-1]
+        if st.backorders:
+            bal[:, 1:] += back[:, :-1]
+        if st.expediting:
+            np.multiply(x[nq + 2 * nb:].reshape(shape), d_sec[2], out=back)
+            bal -= back
+        bal *= d_bal
+        offset = nb
+        if st.storage_rows:
+            sto = out[offset:offset + S * T * N].reshape(S, T, N)
+            np.einsum("stnp,p->stn", inv, vol, out=sto)
+            sto *= d_sto
+            offset += S * T * N
+        if st.lane_rows:
+            out[offset:] = (np.einsum("tlp,p->tl", q, lvol) * d_lane).reshape(-1)
+        return out
+
+    def _rmatvec_numpy(self, y):
+        st = self.st
+        S, T, N, P, L = st.scenarios, st.periods, st.nodes, st.products, st.lanes
+        d_bal, d_sto, d_lane, d_q, d_sec, vol, lvol, src_t, mask = self.params[:9]
+        nq, nb = T * L * P, st.block
+        shape = (S, T, N, P)
+        out = np.empty(self.shape[1], dtype=self.dtype)
+        z_buf, _ = self._work(nb)
+        z = np.multiply(y[:nb].reshape(shape), d_bal, out=z_buf.reshape(shape))
+        g_inv = out[nq:nq + nb].reshape(shape)
+        g_back = out[nq + nb:nq + 2 * nb].reshape(shape)
+        np.subtract(z[:, :-1], z[:, 1:], out=g_inv[:, :-1])  # z_t - z_{t+1}
+        g_inv[:, -1] = z[:, -1]
+        if st.backorders:
+            np.negative(g_inv, out=g_back)
+        else:
+            np.negative(z, out=g_back)
+        g_back *= d_sec[1]
+        if st.expediting:
+            g_exp = out[nq + 2 * nb:].reshape(shape)
+            np.multiply(z, d_sec[2], out=g_exp)
+            np.negative(g_exp, out=g_exp)
+        offset = nb
+        if st.storage_rows:
+            w = y[offset:offset + S * T * N].reshape(S, T, N) * d_sto
+            g_inv += w[..., None] * vol
+            offset += S * T * N
+        g_inv *= d_sec[0]
+        z_sum = z.sum(axis=0)
+        g_q = self._nodes_to_lanes(z_sum, 0)
+        g_q -= _unshift(np, self._nodes_to_lanes(z_sum, 1) * mask[:, :, None], src_t, L)
+        if st.lane_rows:
+            g_q += (y[offset:].reshape(T, L) * d_lane)[..., None] * lvol
+        out[:nq] = (g_q * d_q).reshape(-1)
+        return out
 
 
 def _add_shifted_forward(xp, out, v):
