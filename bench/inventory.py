@@ -44,16 +44,10 @@ RESULTS = ROOT / "bench" / "results"
 
 
 def instance_for(variables: float, seed: int = 0):
-    """A distribution network with about ``variables`` LP variables (3 S T N P + T L P): 10
-    products, 12 periods, 10 stores per DC; scenarios and DCs grow with the size."""
-    from scotopt.models.inventory_instances import distribution_network
+    """The generated distribution network with about ``variables`` variables."""
+    from scotopt.models.inventory_instances import network_with_variables
 
-    per_cell = 3  # I, B, E per (scenario, period, node, product)
-    P, T, spd = 10, 12, 10
-    cells = variables / per_cell / (P * T)  # = S * N
-    S = int(max(4, min(1000, round(math.sqrt(cells / 11) * 2))))
-    dcs = max(1, round(cells / S / (1 + spd)))
-    return distribution_network(dcs=dcs, stores_per_dc=spd, products=P, periods=T, scenarios=S, seed=seed)
+    return network_with_variables(variables, seed)
 
 
 def compulsory_bytes(n: int, m: int, value_bytes: int = 4) -> int:
