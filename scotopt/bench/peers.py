@@ -1,6 +1,7 @@
-"""Peer LP solvers (HiGHS, OR-Tools PDLP) behind one calling convention.
+"""Peer solvers behind one calling convention: HiGHS, OR-Tools PDLP and SimpleMinCostFlow, MPAX,
+OSQP, cuPDLPx.
 
-Every ``solve_*`` function takes a :class:`scotopt.problem.LP` (always a minimisation:
+Every ``solve_*`` function takes a :class:`scotopt.problem.LP` (OSQP: a :class:`scotopt.QP`) (always a minimisation:
 ``min c@x + c0  s.t.  con_lb <= A x <= con_ub, var_lb <= x <= var_ub``) and returns a dict
 
     solver      str    e.g. "highs-simplex", "highs-ipm", "pdlp"
@@ -37,7 +38,10 @@ import scipy.sparse as sp
 
 from scotopt.io.highs import to_highs_lp
 
-__all__ = ["pdlp_program_from_lp", "solve_highs", "solve_ortools_pdlp"]
+__all__ = [
+    "pdlp_program_from_lp", "solve_highs", "solve_ortools_pdlp", "solve_mpax", "solve_osqp", "solve_cupdlpx",
+    "ortools_min_cost_flow", "solve_min_cost_flow",
+]
 
 
 def _result(solver, status, raw_status, objective, x, y, seconds, iterations, solver_seconds):
@@ -202,3 +206,168 @@ def solve_ortools_pdlp(
         "pdlp", _PDLP_STATUS.get(raw, "OTHER"), raw, objective, x, y, seconds,
         log.iteration_count, log.solve_time_sec,
     )
+
+
+# ---------------------------------------------------------------------------- SimpleMinCostFlow
+
+def ortools_min_cost_flow(model):
+    """Solve a :class:`scotopt.models.MinCostFlow` (integral data) with OR-Tools SimpleMinCostFlow.
+
+    Returns ``(optimal, cost, flow, solve_seconds, build_seconds)``; the flow is float64 per arc.
+    """
+    from ortools.graph.python import min_cost_flow
+
+    t0 = time.perf_counter()
+    s = min_cost_flow.SimpleMinCostFlow()
+    s.add_arcs_with_capacity_and_unit_cost(
+        model.tail.astype(np.int32),
+        model.head.astype(np.int32),
+        np.minimum(model.capacity, 2.0**62).astype(np.int64),
+        model.cost.astype(np.int64),
+    )
+    s.set_nodes_supplies(np.arange(model.num_nodes, dtype=np.int32), model.supply.astype(np.int64))
+    build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    status = s.solve()
+    seconds = time.perf_counter() - t0
+    flow = np.asarray(s.flows(np.arange(model.num_arcs, dtype=np.int32)), dtype=np.float64)
+    return status == s.OPTIMAL, float(s.optimal_cost()), flow, seconds, build
+
+
+def solve_min_cost_flow(model) -> dict:
+    """SimpleMinCostFlow in the uniform dict; it returns no duals (``y`` is None).
+
+    Costs, capacities and supplies must be integral (``model.cost`` etc. are rounded to int64
+    otherwise, which the KKT re-check on the float64 model would expose).
+    """
+    ok, cost, flow, seconds, _ = ortools_min_cost_flow(model)
+    return _result("mincostflow", "OPTIMAL" if ok else "OTHER", "OPTIMAL" if ok else "NOT_OPTIMAL",
+                   cost, flow, None, seconds, 0, seconds)
+
+
+# ----------------------------------------------------------------------------------------- MPAX
+
+_MPAX_STATUS = {2: "OPTIMAL", 3: "PRIMAL_INFEASIBLE", 4: "DUAL_INFEASIBLE", 5: "TIME_LIMIT",
+                6: "ITERATION_LIMIT", 7: "NUMERICAL_ERROR"}
+
+
+def _row_split(lp):
+    """Masks of the equality rows, the finite-lower-bound rows and the finite-upper-bound rows
+    (ranged rows are in both of the last two), for solvers that take ``A x = b, G x >= h``."""
+    lb, ub = np.asarray(lp.con_lb), np.asarray(lp.con_ub)
+    eq = np.isfinite(lb) & (lb == ub)
+    return eq, np.isfinite(lb) & ~eq, np.isfinite(ub) & ~eq
+
+
+def solve_mpax(lp, eps: float = 1e-4, iteration_limit: int = 100_000, repeats: int = 1) -> dict:
+    """Solve ``lp`` with MPAX's r2HPDHG (JAX, float64), the whole ``optimize`` under ``jax.jit``.
+
+    MPAX takes ``A x = b, G x >= h, l <= x <= u``: equality rows go to A, every finite row lower
+    bound to G, every finite row upper bound to -G (a ranged row is split in two), and the row
+    duals are folded back (``y = z_eq``, ``+ z_lower``, ``- z_upper``), which is scotopt's sign
+    convention (checked with ``kkt_report`` on Netlib afiro: 8e-10). Termination: ``eps_abs =
+    eps_rel = eps`` with the L2 norm (PDLP's criterion, relative to the same data norms as
+    ours up to the absolute part). MPAX has no time limit, hence ``iteration_limit``.
+
+    ``seconds`` is the median of ``repeats`` timed calls after one untimed call that compiles
+    (``solver_seconds`` holds that first, cold call: compilation included).
+    """
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    from jax.experimental import sparse as jsparse
+    from mpax import create_lp, r2HPDHG
+
+    A = sp.csr_matrix(lp.A, dtype=np.float64)
+    eq, lo, hi = _row_split(lp)
+    G = sp.vstack([A[lo], -A[hi]]).tocsr()
+    h = np.concatenate([np.asarray(lp.con_lb)[lo], -np.asarray(lp.con_ub)[hi]])
+    problem = create_lp(
+        jnp.asarray(lp.c), jsparse.BCOO.from_scipy_sparse(A[eq]), jnp.asarray(np.asarray(lp.con_lb)[eq]),
+        jsparse.BCOO.from_scipy_sparse(G), jnp.asarray(h), jnp.asarray(lp.var_lb), jnp.asarray(lp.var_ub),
+    )
+    solver = r2HPDHG(eps_abs=float(eps), eps_rel=float(eps), optimality_norm=2, iteration_limit=int(iteration_limit),
+                     verbose=False)
+    optimize = jax.jit(solver.optimize)
+    times = []
+    for _ in range(1 + max(int(repeats), 1)):
+        t0 = time.perf_counter()
+        out = optimize(problem)
+        out.primal_solution.block_until_ready()
+        times.append(time.perf_counter() - t0)
+    z = np.asarray(out.dual_solution, dtype=np.float64)
+    n_eq, n_lo = int(eq.sum()), int(lo.sum())
+    y = np.zeros(lp.num_rows)
+    y[eq] = z[:n_eq]
+    y[lo] += z[n_eq:n_eq + n_lo]
+    y[hi] -= z[n_eq + n_lo:]
+    code = int(out.termination_status)
+    return _result("mpax", _MPAX_STATUS.get(code, "OTHER"), f"TerminationStatus {code}",
+                   float(out.primal_objective) + float(lp.c0), np.asarray(out.primal_solution), y,
+                   float(np.median(times[1:])), int(out.iteration_count), times[0])
+
+
+# ----------------------------------------------------------------------------------------- OSQP
+
+def solve_osqp(qp, eps: float = 1e-4, time_limit: float | None = None) -> dict:
+    """Solve a :class:`scotopt.QP` (or LP) with OSQP at default settings, ``eps_abs = eps_rel = eps``.
+
+    The variable bounds go in as identity rows; OSQP's row multipliers are negated to scotopt's
+    sign convention (OSQP's y > 0 sits at an upper bound). ``seconds`` includes OSQP's setup
+    (its factorisation), as the wall time of a user's solve.
+    """
+    import osqp
+
+    n = qp.num_vars
+    P = sp.triu(qp.P).tocsc() if hasattr(qp, "P") else sp.csc_matrix((n, n))
+    A = sp.vstack([sp.csr_matrix(qp.A), sp.eye(n)]).tocsc()
+    lower = np.concatenate([qp.con_lb, qp.var_lb])
+    upper = np.concatenate([qp.con_ub, qp.var_ub])
+    solver = osqp.OSQP()
+    started = time.perf_counter()
+    solver.setup(P, np.asarray(qp.c, dtype=np.float64), A, lower, upper, eps_abs=eps, eps_rel=eps,
+                 time_limit=float(time_limit or 1e10), max_iter=10**9, verbose=False)
+    result = solver.solve()
+    elapsed = time.perf_counter() - started
+    x = np.asarray(result.x, dtype=np.float64)
+    y = -np.asarray(result.y, dtype=np.float64)[: qp.num_rows]
+    if x.shape != (n,) or not np.isfinite(x).all():
+        x = None
+    if y.shape != (qp.num_rows,) or not np.isfinite(y).all():
+        y = None
+    claimed = str(result.info.status)
+    status = "OPTIMAL" if claimed.lower().startswith("solved") else "OTHER"
+    objective = float(result.info.obj_val) + float(qp.c0) if x is not None else math.nan
+    return _result("osqp", status, claimed, objective, x, y, elapsed, int(result.info.iter), elapsed)
+
+
+# -------------------------------------------------------------------------------------- cuPDLPx
+
+def solve_cupdlpx(lp, eps: float = 1e-4, time_limit: float | None = None) -> dict:
+    """Solve ``lp`` with cuPDLPx (``pip install cupdlpx``; needs an NVIDIA GPU).
+
+    cuPDLPx takes scotopt's form directly (``con_lb <= A x <= con_ub``, variable bounds) and its
+    row duals ``Pi`` follow the same sign convention (its own tests: y = (1, -1, 0) for an
+    equality row and an active ``<=`` row). Relative tolerances ``eps``, time limit set. Not
+    run on a machine without a GPU (the solver registry skips it with the reason).
+    """
+    from cupdlpx import Model
+
+    model = Model(np.asarray(lp.c, dtype=np.float64), sp.csr_matrix(lp.A, dtype=np.float64),
+                  np.asarray(lp.con_lb), np.asarray(lp.con_ub), np.asarray(lp.var_lb), np.asarray(lp.var_ub))
+    model.setParams(OutputFlag=False)
+    for key, value in (("eps_optimal_relative", eps), ("eps_feasible_relative", eps),
+                       ("time_sec_limit", time_limit)):
+        if value is not None:
+            model.setParam(key, float(value))
+    t0 = time.perf_counter()
+    model.optimize()
+    seconds = time.perf_counter() - t0
+    raw = str(model.Status)
+    status = raw if raw in ("OPTIMAL", "TIME_LIMIT", "ITERATION_LIMIT") else "OTHER"
+    x = np.asarray(model.X, dtype=np.float64) if getattr(model, "X", None) is not None else None
+    y = np.asarray(model.Pi, dtype=np.float64) if getattr(model, "Pi", None) is not None else None
+    objective = float(getattr(model, "ObjVal", math.nan)) + float(lp.c0)
+    return _result("cupdlpx", status, raw, objective, x, y, seconds, int(getattr(model, "IterCount", 0) or 0),
+                   float(getattr(model, "Runtime", seconds) or seconds))
