@@ -44,17 +44,19 @@ class Solver:
 
 
 def parse_history(text: str) -> list[tuple[float, ...]]:
-    """(iteration, rel_primal, rel_dual, rel_gap, seconds) from scotopt's verbose lines."""
+    """(iteration, rel_primal, rel_dual, rel_gap, seconds) from scotopt's verbose lines (PDHG and ADMM
+    both print the iteration and the three relative measures first, and the elapsed time as ``1.23s``)."""
     rows = []
     for line in text.splitlines():
         parts = line.split()
         if len(parts) < 5 or not parts[0].isdigit():
             continue
         try:
-            values = [float(parts[0]), float(parts[1]), float(parts[2]), float(parts[3])]
-            seconds = float(parts[-1].rstrip("s")) if parts[-1].endswith("s") else math.nan
+            values = (float(parts[0]), float(parts[1]), float(parts[2]), float(parts[3]))
         except ValueError:
             continue
+        seconds = next((float(p[:-1]) for p in parts[4:] if p.endswith("s") and p[:-1].replace(".", "", 1).isdigit()),
+                       math.nan)
         rows.append((*values, seconds))
     return rows
 

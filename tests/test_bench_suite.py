@@ -1,0 +1,102 @@
+"""``scotopt bench`` and its registry on the smallest instances, so the harness never rots."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from scotopt import LP
+from scotopt.bench import families as fam
+from scotopt.bench import roofline, verify
+from scotopt.bench.solvers import SOLVERS, parse_history
+from scotopt.cli import main
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+HAVE_DATA = (DATA / "netlib" / "index.csv").exists() and (DATA / "maros_meszaros" / "index.csv").exists()
+CPU_PEERS = "scotopt-numpy,scotopt-admm,highs-simplex,highs-ipm,pdlp,mincostflow,osqp"
+
+
+@pytest.mark.skipif(not HAVE_DATA, reason=f"shared data not found at {DATA}")
+def test_cli_bench_smoke_suite(tmp_path, capsys):
+    pytest.importorskip("ortools")
+    pytest.importorskip("osqp")
+    pytest.importorskip("matplotlib")
+    code = main(["bench", "--suite", "smoke", "--solvers", CPU_PEERS, "--data", str(DATA), "--out", str(tmp_path)])
+    assert code == 0, capsys.readouterr().err
+    rows = list(csv.DictReader(open(tmp_path / "results.csv")))
+    ran = [r for r in rows if r["status"] != "SKIPPED"]
+    assert {r["family"] for r in ran} == {"netlib", "transport", "mincostflow", "maros_meszaros"}
+    assert all(r["solved"] == "True" for r in ran), [(r["instance"], r["solver"], r["kkt_max"]) for r in ran]
+    flow = [r for r in ran if r["solver"] == "mincostflow"]
+    assert flow and all(r["check"].startswith("kkt_report, y of") for r in flow)
+    pdhg = [r for r in ran if r["solver"] in ("scotopt-numpy", "pdlp")]
+    assert all(float(r["iter_over_bound"]) > 0 for r in pdhg)
+    md = (tmp_path / "results.md").read_text()
+    assert "STREAM triad" in md and "## netlib" in md and "multi_echelon_inventory" in md
+    for name in ("time_vs_size_netlib.png", "profile_transport.png", "convergence_mincostflow.png"):
+        assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_cli_bench_without_data_fails_clearly(tmp_path, capsys):
+    code = main(["bench", "--families", "netlib", "--data", str(tmp_path / "none"), "--out", str(tmp_path),
+                 "--no-plots"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "family netlib" in err and "not found" in err
+
+
+def test_mpax_matches_our_sign_convention():
+    pytest.importorskip("mpax")
+    from scotopt.bench.peers import solve_mpax
+
+    # an equality row, a ranged row active at its upper bound, a >= row active at its lower bound
+    A = sp.csr_matrix(np.array([[1.0, 1.0, 1.0], [1.0, -1.0, 0.0], [0.0, 1.0, 2.0]]))
+    lp = LP(np.array([1.0, 2.0, 3.0]), A, [3.0, -1.0, 2.0], [3.0, 0.5, np.inf], np.zeros(3), np.full(3, 10.0))
+    res = solve_mpax(lp, eps=1e-8, iteration_limit=20_000)
+    report = verify.check(lp, res["x"], res["y"], 1e-6)
+    assert report["solved"], report
+
+
+def test_registry_skips_families_with_reasons(tmp_path):
+    assert "does not exist yet" in fam.FAMILIES["multi_echelon_inventory"].unavailable(tmp_path)
+    assert "not found" in fam.FAMILIES["maros_meszaros"].unavailable(tmp_path / "none")
+    assert fam.FAMILIES["transport"].unavailable(tmp_path) is None
+    entry = fam.Family("demo", "lp", "test family", lambda spec, d: None, quick=(1, 2), full=(1, 2, 3),
+                       requires=("scotopt:LP.no_such_hook",))
+    assert "LP.no_such_hook does not exist yet" in entry.unavailable(tmp_path)
+    assert entry.specs("smoke") == (1,) and entry.specs("full") == (1, 2, 3)
+    with pytest.raises(ValueError):
+        fam.register(fam.Family("bad", "mip", "", lambda s, d: None, (), ()))
+
+
+def test_transport_model_is_balanced_and_solved_by_every_lp_solver():
+    model = fam.transport_model(4, 6)
+    assert model.num_arcs == 24 and abs(model.supply.sum()) < 1e-9
+    lp = fam.explicit_lp(model)
+    inst = fam.Instance("transport", lp.name, "lp", lp, 24, model=model)
+    answers = {name: SOLVERS[name].run(inst, 1e-6, 10.0, {}) for name in ("scotopt-numpy", "highs-simplex")}
+    exact = SOLVERS["mincostflow"].run(inst, 1e-6, 10.0, {})
+    for res in answers.values():
+        assert verify.check(lp, res["x"], res["y"], 1e-6)["solved"]
+    borrowed = verify.check(lp, exact["x"], answers["highs-simplex"]["y"], 1e-6, borrowed_from="highs-simplex")
+    assert borrowed["solved"] and borrowed["check"] == "kkt_report, y of highs-simplex"
+    assert verify.check(lp, None, None, 1e-6)["check"] == "no primal answer"
+
+
+def test_roofline_model_counts():
+    # 2 nnz (8 + 4) + (m + n + 2) 4 + 16 (m + n) 8
+    assert roofline.csr_bytes(2, 3, 4) == 96 + 28 + 640
+    assert roofline.network_bytes(10, 1) == 10 * 64 + 40
+    assert math.isclose(roofline.bound_seconds(22e9, 22.0), 1.0)
+
+
+def test_parse_history_reads_verbose_lines():
+    text = ("     iter rel_primal ...\n       64   1.00e-01   2.00e-02   3.00e-03  -4.6e+02  1.0e+00    0.01s\n"
+            "      128   1.00e-05   2.00e-06   3.00e-07  -4.6e+02  1.0e+00    0.02s  restart\n")
+    hist = parse_history(text)
+    assert [h[0] for h in hist] == [64.0, 128.0] and hist[1][1:] == (1e-5, 2e-6, 3e-7, 0.02)
