@@ -221,13 +221,17 @@ register(Family(
     quick=NETLIB_QUICK, full=_all_names("netlib"), data="netlib",
 ))
 register(Family(
+    "kennington", "lp", "Kennington LPs (../shared/data/kennington), full suite only", _indexed_file("kennington", "lp"),
+    quick=(), full=_all_names("kennington"), data="kennington",
+))
+register(Family(
     "transport", "lp", "generated dense transportation LPs (S x D variables, explicit CSR), seeded",
-    _build_transport, quick=((20, 50), (100, 100), (200, 250)),
-    full=((20, 50), (100, 100), (200, 250), (500, 400), (1000, 1000)),
+    _build_transport, quick=((20, 50), (100, 100), (200, 250), (400, 500)),
+    full=((20, 50), (100, 100), (200, 250), (400, 500), (1000, 1000), (2000, 2000)),
 ))
 register(Family(
     "mincostflow", "network", "NETGEN-like min-cost flows (scotopt.models.generators, V = E/8), matrix-free",
-    _build_netgen, quick=(10_000, 100_000), full=(10_000, 100_000, 1_000_000, 10_000_000),
+    _build_netgen, quick=(10_000, 100_000, 300_000), full=(10_000, 100_000, 300_000, 1_000_000, 10_000_000),
 ))
 register(Family(
     "maros_meszaros", "qp", "Maros-Meszaros convex QPs (../shared/data/maros_meszaros)",

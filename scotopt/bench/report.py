@@ -117,7 +117,8 @@ def markdown(rows: list[dict], meta: dict, solvers: list[str], skipped: list[tup
         lines += [f"## {family}", ""] + family_summary(mine, solvers) + [""] + instance_table(mine, solvers) + [""]
         roof = roofline_table(mine)
         if len(roof) > 2:
-            lines += ["Roofline (first-order solvers; model in `scotopt/bench/roofline.py`):", ""] + roof + [""]
+            lines += ["Roofline (first-order solvers; model in `scotopt/bench/roofline.py`; iter / bound < 1: the "
+                      "working set fits in the caches, so the DRAM bound does not bind):", ""] + roof + [""]
     if skipped:
         lines += ["## Skipped", ""] + [f"- {what}: {why}" for what, why in skipped] + [""]
     return "\n".join(lines)
