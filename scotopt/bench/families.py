@@ -221,8 +221,8 @@ register(Family(
     quick=NETLIB_QUICK, full=_all_names("netlib"), data="netlib",
 ))
 register(Family(
-    "kennington", "lp", "Kennington LPs (../shared/data/kennington), full suite only", _indexed_file("kennington", "lp"),
-    quick=(), full=_all_names("kennington"), data="kennington",
+    "kennington", "lp", "Kennington LPs (../shared/data/kennington), full suite only",
+    _indexed_file("kennington", "lp"), quick=(), full=_all_names("kennington"), data="kennington",
 ))
 register(Family(
     "transport", "lp", "generated dense transportation LPs (S x D variables, explicit CSR), seeded",
