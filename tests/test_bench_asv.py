@@ -21,7 +21,8 @@ def _benchmarks():
     for module_name in MODULES:
         module = importlib.import_module(f"benchmarks.{module_name}")
         for name, cls in inspect.getmembers(module, inspect.isclass):
-            if cls.__module__ == module.__name__ and any(m.startswith(("time_", "track_")) for m in dir(cls)):
+            if not name.startswith("_") and cls.__module__ == module.__name__ \
+                    and any(m.startswith(("time_", "track_")) for m in dir(cls)):
                 yield pytest.param(cls, id=f"{module_name}.{name}")
 
 

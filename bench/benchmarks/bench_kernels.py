@@ -14,24 +14,28 @@ from scotopt.bench.kernels import OperatorKernel, StepKernel, random_csr
 from .common import BACKENDS
 
 
-class CSRMatvec:
+class _Products:
+    """``time_matvec`` / ``time_rmatvec`` of ``self.kernel`` (an OperatorKernel made by ``setup``)."""
+
+    def teardown(self, *params):
+        self.kernel.close()
+
+    def time_matvec(self, *params):
+        self.kernel.matvec()
+
+    def time_rmatvec(self, *params):
+        self.kernel.rmatvec()
+
+
+class CSRMatvec(_Products):
     params = ([10_000, 100_000, 1_000_000], BACKENDS)
     param_names = ["nnz", "backend"]
 
     def setup(self, nnz, backend):
         self.kernel = OperatorKernel(random_csr(nnz), backend)
 
-    def teardown(self, nnz, backend):
-        self.kernel.close()
 
-    def time_matvec(self, nnz, backend):
-        self.kernel.matvec()
-
-    def time_rmatvec(self, nnz, backend):
-        self.kernel.rmatvec()
-
-
-class NetworkMatvec:
+class NetworkMatvec(_Products):
     params = ([10_000, 100_000, 1_000_000], BACKENDS)
     param_names = ["arcs", "backend"]
 
@@ -39,15 +43,6 @@ class NetworkMatvec:
         from scotopt.models.generators import netgen_min_cost_flow
 
         self.kernel = OperatorKernel(netgen_min_cost_flow(arcs // 8, arcs).operator, backend)
-
-    def teardown(self, arcs, backend):
-        self.kernel.close()
-
-    def time_matvec(self, arcs, backend):
-        self.kernel.matvec()
-
-    def time_rmatvec(self, arcs, backend):
-        self.kernel.rmatvec()
 
 
 class PDHGStep:
