@@ -100,3 +100,15 @@ def test_parse_history_reads_verbose_lines():
             "      128   1.00e-05   2.00e-06   3.00e-07  -4.6e+02  1.0e+00    0.02s  restart\n")
     hist = parse_history(text)
     assert [h[0] for h in hist] == [64.0, 128.0] and hist[1][1:] == (1e-5, 2e-6, 3e-7, 0.02)
+
+
+def test_run_isolated_returns_the_answer_or_kills():
+    from scotopt.bench.suite import run_isolated
+
+    model = fam.transport_model(3, 4)
+    lp = fam.explicit_lp(model)
+    inst = fam.Instance("transport", lp.name, "lp", lp, 12, model=model)
+    answer = run_isolated("highs-simplex", inst, 1e-6, 30.0, {})
+    assert verify.check(lp, answer["x"], answer["y"], 1e-6)["solved"]
+    killed = run_isolated("highs-simplex", inst, 1e-6, 0.0, {}, margin=0.0)
+    assert killed["status"] == "KILLED" and killed["x"] is None

@@ -44,7 +44,8 @@ SUITES = {
               "stream_n": 2_000_000,
               "cpu_skip": {"scotopt-jax": "CPU JAX rows are in the full suite"}},
     "full": {"solvers": CPU_SOLVERS + GPU_SOLVERS, "time_limit": 600.0, "cpu_skip": {},
-             "caps": {"mpax": 2_000_000, "scotopt-jax": 2_000_000}, "mpax_iterations": 1_000_000},
+             "caps": {"mpax": 2_000_000, "scotopt-jax": 2_000_000}, "mpax_iterations": 10_000_000,
+             "isolate": ("mpax",)},
 }
 
 
@@ -52,6 +53,38 @@ def _skip_row(family, instance, solver, why, shape=(0, 0, 0), size=0):
     rows, cols, nnz = shape
     return {"family": family, "instance": instance, "size": size, "rows": rows, "cols": cols, "nnz": nnz,
             "solver": solver, "status": "SKIPPED", "solved": False, "seconds": math.nan, "error": why}
+
+
+def _child(conn, name, instance, eps, time_limit, settings):
+    """Body of an isolated solve (a spawned process): the answer, or the exception, down the pipe."""
+    try:
+        conn.send(SOLVERS[name].run(instance, eps, time_limit, settings))
+    except Exception as exc:  # noqa: BLE001 - handed to the parent, which records it
+        conn.send(_failure(name, exc))
+    conn.close()
+
+
+def run_isolated(name, instance, eps, time_limit, settings, margin=60.0) -> dict:
+    """Run one solver in a fresh spawned process, killed after ``time_limit + margin`` seconds.
+
+    For solvers without a time limit of their own (MPAX): a kill gives status KILLED and no
+    answer. The child re-imports the solver, so its start-up is not in ``seconds``.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(child, name, instance, eps, time_limit, settings), daemon=True)
+    process.start()
+    child.close()
+    answer = parent.recv() if parent.poll(time_limit + margin) else None
+    if answer is None:
+        process.kill()
+    process.join()
+    if answer is None:
+        answer = _failure(name, TimeoutError(f"killed after {time_limit + margin:g} s"))
+        answer["status"] = "KILLED"
+    return answer
 
 
 def _failure(solver, exc):
@@ -97,7 +130,10 @@ def run_instance(instance, solvers, eps, time_limit, settings, log=print):
                                  instance.shape, instance.size))
             continue
         try:
-            answer = solver.run(instance, eps, time_limit, settings)
+            if name in settings.get("isolate", ()):
+                answer = run_isolated(name, instance, eps, time_limit, settings)
+            else:
+                answer = solver.run(instance, eps, time_limit, settings)
         except Exception as exc:  # noqa: BLE001 - a failing solver is a row, not the end of the run
             answer = _failure(name, exc)
             if log:
