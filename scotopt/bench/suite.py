@@ -208,6 +208,7 @@ def run(suite="quick", out="bench/results/quick", data_dir=None, family_names=No
             new_rows, new_hist = run_instance(instance, runnable, eps, time_limit, settings, log)
             rows += new_rows
             histories.update({(family.name, *k): v for k, v in new_hist.items()})
+            report.write_csv(rows, out / "results", report.COLUMNS)  # so far, in case a long run is stopped
             del instance
             gc.collect()
     bandwidth_after = machine.stream_triad(n=stream_n, reps=5)
