@@ -1,14 +1,16 @@
 """``scotopt bench``: every family's instances through every applicable solver, in one process.
 
-For a suite ("quick" or "full", :data:`SUITES`):
+For a suite ("quick", "full", or "smoke", the first quick instance of each family; :data:`SUITES`):
 
 1. measure the memory bandwidth (:func:`scotopt.bench.machine.stream_triad`) and find the GPU;
 2. for each family of :mod:`scotopt.bench.families` (skipped with the reason when its data or
    model is absent), build each instance once and run each solver that takes its kind, one after
    the other in this process, all at the same ``eps`` and time limit (a solver that is not
-   installed, needs a GPU, or exceeds its size cap in this suite is skipped with the reason);
-3. re-check every answer with :func:`scotopt.bench.verify.check` (solvers without duals borrow
-   the y of the best-checked answer on the instance);
+   installed, needs a GPU, or exceeds its size cap in this suite is skipped with the reason; a
+   solver listed in the suite's ``isolate`` runs in a spawned process killed at the time limit
+   + 60 s, for solvers with no time limit of their own);
+3. re-check every answer with :func:`scotopt.bench.verify.check` (SimpleMinCostFlow's duals are
+   recovered from its flow: :func:`scotopt.bench.peers.flow_potentials`);
 4. for first-order solvers, time per iteration against the memory-traffic bound
    (:mod:`scotopt.bench.roofline`): ``ms_per_iter`` (scotopt: (solve - setup) / iterations; a
    peer: seconds / iterations), ``bound_ms = bytes / bandwidth`` with the larger of the two
@@ -140,20 +142,11 @@ def run_instance(instance, solvers, eps, time_limit, settings, log=print):
                 log(traceback.format_exc(limit=2))
         answers[name] = answer
         histories[(instance.name, name)] = answer.get("history", [])
-    checks = {n: verify.check(instance.problem, a.get("x"), a.get("y"), eps, instance.reference)
-              for n, a in answers.items() if a.get("y") is not None}
-    best = min(checks, key=lambda n: checks[n]["kkt_max"] if math.isfinite(checks[n]["kkt_max"]) else math.inf,
-               default=None)
     for name, answer in answers.items():
         row = {**base, "solver": name, "status": answer["status"], "raw_status": answer.get("raw_status", ""),
                "seconds": answer["seconds"], "cold_seconds": answer.get("solver_seconds", math.nan),
                "iterations": answer.get("iterations", 0), "error": answer.get("error", "")}
-        if name in checks:
-            row.update(checks[name])
-        else:
-            borrowed = best if answer.get("x") is not None else None
-            y = answers[best]["y"] if borrowed else None
-            row.update(verify.check(instance.problem, answer.get("x"), y, eps, instance.reference, borrowed))
+        row.update(verify.check(instance.problem, answer.get("x"), answer.get("y"), eps, instance.reference))
         _traffic(row, instance, name, answer)
         out.append(row)
         if log:

@@ -4,10 +4,9 @@
 ARCHITECTURE.md section 5) on the solver's (x, y) and the problem it was given before any
 conversion: **solved** iff max(rel_primal, rel_dual, rel_gap) <= eps, whatever the solver said.
 
-A solver that returns no duals (OR-Tools SimpleMinCostFlow) is checked with a borrowed y: the
-dual of the best-checked answer of another solver on the same instance. rel_primal is then
-exactly x's own; rel_dual is the lender's; rel_gap compares c@x with the lender's dual bound,
-which is a valid lower bound for any y, so a small gap certifies x. The row says whose y it used.
+A solver that returns no duals (OR-Tools SimpleMinCostFlow) gets them recovered from its primal
+answer by the benchmark (``peers.flow_potentials``: shortest paths in the residual network), and
+the pair is checked like any other; without duals an answer counts as unsolved.
 
 The objective error is ``|p - ref| / max(1, |ref|)`` with p = c@x + c0 in the problem's own sense
 and ref the instance's reference optimum (index.csv's published value, or none).
@@ -30,7 +29,7 @@ def _usable(v, length) -> bool:
     return v is not None and np.shape(v) == (length,) and bool(np.all(np.isfinite(v)))
 
 
-def check(problem, x, y, eps: float, reference: float = NAN, borrowed_from: str | None = None) -> dict:
+def check(problem, x, y, eps: float, reference: float = NAN) -> dict:
     """The KKT fields of a benchmark row for the answer (x, y) of ``problem``."""
     out = {k: NAN for k in FIELDS}
     out["solved"] = False
@@ -48,5 +47,5 @@ def check(problem, x, y, eps: float, reference: float = NAN, borrowed_from: str 
     if math.isfinite(reference) and math.isfinite(p):
         out["obj_rel_error"] = abs(p - reference) / max(1.0, abs(reference))
     out["solved"] = rep.is_optimal(eps)
-    out["check"] = f"kkt_report, y of {borrowed_from}" if borrowed_from else "kkt_report"
+    out["check"] = "kkt_report"
     return out
