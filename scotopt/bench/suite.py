@@ -37,7 +37,7 @@ CPU_SOLVERS = ("scotopt-numpy", "scotopt-admm", "highs-simplex", "highs-ipm", "p
 GPU_SOLVERS = ("scotopt-cupy", "scotopt-jax", "cupdlpx")
 
 SUITES = {
-    # about 5 minutes on the 2-core development VM (bench/README.md)
+    # 5-6 minutes on the 2-core development VM, shared (bench/README.md)
     "quick": {"solvers": CPU_SOLVERS + GPU_SOLVERS, "time_limit": 60.0,
               "cpu_skip": {"scotopt-jax": "CPU JAX rows are in the full suite (compilation dominates small instances)"},
               "caps": {"mpax": 60_000, "highs-simplex": 10**6}, "mpax_iterations": 50_000},
