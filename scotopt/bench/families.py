@@ -14,8 +14,9 @@ registered already and come alive when their class exists and provides the bench
     @classmethod
     def bench_instance(cls, size: int, seed: int = 0) -> Model   # a model with ``.lp`` (an LP)
 
-(``size`` is the family's own size parameter, e.g. items x periods); until then they are
-skipped with the reason.
+(``size`` is the family's own size parameter; for the inventory model, thousands of variables);
+until then they are skipped with the reason. A matrix-free LP goes to scotopt as it is and to
+the peers as CSR (its operator's ``to_csr()``).
 """
 
 from __future__ import annotations
@@ -30,16 +31,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 KINDS = ("lp", "network", "qp")
 
 
 @dataclasses.dataclass
 class Instance:
-    """One problem to solve: ``problem`` is what every solver gets (an LP or QP with an explicit
-    or matrix-free A), ``explicit`` the same problem with a CSR matrix for the peers (``None``:
-    use ``problem``), ``model`` the source model when a solver needs it (SimpleMinCostFlow),
-    ``reference`` a known optimal objective (nan: none)."""
+    """One problem to solve: ``problem`` is what scotopt gets (an LP or QP with an explicit or
+    matrix-free A), ``explicit`` the same problem with a CSR matrix for the peers (``None``: use
+    ``problem``), ``model`` the source model when a solver needs it (SimpleMinCostFlow),
+    ``reference`` a known optimal objective (nan: none), ``matrix_free_bytes`` the compulsory
+    bytes of one scotopt iteration on the matrix-free operator (None: counted as CSR)."""
 
     family: str
     name: str
@@ -49,6 +52,11 @@ class Instance:
     reference: float = math.nan
     explicit: object = None
     model: object = None
+    matrix_free_bytes: int | None = None  # scotopt's bytes per iteration on ``problem``'s operator
+
+    @property
+    def matrix_free(self) -> bool:
+        return self.explicit is not None
 
     @property
     def csr_problem(self):
@@ -148,12 +156,20 @@ def _indexed_file(collection: str, kind: str):
     return build
 
 
-def explicit_lp(model):
-    """The LP of a matrix-free network model with its incidence matrix as CSR (for the peers)."""
+def explicit_lp(model_or_lp):
+    """The LP of a matrix-free model (or LP) with its operator as a CSR matrix (for the peers);
+    the LP itself when its matrix is explicit already. The operator must have ``to_csr()``."""
     from scotopt import LP
 
-    lp = model.lp
-    return LP(lp.c, model.operator.to_csr(), lp.con_lb, lp.con_ub, lp.var_lb, lp.var_ub, name=lp.name)
+    lp = getattr(model_or_lp, "lp", model_or_lp)
+    if sp.issparse(lp.A) or isinstance(lp.A, np.ndarray):
+        return lp
+    if not hasattr(lp.A, "to_csr"):
+        raise TypeError(f"{lp.name}: a matrix-free operator without to_csr(); the peers need the matrix")
+    out = LP(lp.c, lp.A.to_csr(), lp.con_lb, lp.con_ub, lp.var_lb, lp.var_ub, c0=lp.c0, name=lp.name)
+    if hasattr(lp, "objective_sign"):
+        out.objective_sign = lp.objective_sign
+    return out
 
 
 def transport_model(sources: int, sinks: int, seed: int = 0):
@@ -184,11 +200,12 @@ def _build_transport(spec, data_dir) -> Instance:
 
 
 def _build_netgen(arcs, data_dir) -> Instance:
+    from scotopt.bench.roofline import network_bytes
     from scotopt.models.generators import netgen_min_cost_flow
 
     model = netgen_min_cost_flow(int(arcs) // 8, int(arcs), seed=0)
     return Instance("mincostflow", model.lp.name, "network", model.lp, int(arcs), explicit=explicit_lp(model),
-                    model=model)
+                    model=model, matrix_free_bytes=network_bytes(model.num_arcs, model.num_nodes, 8, 4))
 
 
 def _model_hook(family: str, module: str, cls_name: str):
@@ -200,7 +217,9 @@ def _model_hook(family: str, module: str, cls_name: str):
                                       "see scotopt/bench/families.py")
         model = hook(size, seed=0)
         lp = getattr(model, "lp", model)
-        return Instance(family, f"{family}{size}", "lp", lp, int(size), model=model)
+        explicit = explicit_lp(lp)
+        return Instance(family, f"{family}{size}", "lp", lp, int(size), model=model,
+                        explicit=None if explicit is lp else explicit)
 
     return build
 

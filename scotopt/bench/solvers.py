@@ -7,7 +7,8 @@ relative primal, dual, gap, seconds) and ``ms_per_iter`` ((solve - setup) / iter
 returned is trusted: :mod:`scotopt.bench.verify` re-checks it.
 
 Which problems a solver takes: ``kinds`` ("lp", "network", "qp"). Peers get the explicit CSR
-form of a matrix-free network; scotopt's PDHG gets the matrix-free operator. ``unavailable()``
+form of a matrix-free LP; scotopt's PDHG gets the matrix-free operator (on JAX and CuPy only
+when it has a device form, ``device_operator``; else the CSR form). ``unavailable()``
 names why a solver cannot run here (a package missing, no GPU), and the report says so.
 """
 
@@ -65,10 +66,13 @@ def _scotopt(backend: str, method: str = "pdhg"):
     def run(instance, eps, time_limit, settings):
         import scotopt
 
+        problem = instance.problem
+        if backend != "numpy" and instance.matrix_free and not hasattr(problem.A, "device_operator"):
+            problem = instance.csr_problem  # a host LinearOperator runs on NumPy only
         buffer = io.StringIO()
         t0 = time.perf_counter()
         with contextlib.redirect_stdout(buffer):
-            res = scotopt.solve(instance.problem, method=method, backend=backend, eps=eps, time_limit=time_limit,
+            res = scotopt.solve(problem, method=method, backend=backend, eps=eps, time_limit=time_limit,
                                 verbose=True)
         seconds = time.perf_counter() - t0
         name = f"scotopt-{method}" if method != "pdhg" else f"scotopt-{backend}"

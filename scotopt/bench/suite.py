@@ -100,8 +100,8 @@ def _traffic(row, instance, solver, answer):
     if not SOLVERS[solver].first_order or not answer.get("iterations"):
         return
     rows, cols, nnz = instance.shape
-    if solver.startswith("scotopt") and instance.kind == "network":
-        nbytes = roofline.network_bytes(cols, rows, value_bytes=8, index_bytes=4)
+    if solver.startswith("scotopt") and instance.matrix_free_bytes is not None:
+        nbytes = instance.matrix_free_bytes
     else:
         nbytes = roofline.csr_bytes(rows, cols, nnz)
     per_iter = answer.get("ms_per_iter", 1e3 * answer["seconds"] / answer["iterations"])
