@@ -33,7 +33,14 @@ class Solver:
     packages: tuple = ()
     gpu: bool = False
     first_order: bool = True  # its iterations are PDHG-like (roofline applies)
+    flow_model: bool = False  # needs instance.model to be a single-commodity MinCostFlow
     description: str = ""
+
+    def takes(self, instance) -> bool:
+        """Whether this solver applies to ``instance`` (its kind; SimpleMinCostFlow: a flow model)."""
+        if instance.kind not in self.kinds:
+            return False
+        return not self.flow_model or all(hasattr(instance.model, a) for a in ("tail", "head", "supply"))
 
     def unavailable(self, gpu: str | None) -> str | None:
         if self.gpu and gpu is None:
@@ -108,8 +115,6 @@ def _cupdlpx(instance, eps, time_limit, settings):
 
 
 def _mincostflow(instance, eps, time_limit, settings):
-    if instance.model is None or not hasattr(instance.model, "supply"):
-        raise TypeError("SimpleMinCostFlow needs a single-commodity network model")
     return peers.solve_min_cost_flow(instance.model)
 
 
@@ -141,7 +146,7 @@ register(Solver("pdlp", LP_KINDS, _pdlp, packages=("ortools",), description="OR-
 register(Solver("mpax", LP_KINDS, _mpax, packages=("mpax",),
                 description="MPAX r2HPDHG (JAX), jitted, warm time (compilation in solver_seconds)"))
 register(Solver("cupdlpx", LP_KINDS, _cupdlpx, packages=("cupdlpx",), gpu=True, description="cuPDLPx (CUDA)"))
-register(Solver("mincostflow", LP_KINDS, _mincostflow, packages=("ortools",), first_order=False,
+register(Solver("mincostflow", LP_KINDS, _mincostflow, packages=("ortools",), first_order=False, flow_model=True,
                 description="OR-Tools SimpleMinCostFlow (network models only), exact"))
 register(Solver("osqp", frozenset({"qp"}), _osqp, packages=("osqp",), first_order=False,
                 description="OSQP, default settings, eps_abs = eps_rel = eps"))

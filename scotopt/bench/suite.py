@@ -124,7 +124,7 @@ def run_instance(instance, solvers, eps, time_limit, settings, log=print):
     answers, histories, out = {}, {}, []
     for name in solvers:
         solver = SOLVERS[name]
-        if instance.kind not in solver.kinds or (name == "mincostflow" and instance.model is None):
+        if not solver.takes(instance):
             continue
         cap = settings["caps"].get(name)
         if cap is not None and nnz > cap:
