@@ -41,8 +41,8 @@ def test_benchmark_runs_at_smallest_size(cls):
     bench = cls()
     try:
         bench.setup(*args)
-    except NotImplementedError as exc:
-        assert cls.__name__ in SKIPPABLE, f"{cls.__name__} skipped: {exc}"
+    except NotImplementedError as exc:  # asv's "skipped": allowed for an absent model hook or data folder
+        assert cls.__name__ in SKIPPABLE or "data folder" in str(exc), f"{cls.__name__} skipped: {exc}"
         pytest.skip(str(exc))
     try:
         for name in sorted(m for m in dir(cls) if m.startswith(("time_", "track_"))):
