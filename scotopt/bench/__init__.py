@@ -12,6 +12,7 @@ Modules, one job each:
 - :mod:`~scotopt.bench.suite`    the run loop
 - :mod:`~scotopt.bench.report`   CSV and Markdown tables
 - :mod:`~scotopt.bench.plots`    PNG plots (time vs size, performance profiles, convergence curves)
+- :mod:`~scotopt.bench.kernels`  fixtures of the kernel microbenchmarks (operator products, PDHG steps) for asv
 
 Nothing here is imported by ``import scotopt``; matplotlib and the peers are imported only when used.
 """
