@@ -118,6 +118,16 @@ def _compiled_functions(backend, op, params: alg.Params):
     return functions
 
 
+def algorithm_params(options: PDHGOptions) -> alg.Params:
+    """The algorithm constants of ``options`` (also used by scotopt/bench/kernels.py)."""
+    return alg.Params(
+        reflection=options.reflection, restart_sufficient=options.restart_sufficient,
+        restart_necessary=options.restart_necessary, restart_artificial=options.restart_artificial,
+        pid_kp=options.pid_kp, pid_ki=options.pid_ki, pid_kd=options.pid_kd,
+        pid_integral_decay=options.pid_integral_decay,
+    )
+
+
 def _make_data(backend, scaled, lp: LP, dtype, eta: float) -> alg.PDHGData:
     def dev(v):
         return backend.asarray(v, dtype)
@@ -187,12 +197,7 @@ def _run(lp, backend, dtype, termination, options, warm_start, verbose, start):
     op = backend.operator(scaled.A, dtype)
     norm = _operator_norm(scaled.A)
     data = _make_data(backend, scaled, lp, dtype, options.step_size_safety / norm)
-    params = alg.Params(
-        reflection=options.reflection, restart_sufficient=options.restart_sufficient,
-        restart_necessary=options.restart_necessary, restart_artificial=options.restart_artificial,
-        pid_kp=options.pid_kp, pid_ki=options.pid_ki, pid_kd=options.pid_kd,
-        pid_integral_decay=options.pid_integral_decay,
-    )
+    params = algorithm_params(options)
 
     run_steps, run_evaluate = _compiled_functions(backend, op, params)
     state = alg.init_state(xp, op, data, backend.asarray(x_start, dtype), backend.asarray(y_start, dtype), dtype)
