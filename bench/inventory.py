@@ -155,9 +155,8 @@ def _explicit(lp):
 
 
 def cmd_e2e(ns):
-    from peers import solve_highs
-
     import scotopt
+    from scotopt.bench.peers import solve_highs
     from scotopt.solvers.kkt import kkt_report
 
     rows = []
