@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from network import _reset_peak, _status_kb, run_child, stream_triad, write  # noqa: E402
+from network import _reset_peak, _status_kb, malloc_reuse, run_child, stream_triad, write  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -118,6 +118,8 @@ def cmd_memory(ns):
 def cmd_periter(ns):
     import scotopt
 
+    if ns.malloc_reuse:
+        malloc_reuse()
     rows = []
     for v in ns.vars:
         model = instance_for(v, ns.seed)
@@ -138,7 +140,7 @@ def cmd_periter(ns):
             "MB_per_iter": moved / 1e6, "triad_GBs": bandwidth, "bound_ms": bound * 1e3,
             "ratio_to_bound": per_iter / bound, "cpu_ms_per_iter": cpu_per_iter * 1e3,
             "cpu_ratio_to_bound": cpu_per_iter / bound, "effective_GBs": moved / per_iter / 1e9,
-            "triad_GBs_after": stream_triad(),
+            "triad_GBs_after": stream_triad(), "malloc_reuse": ns.malloc_reuse,
         }
         rows.append(row)
         print(row, flush=True)
@@ -241,6 +243,7 @@ def main(argv=None):
     q.add_argument("--seconds", type=float, default=60.0, help="rough time budget of the timed iterations")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--out", default=str(RESULTS / "inventory_periter"))
+    q.add_argument("--malloc-reuse", action="store_true", help="see bench/network.py malloc_reuse()")
     e = sub.add_parser("e2e")
     e.add_argument("--vars", type=float, nargs="+", default=[1e4, 1e5, 1e6])
     e.add_argument("--eps", type=float, default=1e-4)
