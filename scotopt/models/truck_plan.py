@@ -1,0 +1,321 @@
+"""An integer load plan from a relaxation: round, pack per truck, repair, improve.
+
+Input: a fractional point of the LP relaxation (from PDHG, or the Lagrangian driver's averaged
+oracle points), or nothing. Steps, every one vectorised over shipments and departures (the only
+Python loops run over the rank of a shipment within its departure and over repair rounds):
+
+1. **Preference.** Each shipment orders its candidate departures by x_k (largest first), ties by
+   the estimated cost c_k + F_d max(w_i / W_d, v_i / V_d). Shipments with z_i >= 1/2 and those
+   without candidates start on fallback.
+2. **Packing** (first-fit decreasing or best-fit decreasing, both tried; Johnson 1974, and the
+   two-dimensional vector variant of Panigrahy et al. 2011): the shipments bound for a departure,
+   largest share of a truck first, go into the first (best-fitting) truck of that departure whose
+   remaining weight *and* volume admit them, opening truck M_d at most. All departures advance
+   together: one vectorised step per rank. What does not fit tries its next candidate in the
+   next round, then falls back.
+3. **Repair and improvement.** (a) a truck whose fixed cost plus assignment costs exceeds its
+   shipments' fallback costs is closed and its shipments go to fallback; (b) fallback shipments
+   are inserted into open trucks of their candidate departures where that is cheaper, first into
+   space already paid for, then into new trucks, and (a) runs again; (c) truck elimination: the
+   emptiest truck of every departure tries to move all its shipments into the other open trucks
+   of the departure (first fit decreasing, no new truck); where they all fit the truck is
+   closed. Repeated while it closes trucks. Every step keeps the plan feasible and none raises
+   the cost.
+
+The result (:class:`TruckPlan`) names the loads per truck, the fill rates by weight and by
+volume, the fallback shipments, the cost breakdown, and the gap to the best lower bound given.
+:mod:`scotopt.models.truck_check` checks any plan independently of this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from scotopt.models.truck import TruckLoading
+from scotopt.status import InvalidOptionError
+
+__all__ = ["TruckPlan", "build_plan", "plan_cost"]
+
+_FIT_TOLERANCE = 1e-9  # in truck units
+
+
+@dataclasses.dataclass
+class TruckPlan:
+    """An integer load plan.
+
+    ``departure`` / ``truck`` (n,): the departure and the truck number (0..M_d - 1) of every
+    shipment, -1 for fallback. ``cost``: ``trucks`` (fixed costs of the trucks used),
+    ``assignment``, ``fallback``, ``total``. ``lower_bound``: the best valid bound supplied
+    (-inf if none); ``gap`` = (total - lower_bound) / max(1, |total|).
+    ``loads``: one entry per truck used: ``departure``, ``truck``, ``shipments`` (count),
+    ``weight``, ``volume``, ``weight_fill``, ``volume_fill`` (arrays). ``fill_rate_weight`` /
+    ``fill_rate_volume``: total load over the total capacity of the trucks used.
+    """
+
+    departure: np.ndarray
+    truck: np.ndarray
+    cost: dict
+    loads: dict
+    fill_rate_weight: float
+    fill_rate_volume: float
+    lower_bound: float = -math.inf
+    bounds: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def total_cost(self) -> float:
+        return self.cost["total"]
+
+    @property
+    def gap(self) -> float:
+        return (self.total_cost - self.lower_bound) / max(1.0, abs(self.total_cost))
+
+    @property
+    def trucks_used(self) -> int:
+        return int(self.loads["truck"].size)
+
+    @property
+    def fallback_shipments(self) -> np.ndarray:
+        return np.flatnonzero(self.departure < 0)
+
+    def shipments_of(self, departure: int, truck: int) -> np.ndarray:
+        """Shipment ids loaded on one truck."""
+        return np.flatnonzero((self.departure == departure) & (self.truck == truck))
+
+    def summary(self) -> str:
+        return (f"cost {self.total_cost:.6g} (trucks {self.cost['trucks']:.6g}, assignment "
+                f"{self.cost['assignment']:.6g}, fallback {self.cost['fallback']:.6g}); {self.trucks_used} trucks, "
+                f"fill {self.fill_rate_weight:.1%} by weight, {self.fill_rate_volume:.1%} by volume; "
+                f"{self.fallback_shipments.size} on fallback; lower bound {self.lower_bound:.6g}, gap {self.gap:.2%}")
+
+
+class _Packing:
+    """Mutable state of a plan: chosen pair and truck per shipment, residual capacity per truck."""
+
+    def __init__(self, model: TruckLoading, width: int):
+        self.model = model
+        D = model.num_departures
+        self.pair = np.full(model.num_shipments, -1, dtype=np.int64)   # chosen candidate pair, -1 fallback
+        self.truck = np.full(model.num_shipments, -1, dtype=np.int64)
+        self.width = width
+        self.free_weight = np.ones((D, width))   # remaining capacity, in trucks
+        self.free_volume = np.ones((D, width))
+        self.count = np.zeros((D, width), dtype=np.int64)
+        self.limit = np.minimum(model.max_trucks, width)
+        self.weight_share, self.volume_share = model.pair_sizes()
+
+    def pack(self, pairs: np.ndarray, rule: str, allow_open: bool, blocked=None) -> np.ndarray:
+        """Place the shipments of ``pairs`` (one pair per shipment) on trucks of the pairs' departures.
+
+        Largest share first within each departure, all departures advancing together. Returns
+        the truck per pair (-1 where none fits); committed into the state.
+        """
+        m = self.model
+        placed = np.full(pairs.size, -1, dtype=np.int64)
+        if pairs.size == 0:
+            return placed
+        dep = m.pair_departure[pairs].astype(np.int64)
+        w, v = self.weight_share[pairs], self.volume_share[pairs]
+        order = np.lexsort((-np.maximum(w, v), dep))
+        counts = np.bincount(dep[order], minlength=m.num_departures)
+        rank = np.arange(pairs.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        by_rank = order[np.argsort(rank, kind="stable")]
+        bounds = np.searchsorted(np.sort(rank), np.arange(rank.max() + 2))
+        columns = np.arange(self.width)
+        for j in range(rank.max() + 1):
+            batch = by_rank[bounds[j]:bounds[j + 1]]
+            d = dep[batch]
+            rest_w = self.free_weight[d] - w[batch, None]
+            rest_v = self.free_volume[d] - v[batch, None]
+            fits = (rest_w >= -_FIT_TOLERANCE) & (rest_v >= -_FIT_TOLERANCE) & (columns < self.limit[d, None])
+            if not allow_open:
+                fits &= self.count[d] > 0
+            if blocked is not None:
+                fits &= ~blocked[d]
+            if rule == "first_fit":
+                choice = np.argmax(fits, axis=1)
+            else:  # best fit: the fitting truck left with the least room
+                choice = np.argmin(np.where(fits, np.minimum(rest_w, rest_v), np.inf), axis=1)
+            ok = fits[np.arange(batch.size), choice]
+            batch, d, choice = batch[ok], d[ok], choice[ok]
+            self.free_weight[d, choice] -= w[batch]
+            self.free_volume[d, choice] -= v[batch]
+            self.count[d, choice] += 1
+            placed[batch] = choice
+        ships = m.pair_shipment[pairs]
+        ok = placed >= 0
+        self.pair[ships[ok]] = pairs[ok]
+        self.truck[ships[ok]] = placed[ok]
+        return placed
+
+    def remove(self, shipments: np.ndarray):
+        """Take ``shipments`` off their trucks (to fallback)."""
+        m = self.model
+        shipments = shipments[self.pair[shipments] >= 0]
+        pairs = self.pair[shipments]
+        d, t = m.pair_departure[pairs].astype(np.int64), self.truck[shipments]
+        np.add.at(self.free_weight, (d, t), self.weight_share[pairs])
+        np.add.at(self.free_volume, (d, t), self.volume_share[pairs])
+        np.add.at(self.count, (d, t), -1)
+        empty = self.count[d, t] == 0  # exact reset of emptied trucks (no round-off left behind)
+        self.free_weight[d[empty], t[empty]] = 1.0
+        self.free_volume[d[empty], t[empty]] = 1.0
+        self.pair[shipments] = -1
+        self.truck[shipments] = -1
+
+    def truck_ids(self, shipments: np.ndarray) -> np.ndarray:
+        return self.model.pair_departure[self.pair[shipments]].astype(np.int64) * self.width + self.truck[shipments]
+
+
+def _preference(model: TruckLoading, x: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs sorted by (shipment, preference) and each pair's rank within its shipment."""
+    weight_share, volume_share = model.pair_sizes()
+    estimate = model.pair_cost + model.fixed_cost[model.pair_departure] * np.maximum(weight_share, volume_share)
+    keys = (estimate,) if x is None else (estimate, -np.round(x, 6))
+    order = np.lexsort(keys + (model.pair_shipment,))
+    counts = np.bincount(model.pair_shipment, minlength=model.num_shipments)
+    rank = np.empty(model.num_pairs, dtype=np.int64)
+    rank[order] = np.arange(model.num_pairs) - np.repeat(np.cumsum(counts) - counts, counts)
+    return order, rank
+
+
+def _place_in_rounds(state: _Packing, shipments: np.ndarray, rank: np.ndarray, rule: str, allow_open: bool,
+                     cheaper_only: bool = False):
+    """Try each shipment's candidates in preference order; returns those left unplaced."""
+    m = state.model
+    waiting = np.zeros(m.num_shipments, dtype=bool)
+    waiting[shipments] = True
+    for r in range(int(rank.max(initial=-1)) + 1):
+        pairs = np.flatnonzero((rank == r) & waiting[m.pair_shipment])
+        if cheaper_only:
+            pairs = pairs[m.pair_cost[pairs] < m.fallback_cost[m.pair_shipment[pairs]]]
+        if pairs.size == 0:
+            continue
+        placed = state.pack(pairs, rule, allow_open)
+        waiting[m.pair_shipment[pairs[placed >= 0]]] = False
+    return np.flatnonzero(waiting)
+
+
+def _close_unprofitable(state: _Packing) -> int:
+    """Close the trucks whose fixed + assignment cost exceeds their shipments' fallback cost."""
+    m = state.model
+    served = np.flatnonzero(state.pair >= 0)
+    if served.size == 0:
+        return 0
+    ids = state.truck_ids(served)
+    size = m.num_departures * state.width
+    pairs = state.pair[served]
+    keep_cost = np.bincount(ids, m.pair_cost[pairs], size) + np.repeat(m.fixed_cost, state.width)
+    fallback_cost = np.bincount(ids, m.fallback_cost[served], size)
+    losing = (keep_cost > fallback_cost + 1e-9 * np.maximum(1.0, fallback_cost)) & (np.bincount(ids, None, size) > 0)
+    movers = served[losing[ids]]
+    state.remove(movers)
+    return int(np.count_nonzero(losing))
+
+
+def _eliminate_trucks(state: _Packing, rule: str) -> int:
+    """Empty the least-loaded truck of each departure into its other open trucks where all fits."""
+    m = state.model
+    used = state.count > 0
+    multi = used.sum(axis=1) >= 2
+    if not multi.any():
+        return 0
+    load = np.maximum(1.0 - state.free_weight, 1.0 - state.free_volume)
+    victim = np.argmin(np.where(used, load, np.inf), axis=1)
+    served = np.flatnonzero(state.pair >= 0)
+    dep = m.pair_departure[state.pair[served]].astype(np.int64)
+    movers = served[multi[dep] & (state.truck[served] == victim[dep])]
+    if movers.size == 0:
+        return 0
+    saved = (state.free_weight.copy(), state.free_volume.copy(), state.count.copy(), state.truck[movers].copy())
+    pairs = state.pair[movers]
+    blocked = np.zeros_like(used)
+    blocked[np.flatnonzero(multi), victim[multi]] = True
+    state.remove(movers)
+    placed = state.pack(pairs, rule, allow_open=False, blocked=blocked)
+    mover_dep = m.pair_departure[pairs].astype(np.int64)
+    failed_dep = np.zeros(m.num_departures, dtype=bool)
+    failed_dep[mover_dep[placed < 0]] = True
+    if failed_dep.any():  # undo those departures: their victim keeps its shipments
+        state.free_weight[failed_dep] = saved[0][failed_dep]
+        state.free_volume[failed_dep] = saved[1][failed_dep]
+        state.count[failed_dep] = saved[2][failed_dep]
+        back = failed_dep[mover_dep]
+        state.pair[movers[back]] = pairs[back]
+        state.truck[movers[back]] = saved[3][back]
+    return int(np.count_nonzero(multi & ~failed_dep & np.isin(np.arange(m.num_departures), mover_dep)))
+
+
+def plan_cost(model: TruckLoading, departure: np.ndarray, truck: np.ndarray, pair_cost_of) -> dict:
+    """Cost breakdown of a plan given each served shipment's assignment cost."""
+    served = departure >= 0
+    ids = np.unique(departure[served].astype(np.int64) * (int(model.max_trucks.max(initial=0)) + 1) + truck[served])
+    used_departure = ids // (int(model.max_trucks.max(initial=0)) + 1)
+    cost = {"trucks": float(np.sum(model.fixed_cost[used_departure])), "assignment": float(np.sum(pair_cost_of)),
+            "fallback": float(np.sum(model.fallback_cost[~served]))}
+    cost["total"] = cost["trucks"] + cost["assignment"] + cost["fallback"]
+    return cost
+
+
+def _finish(state: _Packing, bounds: dict) -> TruckPlan:
+    m = state.model
+    served = np.flatnonzero(state.pair >= 0)
+    departure = np.full(m.num_shipments, -1, dtype=np.int64)
+    departure[served] = m.pair_departure[state.pair[served]]
+    truck = state.truck.copy()
+    cost = plan_cost(m, departure, truck, m.pair_cost[state.pair[served]])
+    ids, inverse = np.unique(state.truck_ids(served), return_inverse=True)
+    dep_of, truck_of = ids // state.width, ids % state.width
+    weight = np.bincount(inverse, m.weight[served], ids.size)
+    volume = np.bincount(inverse, m.volume[served], ids.size)
+    loads = {"departure": dep_of, "truck": truck_of, "shipments": np.bincount(inverse, None, ids.size),
+             "weight": weight, "volume": volume, "weight_fill": weight / m.weight_capacity[dep_of],
+             "volume_fill": volume / m.volume_capacity[dep_of]}
+    capacity_w, capacity_v = m.weight_capacity[dep_of].sum(), m.volume_capacity[dep_of].sum()
+    finite = [b for b in bounds.values() if b is not None and math.isfinite(b)]
+    return TruckPlan(departure, truck, cost, loads,
+                     float(weight.sum() / capacity_w) if ids.size else math.nan,
+                     float(volume.sum() / capacity_v) if ids.size else math.nan,
+                     lower_bound=max(finite) if finite else -math.inf, bounds=dict(bounds))
+
+
+def _one_plan(model: TruckLoading, x, z, rule: str, width: int, improve: bool) -> _Packing:
+    state = _Packing(model, width)
+    _, rank = _preference(model, x)
+    start = np.ones(model.num_shipments, dtype=bool)
+    if z is not None:
+        start &= np.asarray(z) < 0.5
+    _place_in_rounds(state, np.flatnonzero(start), rank, rule, allow_open=True)
+    if not improve:
+        return state
+    _close_unprofitable(state)
+    for allow_open in (False, True):
+        _place_in_rounds(state, np.flatnonzero(state.pair < 0), rank, rule, allow_open, cheaper_only=True)
+        _close_unprofitable(state)
+    for _ in range(50):
+        if _eliminate_trucks(state, rule) == 0:
+            break
+    return state
+
+
+def build_plan(model: TruckLoading, point=None, rules=("first_fit", "best_fit"), improve: bool = True,
+               bounds: dict | None = None) -> TruckPlan:
+    """A feasible integer plan from an LP-space ``point`` ([x, y, z], e.g. ``result.x`` of the LP
+    relaxation or a Lagrangian average) or from costs alone (``point=None``); the cheapest over
+    ``rules``. ``bounds``: named lower bounds, the largest is the plan's ``lower_bound``."""
+    for rule in rules:
+        if rule not in ("first_fit", "best_fit"):
+            raise InvalidOptionError(f"rules must be 'first_fit' and/or 'best_fit', got {rule!r}")
+    x = z = None
+    if point is not None:
+        x, _, z = model.split(point)
+    pairs_per_departure = np.bincount(model.pair_departure, minlength=model.num_departures)
+    width = max(1, int(np.minimum(model.max_trucks, pairs_per_departure).max(initial=1)))
+    best = None
+    for rule in rules:
+        plan = _finish(_one_plan(model, x, z, rule, width, improve), bounds or {})
+        if best is None or plan.total_cost < best.total_cost:
+            best = plan
+    return best
