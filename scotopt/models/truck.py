@@ -290,3 +290,9 @@ class TruckLoading:
     def __repr__(self) -> str:
         return (f"TruckLoading(shipments={self.num_shipments}, departures={self.num_departures}, "
                 f"candidate pairs={self.num_pairs})")
+
+    def solve(self, **options):
+        """Bounds and an integer plan: :func:`scotopt.models.truck_solve.solve_truck_loading`."""
+        from scotopt.models.truck_solve import solve_truck_loading
+
+        return solve_truck_loading(self, **options)

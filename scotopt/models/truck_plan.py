@@ -63,6 +63,13 @@ class TruckPlan:
     fill_rate_volume: float
     lower_bound: float = -math.inf
     bounds: dict = dataclasses.field(default_factory=dict)
+    timings: dict = dataclasses.field(default_factory=dict)
+
+    def with_bounds(self, bounds: dict, timings: dict | None = None) -> TruckPlan:
+        """This plan with ``lower_bound`` = the largest finite entry of ``bounds``."""
+        finite = [b for b in bounds.values() if b is not None and math.isfinite(b)]
+        return dataclasses.replace(self, bounds=dict(bounds), lower_bound=max(finite) if finite else -math.inf,
+                                   timings=dict(timings or self.timings))
 
     @property
     def total_cost(self) -> float:
@@ -274,11 +281,9 @@ def _finish(state: _Packing, bounds: dict) -> TruckPlan:
              "weight": weight, "volume": volume, "weight_fill": weight / m.weight_capacity[dep_of],
              "volume_fill": volume / m.volume_capacity[dep_of]}
     capacity_w, capacity_v = m.weight_capacity[dep_of].sum(), m.volume_capacity[dep_of].sum()
-    finite = [b for b in bounds.values() if b is not None and math.isfinite(b)]
-    return TruckPlan(departure, truck, cost, loads,
-                     float(weight.sum() / capacity_w) if ids.size else math.nan,
-                     float(volume.sum() / capacity_v) if ids.size else math.nan,
-                     lower_bound=max(finite) if finite else -math.inf, bounds=dict(bounds))
+    plan = TruckPlan(departure, truck, cost, loads, float(weight.sum() / capacity_w) if ids.size else math.nan,
+                     float(volume.sum() / capacity_v) if ids.size else math.nan)
+    return plan.with_bounds(bounds)
 
 
 def _one_plan(model: TruckLoading, x, z, rule: str, width: int, improve: bool) -> _Packing:
