@@ -1,7 +1,10 @@
-"""Supply-chain models built on scotopt's solvers: network flows (matrix-free LPs) and
-Lagrangian-relaxation applications."""
+"""Supply-chain models built on scotopt's solvers: network flows (matrix-free LPs),
+Lagrangian-relaxation applications, and truck loading (bounds and integer load plans)."""
 
 from scotopt.models.flow import FlowSolution, MinCostFlow, MultiCommodityFlow, MultiFlowSolution
 from scotopt.models.newsvendor import BudgetNewsvendor
+from scotopt.models.truck import TruckLoading, TruckRelaxation
+from scotopt.models.truck_plan import TruckPlan
 
-__all__ = ["MinCostFlow", "MultiCommodityFlow", "FlowSolution", "MultiFlowSolution", "BudgetNewsvendor"]
+__all__ = ["MinCostFlow", "MultiCommodityFlow", "FlowSolution", "MultiFlowSolution", "BudgetNewsvendor",
+           "TruckLoading", "TruckRelaxation", "TruckPlan"]
