@@ -19,8 +19,10 @@ Python loops run over the rank of a shipment within its departure and over repai
    space already paid for, then into new trucks, and (a) runs again; (c) truck elimination: the
    emptiest truck of every departure tries to move all its shipments into the other open trucks
    of the departure (first fit decreasing, no new truck); where they all fit the truck is
-   closed. Repeated while it closes trucks. Every step keeps the plan feasible and none raises
-   the cost.
+   closed. Repeated while it closes trucks; (d) the swap search of
+   :mod:`scotopt.models.truck_repack` on the departures that use more trucks than their load
+   needs (within a time budget), then (b) once more into the room it made. Every step keeps the
+   plan feasible and none raises the cost.
 
 The result (:class:`TruckPlan`) names the loads per truck, the fill rates by weight and by
 volume, the fallback shipments, the cost breakdown, and the gap to the best lower bound given.
@@ -35,6 +37,7 @@ import math
 import numpy as np
 
 from scotopt.models.truck import TruckLoading
+from scotopt.models.truck_repack import repack_trucks
 from scotopt.status import InvalidOptionError
 
 __all__ = ["TruckPlan", "build_plan", "plan_cost"]
@@ -172,6 +175,18 @@ class _Packing:
         self.pair[shipments] = -1
         self.truck[shipments] = -1
 
+    def renumber(self, shipments: np.ndarray, trucks: np.ndarray):
+        """Move ``shipments`` (all served ones) to the truck numbers ``trucks``; rebuild the residuals."""
+        self.truck[shipments] = trucks
+        pairs = self.pair[shipments]
+        d = self.model.pair_departure[pairs].astype(np.int64)
+        self.free_weight.fill(1.0)
+        self.free_volume.fill(1.0)
+        self.count.fill(0)
+        np.subtract.at(self.free_weight, (d, trucks), self.weight_share[pairs])
+        np.subtract.at(self.free_volume, (d, trucks), self.volume_share[pairs])
+        np.add.at(self.count, (d, trucks), 1)
+
     def truck_ids(self, shipments: np.ndarray) -> np.ndarray:
         return self.model.pair_departure[self.pair[shipments]].astype(np.int64) * self.width + self.truck[shipments]
 
@@ -286,7 +301,16 @@ def _finish(state: _Packing, bounds: dict) -> TruckPlan:
     return plan.with_bounds(bounds)
 
 
-def _one_plan(model: TruckLoading, x, z, rule: str, width: int, improve: bool) -> _Packing:
+def _repack(state: _Packing, time_budget: float | None):
+    served = np.flatnonzero(state.pair >= 0)
+    pairs = state.pair[served]
+    trucks = repack_trucks(state.model.pair_departure[pairs].astype(np.int64), state.truck[served],
+                           state.weight_share[pairs], state.volume_share[pairs], state.model.num_departures,
+                           time_budget)
+    state.renumber(served, trucks)
+
+
+def _one_plan(model: TruckLoading, x, z, rule: str, width: int, improve: bool, repack_seconds) -> _Packing:
     state = _Packing(model, width)
     _, rank = _preference(model, x)
     start = np.ones(model.num_shipments, dtype=bool)
@@ -302,14 +326,18 @@ def _one_plan(model: TruckLoading, x, z, rule: str, width: int, improve: bool) -
     for _ in range(50):
         if _eliminate_trucks(state, rule) == 0:
             break
+    if repack_seconds is None or repack_seconds > 0:
+        _repack(state, repack_seconds)
+        _place_in_rounds(state, np.flatnonzero(state.pair < 0), rank, rule, False, cheaper_only=True)
     return state
 
 
 def build_plan(model: TruckLoading, point=None, rules=("first_fit", "best_fit"), improve: bool = True,
-               bounds: dict | None = None) -> TruckPlan:
+               bounds: dict | None = None, repack_seconds: float | None = 10.0) -> TruckPlan:
     """A feasible integer plan from an LP-space ``point`` ([x, y, z], e.g. ``result.x`` of the LP
     relaxation or a Lagrangian average) or from costs alone (``point=None``); the cheapest over
-    ``rules``. ``bounds``: named lower bounds, the largest is the plan's ``lower_bound``."""
+    ``rules``. ``bounds``: named lower bounds, the largest is the plan's ``lower_bound``.
+    ``repack_seconds``: time budget of the swap search per rule (0: off, None: no limit)."""
     for rule in rules:
         if rule not in ("first_fit", "best_fit"):
             raise InvalidOptionError(f"rules must be 'first_fit' and/or 'best_fit', got {rule!r}")
@@ -320,7 +348,7 @@ def build_plan(model: TruckLoading, point=None, rules=("first_fit", "best_fit"),
     width = max(1, int(np.minimum(model.max_trucks, pairs_per_departure).max(initial=1)))
     best = None
     for rule in rules:
-        plan = _finish(_one_plan(model, x, z, rule, width, improve), bounds or {})
+        plan = _finish(_one_plan(model, x, z, rule, width, improve, repack_seconds if improve else 0), bounds or {})
         if best is None or plan.total_cost < best.total_cost:
             best = plan
     return best
