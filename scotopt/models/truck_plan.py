@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 
 import numpy as np
 
@@ -270,6 +271,59 @@ def _eliminate_trucks(state: _Packing, rule: str) -> int:
     return int(np.count_nonzero(multi & ~failed_dep & np.isin(np.arange(m.num_departures), mover_dep)))
 
 
+def _drop_trucks(state: _Packing, time_budget: float | None, max_fill: float = 0.75) -> int:
+    """Close trucks one by one (emptiest first, fill <= ``max_fill``) when their shipments are
+    cheaper elsewhere: each, largest first, into the cheapest open truck of another candidate
+    departure with room, or to fallback. Returns the number of trucks closed."""
+    m = state.model
+    started = time.perf_counter()
+    pair_start = np.searchsorted(m.pair_shipment, np.arange(m.num_shipments + 1))  # pairs are sorted by shipment
+    fill = np.maximum(1.0 - state.free_weight, 1.0 - state.free_volume)
+    open_d, open_t = np.nonzero((state.count > 0) & (fill <= max_fill))
+    closed = 0
+    for position in np.argsort(fill[open_d, open_t], kind="stable"):
+        if time_budget is not None and time.perf_counter() - started > time_budget:
+            break
+        d, t = int(open_d[position]), int(open_t[position])
+        if state.count[d, t] == 0:
+            continue
+        items = np.flatnonzero((state.pair >= 0) & (m.pair_departure[np.maximum(state.pair, 0)] == d)
+                               & (state.truck == t))
+        items = items[np.argsort(-np.maximum(state.weight_share[state.pair[items]],
+                                             state.volume_share[state.pair[items]]), kind="stable")]
+        free_w, free_v = state.free_weight.copy(), state.free_volume.copy()
+        free_w[d, t] = free_v[d, t] = -np.inf  # this truck is being closed
+        moves, new_cost = [], 0.0
+        for i in items:
+            pairs = np.arange(pair_start[i], pair_start[i + 1])
+            best = (float(m.fallback_cost[i]), -1, -1)
+            for k in pairs:
+                dk = int(m.pair_departure[k])
+                room = ((state.count[dk] > 0) & (free_w[dk] >= state.weight_share[k] - _FIT_TOLERANCE)
+                        & (free_v[dk] >= state.volume_share[k] - _FIT_TOLERANCE))
+                if room.any() and m.pair_cost[k] < best[0]:
+                    best = (float(m.pair_cost[k]), int(k), int(np.argmax(room)))
+            cost, k, tk = best
+            if k >= 0:
+                dk = int(m.pair_departure[k])
+                free_w[dk, tk] -= state.weight_share[k]
+                free_v[dk, tk] -= state.volume_share[k]
+            moves.append((i, k, tk))
+            new_cost += cost
+        if new_cost >= m.fixed_cost[d] + float(np.sum(m.pair_cost[state.pair[items]])) - 1e-9:
+            continue
+        state.remove(items)
+        for i, k, tk in moves:
+            if k >= 0:
+                dk = int(m.pair_departure[k])
+                state.free_weight[dk, tk] -= state.weight_share[k]
+                state.free_volume[dk, tk] -= state.volume_share[k]
+                state.count[dk, tk] += 1
+                state.pair[i], state.truck[i] = k, tk
+        closed += 1
+    return closed
+
+
 def plan_cost(model: TruckLoading, departure: np.ndarray, truck: np.ndarray, pair_cost_of) -> dict:
     """Cost breakdown of a plan given each served shipment's assignment cost."""
     served = departure >= 0
@@ -327,6 +381,7 @@ def _one_plan(model: TruckLoading, x, z, rule: str, width: int, improve: bool, r
         if _eliminate_trucks(state, rule) == 0:
             break
     if repack_seconds is None or repack_seconds > 0:
+        _drop_trucks(state, repack_seconds)
         _repack(state, repack_seconds)
         _place_in_rounds(state, np.flatnonzero(state.pair < 0), rank, rule, False, cheaper_only=True)
     return state
