@@ -191,6 +191,7 @@ class TruckLoading:
         order = np.lexsort((self.departure_time, self.departure_lane))
         lanes, lane_index = np.unique(np.concatenate([self.departure_lane, self.lane]), return_inverse=True)
         dep_lane, ship_lane = lane_index[:D], lane_index[D:]
+        self.departure_lane_index = dep_lane  # dense lane ids 0..lanes-1 (lanes are independent subproblems)
         min_transit = np.full(lanes.size, np.inf)
         np.minimum.at(min_transit, dep_lane, self.transit)
         first = _ranks_before(dep_lane, self.departure_time, ship_lane, self.release, ties_count=False)

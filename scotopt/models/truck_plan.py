@@ -15,8 +15,9 @@ Python loops run over the rank of a shipment within its departure and over repai
    next round, then falls back.
 3. **Repair and improvement.** (a) a truck whose fixed cost plus assignment costs exceeds its
    shipments' fallback costs is closed and its shipments go to fallback; (b) fallback shipments
-   are inserted into open trucks of their candidate departures where that is cheaper, first into
-   space already paid for, then into new trucks, and (a) runs again; (c) truck elimination: the
+   are inserted into open trucks of their candidate departures where that is cheaper (highest
+   saving per share of a truck first), then new trucks are opened for them where one truck's
+   worth of savings, filled greedily by saving per share, beats its fixed cost; (c) truck elimination: the
    emptiest truck of every departure tries to move all its shipments into the other open trucks
    of the departure (first fit decreasing, no new truck); where they all fit the truck is
    closed. Repeated while it closes trucks; (d) the swap search of
@@ -38,7 +39,7 @@ import time
 import numpy as np
 
 from scotopt.models.truck import TruckLoading
-from scotopt.models.truck_repack import repack_trucks
+from scotopt.models.truck_repack import best_exchange, repack_trucks
 from scotopt.status import InvalidOptionError
 
 __all__ = ["TruckPlan", "build_plan", "plan_cost"]
@@ -117,19 +118,23 @@ class _Packing:
         self.limit = np.minimum(model.max_trucks, width)
         self.weight_share, self.volume_share = model.pair_sizes()
 
-    def pack(self, pairs: np.ndarray, rule: str, allow_open: bool, blocked=None) -> np.ndarray:
-        """Place the shipments of ``pairs`` (one pair per shipment) on trucks of the pairs' departures.
+    def pack(self, pairs: np.ndarray, rule: str, allow_open: bool, blocked=None, priority=None,
+             commit: bool = True) -> np.ndarray:
+        """Place the shipments of ``pairs`` on trucks of the pairs' departures.
 
-        Largest share first within each departure, all departures advancing together. Returns
-        the truck per pair (-1 where none fits); committed into the state.
+        Largest share first (or largest ``priority``) within each departure, all departures
+        advancing together. Returns the truck per pair (-1 where none fits); committed into the
+        state (one pair per shipment then), or only tried when ``commit`` is False.
         """
         m = self.model
         placed = np.full(pairs.size, -1, dtype=np.int64)
         if pairs.size == 0:
             return placed
+        if not commit:
+            saved = (self.free_weight.copy(), self.free_volume.copy(), self.count.copy())
         dep = m.pair_departure[pairs].astype(np.int64)
         w, v = self.weight_share[pairs], self.volume_share[pairs]
-        order = np.lexsort((-np.maximum(w, v), dep))
+        order = np.lexsort((-(np.maximum(w, v) if priority is None else priority), dep))
         counts = np.bincount(dep[order], minlength=m.num_departures)
         rank = np.arange(pairs.size) - np.repeat(np.cumsum(counts) - counts, counts)
         by_rank = order[np.argsort(rank, kind="stable")]
@@ -155,6 +160,9 @@ class _Packing:
             self.free_volume[d, choice] -= v[batch]
             self.count[d, choice] += 1
             placed[batch] = choice
+        if not commit:
+            self.free_weight, self.free_volume, self.count = saved
+            return placed
         ships = m.pair_shipment[pairs]
         ok = placed >= 0
         self.pair[ships[ok]] = pairs[ok]
@@ -216,9 +224,125 @@ def _place_in_rounds(state: _Packing, shipments: np.ndarray, rank: np.ndarray, r
             pairs = pairs[m.pair_cost[pairs] < m.fallback_cost[m.pair_shipment[pairs]]]
         if pairs.size == 0:
             continue
-        placed = state.pack(pairs, rule, allow_open)
+        placed = state.pack(pairs, rule, allow_open, priority=_savings_density(state, pairs) if cheaper_only else None)
         waiting[m.pair_shipment[pairs[placed >= 0]]] = False
     return np.flatnonzero(waiting)
+
+
+def _savings_density(state: _Packing, pairs: np.ndarray) -> np.ndarray:
+    """(fallback cost - assignment cost) per share of a truck: what a unit of room earns."""
+    m = state.model
+    size = np.maximum(np.maximum(state.weight_share[pairs], state.volume_share[pairs]), 1e-12)
+    return (m.fallback_cost[m.pair_shipment[pairs]] - m.pair_cost[pairs]) / size
+
+
+def _greedy_add(state: _Packing, rule: str, time_budget: float | None) -> int:
+    """Greedy add (Kuehn & Hamburger 1963 for facility location): every round, each departure
+    tries one new truck filled greedily by savings density from all fallback shipments that can
+    take it; on each lane (lanes share no shipment) the truck with the largest savings minus
+    fixed cost is opened if that is positive. Returns the number of trucks opened."""
+    m = state.model
+    started = time.perf_counter()
+    columns = np.arange(state.width)
+    lanes = int(m.departure_lane_index.max(initial=-1)) + 1
+    opened = 0
+    while time_budget is None or time.perf_counter() - started <= time_budget:
+        pairs = np.flatnonzero(state.pair[m.pair_shipment] < 0)
+        pairs = pairs[m.pair_cost[pairs] < m.fallback_cost[m.pair_shipment[pairs]]]
+        unused = (state.count == 0) & (columns < state.limit[:, None])
+        pairs = pairs[unused.any(axis=1)[m.pair_departure[pairs]]]
+        if pairs.size == 0:
+            break
+        blocked = columns[None, :] != np.argmax(unused, axis=1)[:, None]
+        priority = _savings_density(state, pairs)
+        placed = state.pack(pairs, rule, allow_open=True, blocked=blocked, priority=priority, commit=False)
+        dep = m.pair_departure[pairs].astype(np.int64)
+        net = np.bincount(dep[placed >= 0], (m.fallback_cost[m.pair_shipment[pairs]] - m.pair_cost[pairs])[placed >= 0],
+                          m.num_departures) - m.fixed_cost
+        lane = m.departure_lane_index
+        best_net = np.full(lanes, -np.inf)
+        np.maximum.at(best_net, lane, net)
+        chosen = (net > 1e-9 * np.maximum(1.0, m.fixed_cost)) & (net == best_net[lane])
+        candidates = np.flatnonzero(chosen)
+        _, first = np.unique(lane[candidates], return_index=True)  # one departure per lane on ties
+        chosen = np.zeros(m.num_departures, dtype=bool)
+        chosen[candidates[first]] = True
+        if not chosen.any():
+            break
+        keep = chosen[dep] & (placed >= 0)
+        state.pack(pairs[keep], rule, allow_open=True, blocked=blocked, priority=priority[keep])
+        opened += int(np.count_nonzero(chosen))
+    return opened
+
+
+def _exchange_with_fallback(state: _Packing, time_budget: float | None, max_rounds: int = 5) -> int:
+    """Knapsack exchanges per open truck: up to two of its shipments go to fallback and up to two
+    fallback shipments that may travel on its departure come in, when the saving (fallback cost
+    minus assignment cost) carried rises and both capacities hold. Returns the exchanges made."""
+    m = state.model
+    started = time.perf_counter()
+    by_departure = np.argsort(m.pair_departure, kind="stable")
+    dep_start = np.searchsorted(m.pair_departure[by_departure], np.arange(m.num_departures + 1))
+    savings = m.fallback_cost[m.pair_shipment] - m.pair_cost
+    made = 0
+    for d, t in zip(*np.nonzero(state.count > 0), strict=True):
+        for _ in range(max_rounds):
+            if time_budget is not None and time.perf_counter() - started > time_budget:
+                return made
+            pairs_here = by_departure[dep_start[d]:dep_start[d + 1]]
+            ships = m.pair_shipment[pairs_here]
+            pool = pairs_here[(state.pair[ships] < 0) & (savings[pairs_here] > 0)]
+            if pool.size == 0:
+                break
+            loaded = pairs_here[(state.pair[ships] == pairs_here) & (state.truck[ships] == t)]
+            exchange = best_exchange(loaded, pool, state.weight_share, state.volume_share,
+                                     state.free_weight[d, t], state.free_volume[d, t], value=savings)
+            if exchange is None:
+                break
+            out, into = exchange
+            state.remove(m.pair_shipment[out])
+            if state.count[d, t] == 0:  # remove() reset an emptied truck; keep it open for the newcomers
+                pass
+            state.free_weight[d, t] -= state.weight_share[into].sum()
+            state.free_volume[d, t] -= state.volume_share[into].sum()
+            state.count[d, t] += into.size
+            state.pair[m.pair_shipment[into]] = into
+            state.truck[m.pair_shipment[into]] = t
+            made += 1
+    return made
+
+
+def _open_trucks(state: _Packing, rank: np.ndarray, rule: str, max_passes: int = 20) -> int:
+    """Open new trucks for fallback shipments where they pay: per departure, one new truck filled
+    greedily by savings density from the fallback shipments that prefer it (rank by rank), kept
+    only if the savings exceed the truck's fixed cost. Returns the number of trucks opened."""
+    m = state.model
+    columns = np.arange(state.width)
+    opened = 0
+    for _ in range(max_passes):
+        opened_now = 0
+        for r in range(int(rank.max(initial=-1)) + 1):
+            pairs = np.flatnonzero((rank == r) & (state.pair[m.pair_shipment] < 0))
+            pairs = pairs[m.pair_cost[pairs] < m.fallback_cost[m.pair_shipment[pairs]]]
+            if pairs.size == 0:
+                continue
+            unused = (state.count == 0) & (columns < state.limit[:, None])
+            has_room = unused.any(axis=1)
+            pairs = pairs[has_room[m.pair_departure[pairs]]]
+            if pairs.size == 0:
+                continue
+            blocked = columns[None, :] != np.argmax(unused, axis=1)[:, None]  # only the first unused truck
+            placed = state.pack(pairs, rule, allow_open=True, blocked=blocked, priority=_savings_density(state, pairs))
+            taken = pairs[placed >= 0]
+            dep = m.pair_departure[taken].astype(np.int64)
+            savings = np.bincount(dep, m.fallback_cost[m.pair_shipment[taken]] - m.pair_cost[taken], m.num_departures)
+            losing = savings <= m.fixed_cost + 1e-9 * np.maximum(1.0, m.fixed_cost)
+            state.remove(m.pair_shipment[taken[losing[dep]]])
+            opened_now += int(np.count_nonzero(~losing & (np.bincount(dep, None, m.num_departures) > 0)))
+        opened += opened_now
+        if opened_now == 0:
+            break
+    return opened
 
 
 def _close_unprofitable(state: _Packing) -> int:
@@ -364,23 +488,27 @@ def _repack(state: _Packing, time_budget: float | None):
     state.renumber(served, trucks)
 
 
-def _one_plan(model: TruckLoading, x, z, rule: str, width: int, improve: bool, repack_seconds) -> _Packing:
+def _one_plan(model: TruckLoading, x, z, rule: str, width: int, improve: bool, repack_seconds,
+              construction: str) -> _Packing:
     state = _Packing(model, width)
     _, rank = _preference(model, x)
-    start = np.ones(model.num_shipments, dtype=bool)
-    if z is not None:
-        start &= np.asarray(z) < 0.5
-    _place_in_rounds(state, np.flatnonzero(start), rank, rule, allow_open=True)
+    if construction == "greedy":
+        _greedy_add(state, rule, None if repack_seconds is None else max(repack_seconds, 10.0))
+    else:
+        start = np.ones(model.num_shipments, dtype=bool)
+        if z is not None:
+            start &= np.asarray(z) < 0.5
+        _place_in_rounds(state, np.flatnonzero(start), rank, rule, allow_open=True)
     if not improve:
         return state
     _close_unprofitable(state)
-    for allow_open in (False, True):
-        _place_in_rounds(state, np.flatnonzero(state.pair < 0), rank, rule, allow_open, cheaper_only=True)
-        _close_unprofitable(state)
+    _place_in_rounds(state, np.flatnonzero(state.pair < 0), rank, rule, False, cheaper_only=True)
+    _open_trucks(state, rank, rule)
     for _ in range(50):
         if _eliminate_trucks(state, rule) == 0:
             break
     if repack_seconds is None or repack_seconds > 0:
+        _exchange_with_fallback(state, repack_seconds)
         _drop_trucks(state, repack_seconds)
         _repack(state, repack_seconds)
         _place_in_rounds(state, np.flatnonzero(state.pair < 0), rank, rule, False, cheaper_only=True)
@@ -388,11 +516,17 @@ def _one_plan(model: TruckLoading, x, z, rule: str, width: int, improve: bool, r
 
 
 def build_plan(model: TruckLoading, point=None, rules=("first_fit", "best_fit"), improve: bool = True,
-               bounds: dict | None = None, repack_seconds: float | None = 10.0) -> TruckPlan:
+               bounds: dict | None = None, repack_seconds: float | None = 10.0,
+               constructions=("preference", "greedy")) -> TruckPlan:
     """A feasible integer plan from an LP-space ``point`` ([x, y, z], e.g. ``result.x`` of the LP
     relaxation or a Lagrangian average) or from costs alone (``point=None``); the cheapest over
     ``rules``. ``bounds``: named lower bounds, the largest is the plan's ``lower_bound``.
-    ``repack_seconds``: time budget of the swap search per rule (0: off, None: no limit)."""
+    ``repack_seconds``: time budget of the swap search and of the greedy construction per
+    rule (0: off, None: no limit). ``constructions``: "preference" (step 1 of the module
+    docstring) and/or "greedy" (greedy add from an all-fallback start)."""
+    for construction in constructions:
+        if construction not in ("preference", "greedy"):
+            raise InvalidOptionError(f"constructions must be 'preference' and/or 'greedy', got {construction!r}")
     for rule in rules:
         if rule not in ("first_fit", "best_fit"):
             raise InvalidOptionError(f"rules must be 'first_fit' and/or 'best_fit', got {rule!r}")
@@ -402,8 +536,10 @@ def build_plan(model: TruckLoading, point=None, rules=("first_fit", "best_fit"),
     pairs_per_departure = np.bincount(model.pair_departure, minlength=model.num_departures)
     width = max(1, int(np.minimum(model.max_trucks, pairs_per_departure).max(initial=1)))
     best = None
-    for rule in rules:
-        plan = _finish(_one_plan(model, x, z, rule, width, improve, repack_seconds if improve else 0), bounds or {})
-        if best is None or plan.total_cost < best.total_cost:
-            best = plan
+    for construction in constructions:
+        for rule in rules:
+            plan = _finish(_one_plan(model, x, z, rule, width, improve, repack_seconds if improve else 0,
+                                     construction), bounds or {})
+            if best is None or plan.total_cost < best.total_cost:
+                best = plan
     return best

@@ -26,10 +26,15 @@ import time
 
 import numpy as np
 
-__all__ = ["repack_departure", "repack_trucks"]
+__all__ = ["repack_departure", "repack_trucks", "fill_trucks", "best_exchange"]
 
 _TOL = 1e-9
 _MAX_TABLE = 400_000  # largest exchange table (truck subsets x pool subsets) evaluated at once
+
+
+def _subset_sums(members: np.ndarray, value: np.ndarray) -> np.ndarray:
+    valid = members >= 0
+    return np.sum(value[np.where(valid, members, 0)] * valid, axis=1)
 
 
 def _subsets(index: np.ndarray, w: np.ndarray, v: np.ndarray, pairs: bool):
@@ -45,8 +50,12 @@ def _subsets(index: np.ndarray, w: np.ndarray, v: np.ndarray, pairs: bool):
     return members, np.sum(w[safe] * valid, axis=1), np.sum(v[safe] * valid, axis=1)
 
 
-def _best_exchange(truck_items, pool, w, v, free_w, free_v):
-    """Best (out members, in members) for one truck, or None when no exchange helps."""
+def best_exchange(truck_items, pool, w, v, free_w, free_v, value=None):
+    """Best (out members, in members) for one truck, or None when no exchange helps.
+
+    Up to two items leave the truck and up to two pool items enter it, within the room
+    (``free_w``, ``free_v``); the gain is the entering minus the leaving ``value`` (default:
+    weight + volume share, i.e. the truck gets fuller)."""
     pairs = (truck_items.size * (truck_items.size - 1) // 2 + 1) * (pool.size * (pool.size - 1) // 2 + 1) \
         <= _MAX_TABLE
     out, out_w, out_v = _subsets(truck_items, w, v, pairs)
@@ -54,7 +63,10 @@ def _best_exchange(truck_items, pool, w, v, free_w, free_v):
     if out.shape[0] * into.shape[0] > _MAX_TABLE * 4:  # even singles too many: insertions and 1-1 swaps only
         out, out_w, out_v = out[: truck_items.size + 1], out_w[: truck_items.size + 1], out_v[: truck_items.size + 1]
         into, in_w, in_v = into[: pool.size + 1], in_w[: pool.size + 1], in_v[: pool.size + 1]
-    gain = (in_w + in_v)[None, :] - (out_w + out_v)[:, None]
+    if value is None:
+        gain = (in_w + in_v)[None, :] - (out_w + out_v)[:, None]
+    else:
+        gain = _subset_sums(into, value)[None, :] - _subset_sums(out, value)[:, None]
     fits = ((free_w + out_w[:, None] - in_w[None, :] >= -_TOL) & (free_v + out_v[:, None] - in_v[None, :] >= -_TOL)
             & (gain > 1e-12))
     if not fits.any():
@@ -111,7 +123,7 @@ def _reduce(w, v, truck_of, trucks, victims, max_passes):
             break
         changed = False
         for t in np.flatnonzero(allowed):
-            exchange = _best_exchange(np.flatnonzero(truck_of == t), pool, w, v, free_w[t], free_v[t])
+            exchange = best_exchange(np.flatnonzero(truck_of == t), pool, w, v, free_w[t], free_v[t])
             if exchange is None:
                 continue
             out, into = exchange
