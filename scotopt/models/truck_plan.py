@@ -1,32 +1,38 @@
 """An integer load plan from a relaxation: round, pack per truck, repair, improve.
 
 Input: a fractional point of the LP relaxation (from PDHG, or the Lagrangian driver's averaged
-oracle points), or nothing. Steps, every one vectorised over shipments and departures (the only
-Python loops run over the rank of a shipment within its departure and over repair rounds):
+oracle points), or nothing. Construction and the first repairs are vectorised over shipments and
+departures (their Python loops run over the rank of a shipment within its departure and over
+repair rounds); the local-search moves loop over trucks with NumPy inside, within a time budget.
 
-1. **Preference.** Each shipment orders its candidate departures by x_k (largest first), ties by
-   the estimated cost c_k + F_d max(w_i / W_d, v_i / V_d). Shipments with z_i >= 1/2 and those
-   without candidates start on fallback.
-2. **Packing** (first-fit decreasing or best-fit decreasing, both tried; Johnson 1974, and the
-   two-dimensional vector variant of Panigrahy et al. 2011): the shipments bound for a departure,
-   largest share of a truck first, go into the first (best-fitting) truck of that departure whose
-   remaining weight *and* volume admit them, opening truck M_d at most. All departures advance
-   together: one vectorised step per rank. What does not fit tries its next candidate in the
-   next round, then falls back.
-3. **Repair and improvement.** (a) a truck whose fixed cost plus assignment costs exceeds its
-   shipments' fallback costs is closed and its shipments go to fallback; (b) fallback shipments
-   are inserted into open trucks of their candidate departures where that is cheaper (highest
-   saving per share of a truck first), then new trucks are opened for them where one truck's
-   worth of savings, filled greedily by saving per share, beats its fixed cost; (c) truck elimination: the
-   emptiest truck of every departure tries to move all its shipments into the other open trucks
-   of the departure (first fit decreasing, no new truck); where they all fit the truck is
-   closed. Repeated while it closes trucks; (d) the swap search of
-   :mod:`scotopt.models.truck_repack` on the departures that use more trucks than their load
-   needs (within a time budget), then (b) once more into the room it made. Every step keeps the
-   plan feasible and none raises the cost.
+1. **Construction**, one of:
+   - *preference*: each shipment orders its candidate departures by x_k (largest first), ties
+     by the estimated cost c_k + F_d max(w_i / W_d, v_i / V_d); shipments with z_i >= 1/2 and
+     those without candidates start on fallback; then **packing** by first-fit decreasing or
+     best-fit decreasing (both tried; Johnson 1974, in the two-dimensional vector form of
+     Panigrahy et al. 2011): the shipments bound for a departure, largest share of a truck
+     first, go into the first (best-fitting) truck whose remaining weight *and* volume admit
+     them, opening at most M_d trucks; all departures advance together, one vectorised step per
+     rank; what does not fit tries its next candidate, then falls back;
+   - *greedy add* (Kuehn & Hamburger 1963): from all shipments on fallback, every round each
+     departure fills one tentative new truck by saving per share (f_i - c_k over the truck share)
+     and each lane opens its best one if the savings beat the fixed cost.
+2. **Repairs** (vectorised): (a) close every truck whose fixed plus assignment cost exceeds its
+   shipments' fallback costs; (b) insert fallback shipments into open trucks where cheaper,
+   highest saving per share first; (c) open new trucks for fallback shipments where one
+   truck's worth of savings beats the fixed cost; (d) truck elimination: the emptiest truck of
+   each departure moves all its shipments into the departure's other trucks if they fit.
+3. **Local search** (loops over trucks, time budget), repeated while it improves:
+   knapsack exchanges of up to two loaded against up to two fallback shipments per truck (more
+   saving carried); *drop*: close a truck when its shipments are cheaper in other open trucks or
+   by fallback; *move* (the swap move of facility location): a truck moves to another departure
+   of its lane, refilled by saving per share. Then the swap search of
+   :mod:`scotopt.models.truck_repack` on departures using more trucks than their load needs,
+   and (b) again into the room it made.
 
-The result (:class:`TruckPlan`) names the loads per truck, the fill rates by weight and by
-volume, the fallback shipments, the cost breakdown, and the gap to the best lower bound given.
+Every step keeps the plan feasible and none raises the cost. The result (:class:`TruckPlan`)
+names the loads per truck, the fill rates by weight and by volume, the fallback shipments, the
+cost breakdown, and the gap to the best lower bound given.
 :mod:`scotopt.models.truck_check` checks any plan independently of this module.
 """
 
@@ -312,6 +318,66 @@ def _exchange_with_fallback(state: _Packing, time_budget: float | None, max_roun
     return made
 
 
+def _move_trucks(state: _Packing, time_budget: float | None) -> int:
+    """Swap move of facility location: a truck of departure d moves to a free truck of another
+    departure d' of its lane. The new truck is filled by savings density (prefix that fits) from
+    its shipments that may take d' and the fallback shipments that may; its other shipments go to
+    fallback. Taken when the total cost falls; returns the trucks moved."""
+    m = state.model
+    started = time.perf_counter()
+    by_departure = np.argsort(m.pair_departure, kind="stable")
+    dep_start = np.searchsorted(m.pair_departure[by_departure], np.arange(m.num_departures + 1))
+    lane_order = np.argsort(m.departure_lane_index, kind="stable")
+    lane_start = np.searchsorted(m.departure_lane_index[lane_order], np.arange(m.departure_lane_index.max() + 2))
+    savings = m.fallback_cost[m.pair_shipment] - m.pair_cost
+    columns = np.arange(state.width)
+    moved = 0
+    for d, t in zip(*np.nonzero(state.count > 0), strict=True):
+        if time_budget is not None and time.perf_counter() - started > time_budget:
+            break
+        if state.count[d, t] == 0:
+            continue
+        lane = m.departure_lane_index[d]
+        loaded_pairs = by_departure[dep_start[d]:dep_start[d + 1]]
+        ships = m.pair_shipment[loaded_pairs]
+        loaded_pairs = loaded_pairs[(state.pair[ships] == loaded_pairs) & (state.truck[ships] == t)]
+        loaded = m.pair_shipment[loaded_pairs]
+        old_cost = m.fixed_cost[d] + m.pair_cost[loaded_pairs].sum()
+        best = (0.0, None)
+        for d2 in lane_order[lane_start[lane]:lane_start[lane + 1]]:
+            free = np.flatnonzero((state.count[d2] == 0) & (columns < state.limit[d2]))
+            if d2 == d or free.size == 0:
+                continue
+            pairs = by_departure[dep_start[d2]:dep_start[d2 + 1]]
+            ships = m.pair_shipment[pairs]
+            mine = np.isin(ships, loaded)
+            pairs = pairs[mine | ((state.pair[ships] < 0) & (savings[pairs] > 0))]
+            if pairs.size == 0:
+                continue
+            size = np.maximum(np.maximum(state.weight_share[pairs], state.volume_share[pairs]), 1e-12)
+            pairs = pairs[np.argsort(-savings[pairs] / size, kind="stable")]
+            fits = ((np.cumsum(state.weight_share[pairs]) <= 1 + _FIT_TOLERANCE)
+                    & (np.cumsum(state.volume_share[pairs]) <= 1 + _FIT_TOLERANCE))
+            taken = pairs[:int(np.argmin(fits)) if not fits.all() else pairs.size]
+            # new cost - old cost over the shipments touched: the loaded ones and the taken ones
+            kept = np.isin(loaded, m.pair_shipment[taken])
+            delta = (m.fixed_cost[d2] + m.pair_cost[taken].sum() + m.fallback_cost[loaded[~kept]].sum()
+                     - m.fallback_cost[np.setdiff1d(m.pair_shipment[taken], loaded)].sum() - old_cost)
+            if delta < best[0] - 1e-9 * max(1.0, old_cost):
+                best = (delta, (d2, int(free[0]), taken))
+        if best[1] is None:
+            continue
+        d2, t2, taken = best[1]
+        state.remove(loaded)
+        state.free_weight[d2, t2] -= state.weight_share[taken].sum()
+        state.free_volume[d2, t2] -= state.volume_share[taken].sum()
+        state.count[d2, t2] += taken.size
+        state.pair[m.pair_shipment[taken]] = taken
+        state.truck[m.pair_shipment[taken]] = t2
+        moved += 1
+    return moved
+
+
 def _open_trucks(state: _Packing, rank: np.ndarray, rule: str, max_passes: int = 20) -> int:
     """Open new trucks for fallback shipments where they pay: per departure, one new truck filled
     greedily by savings density from the fallback shipments that prefer it (rank by rank), kept
@@ -488,12 +554,27 @@ def _repack(state: _Packing, time_budget: float | None):
     state.renumber(served, trucks)
 
 
-def _one_plan(model: TruckLoading, x, z, rule: str, width: int, improve: bool, repack_seconds,
+class _Deadline:
+    """Seconds left of a budget (None: unlimited)."""
+
+    def __init__(self, seconds: float | None):
+        self.end = None if seconds is None else time.perf_counter() + seconds
+
+    def left(self) -> float | None:
+        return None if self.end is None else max(0.0, self.end - time.perf_counter())
+
+    def over(self) -> bool:
+        return self.end is not None and time.perf_counter() >= self.end
+
+
+def _one_plan(model: TruckLoading, x, z, rule: str, width: int, improve: bool, seconds: float | None,
               construction: str) -> _Packing:
+    """One construction + rule, its improvement steps sharing ``seconds`` (None: no limit)."""
+    deadline = _Deadline(seconds)
     state = _Packing(model, width)
     _, rank = _preference(model, x)
     if construction == "greedy":
-        _greedy_add(state, rule, None if repack_seconds is None else max(repack_seconds, 10.0))
+        _greedy_add(state, rule, deadline.left())
     else:
         start = np.ones(model.num_shipments, dtype=bool)
         if z is not None:
@@ -507,23 +588,29 @@ def _one_plan(model: TruckLoading, x, z, rule: str, width: int, improve: bool, r
     for _ in range(50):
         if _eliminate_trucks(state, rule) == 0:
             break
-    if repack_seconds is None or repack_seconds > 0:
-        _exchange_with_fallback(state, repack_seconds)
-        _drop_trucks(state, repack_seconds)
-        _repack(state, repack_seconds)
+    for _ in range(10):
+        if deadline.over():
+            break
+        changes = (_exchange_with_fallback(state, deadline.left()) + _drop_trucks(state, deadline.left())
+                   + _move_trucks(state, deadline.left()))
+        if changes == 0:
+            break
+    if not deadline.over():
+        _repack(state, deadline.left())
         _place_in_rounds(state, np.flatnonzero(state.pair < 0), rank, rule, False, cheaper_only=True)
     return state
 
 
 def build_plan(model: TruckLoading, point=None, rules=("first_fit", "best_fit"), improve: bool = True,
-               bounds: dict | None = None, repack_seconds: float | None = 10.0,
+               bounds: dict | None = None, time_budget: float | None = 60.0,
                constructions=("preference", "greedy")) -> TruckPlan:
     """A feasible integer plan from an LP-space ``point`` ([x, y, z], e.g. ``result.x`` of the LP
     relaxation or a Lagrangian average) or from costs alone (``point=None``); the cheapest over
     ``rules``. ``bounds``: named lower bounds, the largest is the plan's ``lower_bound``.
-    ``repack_seconds``: time budget of the swap search and of the greedy construction per
-    rule (0: off, None: no limit). ``constructions``: "preference" (step 1 of the module
-    docstring) and/or "greedy" (greedy add from an all-fallback start)."""
+    ``time_budget``: seconds for the greedy construction and the time-limited improvement steps
+    of all (construction, rule) runs together, split evenly (None: no limit; the vectorised
+    packing steps always run). ``constructions``: "preference" (step 1 of the module docstring)
+    and/or "greedy" (greedy add from an all-fallback start)."""
     for construction in constructions:
         if construction not in ("preference", "greedy"):
             raise InvalidOptionError(f"constructions must be 'preference' and/or 'greedy', got {construction!r}")
@@ -536,10 +623,11 @@ def build_plan(model: TruckLoading, point=None, rules=("first_fit", "best_fit"),
     pairs_per_departure = np.bincount(model.pair_departure, minlength=model.num_departures)
     width = max(1, int(np.minimum(model.max_trucks, pairs_per_departure).max(initial=1)))
     best = None
+    runs = len(constructions) * len(rules)
     for construction in constructions:
         for rule in rules:
-            plan = _finish(_one_plan(model, x, z, rule, width, improve, repack_seconds if improve else 0,
-                                     construction), bounds or {})
+            seconds = None if time_budget is None else time_budget / runs
+            plan = _finish(_one_plan(model, x, z, rule, width, improve, seconds, construction), bounds or {})
             if best is None or plan.total_cost < best.total_cost:
                 best = plan
     return best

@@ -2,8 +2,8 @@
 
 Steps (each optional, each timed in ``plan.bounds`` / ``plan.timings``):
 
-1. a plan from costs alone (:func:`~scotopt.models.truck_plan.build_plan` with no point): the
-   first upper bound;
+1. a plan from costs alone (:func:`~scotopt.models.truck_plan.build_plan` with no point, both
+   constructions): the first upper bound;
 2. the LP relaxation by PDHG (:meth:`TruckLoading.lp_bound`): a lower bound valid at any
    accuracy, and a fractional point to round;
 3. the Lagrangian bound (:class:`~scotopt.models.truck_lagrangian.TruckLagrangian`), warm
@@ -30,10 +30,14 @@ __all__ = ["solve_truck_loading"]
 
 def solve_truck_loading(model: TruckLoading, lp: bool = True, lagrangian: bool = True, lp_eps: float = 1e-4,
                         lp_time_limit: float | None = None, lagrangian_options: LagrangianOptions | None = None,
-                        surrogate=(0.0, 0.5, 1.0), verbose: bool = False, **lp_options) -> TruckPlan:
+                        surrogate=(0.0, 0.5, 1.0), plan_seconds: float | None = 60.0, verbose: bool = False,
+                        **lp_options) -> TruckPlan:
     """Bounds and a feasible plan; ``plan.bounds`` holds every bound computed, ``plan.timings``
-    the seconds of each step. ``lp_options`` go to :func:`scotopt.solve` (``backend``,
+    the seconds of each step. ``plan_seconds``: time budget of the plans' local search, split
+    between the plans built. ``lp_options`` go to :func:`scotopt.solve` (``backend``,
     ``dtype``, ``iteration_limit``, ...)."""
+    plans = 1 + int(lp) + int(lagrangian)
+    budget = None if plan_seconds is None else plan_seconds / plans
     timings, bounds, candidates = {}, {}, []
 
     def timed(name, fn, *args, **kwargs):
@@ -42,13 +46,14 @@ def solve_truck_loading(model: TruckLoading, lp: bool = True, lagrangian: bool =
         timings[name] = time.perf_counter() - started
         return value
 
-    candidates.append(timed("plan_from_costs", build_plan, model))
+    candidates.append(timed("plan_from_costs", build_plan, model, time_budget=budget))
     multipliers = None
     if lp:
         bound, result = timed("lp_pdhg", model.lp_bound, eps=lp_eps, time_limit=lp_time_limit, verbose=verbose,
                               **lp_options)
         bounds["lp"] = bound
-        candidates.append(timed("plan_from_lp", build_plan, model, result.x))
+        candidates.append(timed("plan_from_lp", build_plan, model, result.x, time_budget=budget,
+                                constructions=("preference",)))
         multipliers = -np.asarray(result.y[:model.num_shipments], dtype=np.float64)
     if lagrangian:
         upper = min(p.total_cost for p in candidates)
@@ -56,6 +61,7 @@ def solve_truck_loading(model: TruckLoading, lp: bool = True, lagrangian: bool =
                        upper_bound=upper, options=lagrangian_options or LagrangianOptions(max_iterations=500),
                        verbose=verbose)
         bounds["lagrangian"] = result.lower_bound
-        candidates.append(timed("plan_from_lagrangian", build_plan, model, result.x_average))
+        candidates.append(timed("plan_from_lagrangian", build_plan, model, result.x_average, time_budget=budget,
+                                constructions=("preference",)))
     best = min(candidates, key=lambda p: p.total_cost)
     return best.with_bounds(bounds, timings)
