@@ -175,6 +175,15 @@ class _Packing:
         self.truck[ships[ok]] = placed[ok]
         return placed
 
+    def load(self, pairs: np.ndarray, d: int, t: int):
+        """Put the shipments of ``pairs`` (all of departure ``d``) on its truck ``t``."""
+        self.free_weight[d, t] -= self.weight_share[pairs].sum()
+        self.free_volume[d, t] -= self.volume_share[pairs].sum()
+        self.count[d, t] += pairs.size
+        ships = self.model.pair_shipment[pairs]
+        self.pair[ships] = pairs
+        self.truck[ships] = t
+
     def remove(self, shipments: np.ndarray):
         """Take ``shipments`` off their trucks (to fallback)."""
         m = self.model
@@ -307,13 +316,7 @@ def _exchange_with_fallback(state: _Packing, time_budget: float | None, max_roun
                 break
             out, into = exchange
             state.remove(m.pair_shipment[out])
-            if state.count[d, t] == 0:  # remove() reset an emptied truck; keep it open for the newcomers
-                pass
-            state.free_weight[d, t] -= state.weight_share[into].sum()
-            state.free_volume[d, t] -= state.volume_share[into].sum()
-            state.count[d, t] += into.size
-            state.pair[m.pair_shipment[into]] = into
-            state.truck[m.pair_shipment[into]] = t
+            state.load(into, d, t)
             made += 1
     return made
 
@@ -369,11 +372,7 @@ def _move_trucks(state: _Packing, time_budget: float | None) -> int:
             continue
         d2, t2, taken = best[1]
         state.remove(loaded)
-        state.free_weight[d2, t2] -= state.weight_share[taken].sum()
-        state.free_volume[d2, t2] -= state.volume_share[taken].sum()
-        state.count[d2, t2] += taken.size
-        state.pair[m.pair_shipment[taken]] = taken
-        state.truck[m.pair_shipment[taken]] = t2
+        state.load(taken, d2, t2)
         moved += 1
     return moved
 
@@ -503,13 +502,9 @@ def _drop_trucks(state: _Packing, time_budget: float | None, max_fill: float = 0
         if new_cost >= m.fixed_cost[d] + float(np.sum(m.pair_cost[state.pair[items]])) - 1e-9:
             continue
         state.remove(items)
-        for i, k, tk in moves:
+        for _, k, tk in moves:
             if k >= 0:
-                dk = int(m.pair_departure[k])
-                state.free_weight[dk, tk] -= state.weight_share[k]
-                state.free_volume[dk, tk] -= state.volume_share[k]
-                state.count[dk, tk] += 1
-                state.pair[i], state.truck[i] = k, tk
+                state.load(np.array([k]), int(m.pair_departure[k]), tk)
         closed += 1
     return closed
 
