@@ -57,7 +57,8 @@ def plan_row(solver, model, seconds, cost, bound, departure, truck):
     check = check_plan(model, served, departure[served], truck[served], np.flatnonzero(departure < 0))
     keys = np.unique(departure[served] * (int(truck.max(initial=0)) + 1) + truck[served])
     used = keys // (int(truck.max(initial=0)) + 1)
-    row.update(feasible=check.feasible and abs(check.cost - cost) <= 1e-6 * max(1.0, abs(cost)), trucks=keys.size,
+    row.update(feasible=check.feasible, checked_cost=check.cost, violations=len(check.violations),
+               first_violation=check.violations[0] if check.violations else "", trucks=keys.size,
                fill_weight=float(model.weight[served].sum() / model.weight_capacity[used].sum()) if keys.size else 0,
                fill_volume=float(model.volume[served].sum() / model.volume_capacity[used].sum()) if keys.size else 0,
                fallback=int(np.count_nonzero(departure < 0)))
@@ -77,7 +78,7 @@ def compare(args) -> list[dict]:
     started = time.perf_counter()
     plan = model.solve(lp_eps=1e-4, lp_time_limit=0.35 * args.time_limit,
                        lagrangian_options=LagrangianOptions(max_iterations=10**6, time_limit=0.35 * args.time_limit,
-                                                            stall_iterations=10**6))
+                                                            theta=0.5, stall_iterations=10**6))
     seconds = time.perf_counter() - started
     row = plan_row("scotopt", model, seconds, plan.total_cost, plan.lower_bound, plan.departure, plan.truck)
     row.update({f"bound_{k}": v for k, v in plan.bounds.items()})
@@ -113,7 +114,7 @@ def large(args) -> list[dict]:
     started = time.perf_counter()
     plan = model.solve(lp=False, surrogate=(0.5,), verbose=args.verbose,
                        lagrangian_options=LagrangianOptions(max_iterations=10**6, time_limit=args.lagrangian_seconds,
-                                                            stall_iterations=10**6, print_every=1))
+                                                            theta=0.5, stall_iterations=10**6, print_every=1))
     seconds = time.perf_counter() - started
     row = plan_row("scotopt", model, seconds, plan.total_cost, plan.lower_bound, plan.departure, plan.truck)
     row.update(instance=f"random n={int(args.shipments)} D={int(args.departures)} seed={args.seed}",

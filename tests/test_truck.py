@@ -24,6 +24,10 @@ def highs_lp_value(lp: LP) -> float:
     return float(h.getInfo().objective_function_value)
 
 
+def pair_set(model: TruckLoading) -> set:
+    return set(zip(model.pair_shipment.tolist(), model.pair_departure.tolist(), strict=True))
+
+
 def brute_force_pairs(model: TruckLoading) -> set:
     pairs = set()
     for i in range(model.num_shipments):
@@ -65,7 +69,7 @@ def independent_lp(model: TruckLoading) -> LP:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_candidate_set_is_the_brute_force_one(seed):
     model = random_truck_instance(150, 30, seed=seed, departures_per_lane=5)
-    ours = set(zip(model.pair_shipment.tolist(), model.pair_departure.tolist()))
+    ours = pair_set(model)
     assert len(ours) == model.num_pairs  # no duplicates
     assert ours == brute_force_pairs(model)
 
@@ -150,8 +154,7 @@ def test_csv_loader_round_trip(tmp_path):
     model = read_truck_csv(tmp_path / "shipments.csv", tmp_path / "departures.csv")
     reference = TruckLoading(shipments, {k: v for k, v in departures.items() if k != "cost_per_weight"})
     assert model.shipment_ids[3] == "S3" and model.departure_ids[0] == "D0"
-    assert set(zip(model.pair_shipment.tolist(), model.pair_departure.tolist())) == \
-        set(zip(reference.pair_shipment.tolist(), reference.pair_departure.tolist()))
+    assert pair_set(model) == pair_set(reference)
     assert model.lane_names[model.lane[0]] == names[shipments["lane"][0]]
     (tmp_path / "bad.csv").write_text("weight,fallback_cost\n12,abc\n")
     with pytest.raises(InvalidProblemError, match="bad.csv:2"):

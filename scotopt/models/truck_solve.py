@@ -9,7 +9,7 @@ Steps (each optional, each timed in ``plan.bounds`` / ``plan.timings``):
 3. the Lagrangian bound (:class:`~scotopt.models.truck_lagrangian.TruckLagrangian`), warm
    started from the LP's assignment duals when there are some (u = -y: the driver's sign
    convention is ``f + u'(G x - h)``, scotopt's LP duals enter as ``c - A'y``), with the best plan
-   cost as the Polyak / volume target;
+   cost as the Polyak / volume target (step factor theta = 0.5, see ``DEFAULT_LAGRANGIAN``);
 4. plans from the LP point and the Lagrangian average; the cheapest is returned with
    ``lower_bound`` = the best of the bounds.
 """
@@ -25,7 +25,12 @@ from scotopt.models.truck_lagrangian import TruckLagrangian
 from scotopt.models.truck_plan import TruckPlan, build_plan
 from scotopt.solvers.lagrangian import LagrangianOptions
 
-__all__ = ["solve_truck_loading"]
+__all__ = ["solve_truck_loading", "DEFAULT_LAGRANGIAN"]
+
+# theta 0.5 rather than the driver's 2.0: with the plan's cost as the target, the volume
+# algorithm's first steps overshoot at 2.0 (10^5 shipments, 40 iterations: bound 8.34e6 at
+# 0.5 vs 6.97e6 at 2.0, LP bound 8.85e6)
+DEFAULT_LAGRANGIAN = LagrangianOptions(max_iterations=500, theta=0.5)
 
 
 def solve_truck_loading(model: TruckLoading, lp: bool = True, lagrangian: bool = True, lp_eps: float = 1e-4,
@@ -58,7 +63,7 @@ def solve_truck_loading(model: TruckLoading, lp: bool = True, lagrangian: bool =
     if lagrangian:
         upper = min(p.total_cost for p in candidates)
         result = timed("lagrangian", TruckLagrangian(model, surrogate).solve, multipliers=multipliers,
-                       upper_bound=upper, options=lagrangian_options or LagrangianOptions(max_iterations=500),
+                       upper_bound=upper, options=lagrangian_options or DEFAULT_LAGRANGIAN,
                        verbose=verbose)
         bounds["lagrangian"] = result.lower_bound
         candidates.append(timed("plan_from_lagrangian", build_plan, model, result.x_average, time_budget=budget,
