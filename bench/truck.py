@@ -83,6 +83,7 @@ def compare(args) -> list[dict]:
     row = plan_row("scotopt", model, seconds, plan.total_cost, plan.lower_bound, plan.departure, plan.truck)
     row.update({f"bound_{k}": v for k, v in plan.bounds.items()})
     row.update({f"t_{k}": v for k, v in plan.timings.items()})
+    row.update(plan.info)
     rows.append(row)
     print(rows[-1], flush=True)
     if "highs" in args.solvers:
@@ -122,6 +123,7 @@ def large(args) -> list[dict]:
                build_seconds=build, peak_rss_gib=peak_rss_gib(), rss_before_gib=rss_start)
     row.update({f"bound_{k}": v for k, v in plan.bounds.items()})
     row.update({f"t_{k}": v for k, v in plan.timings.items()})
+    row.update(plan.info)
     print(row, flush=True)
     return [row]
 

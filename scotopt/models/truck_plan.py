@@ -75,12 +75,13 @@ class TruckPlan:
     lower_bound: float = -math.inf
     bounds: dict = dataclasses.field(default_factory=dict)
     timings: dict = dataclasses.field(default_factory=dict)
+    info: dict = dataclasses.field(default_factory=dict)   # statuses and iteration counts of the bounds
 
-    def with_bounds(self, bounds: dict, timings: dict | None = None) -> TruckPlan:
+    def with_bounds(self, bounds: dict, timings: dict | None = None, info: dict | None = None) -> TruckPlan:
         """This plan with ``lower_bound`` = the largest finite entry of ``bounds``."""
         finite = [b for b in bounds.values() if b is not None and math.isfinite(b)]
         return dataclasses.replace(self, bounds=dict(bounds), lower_bound=max(finite) if finite else -math.inf,
-                                   timings=dict(timings or self.timings))
+                                   timings=dict(timings or self.timings), info=dict(info or self.info))
 
     @property
     def total_cost(self) -> float:

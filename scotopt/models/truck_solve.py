@@ -37,13 +37,15 @@ def solve_truck_loading(model: TruckLoading, lp: bool = True, lagrangian: bool =
                         lp_time_limit: float | None = None, lagrangian_options: LagrangianOptions | None = None,
                         surrogate=(0.0, 0.5, 1.0), plan_seconds: float | None = 60.0, verbose: bool = False,
                         **lp_options) -> TruckPlan:
-    """Bounds and a feasible plan; ``plan.bounds`` holds every bound computed, ``plan.timings``
-    the seconds of each step. ``plan_seconds``: time budget of the plans' local search, split
-    between the plans built. ``lp_options`` go to :func:`scotopt.solve` (``backend``,
-    ``dtype``, ``iteration_limit``, ...)."""
+    """Bounds and a feasible plan.
+
+    ``plan.bounds`` holds every bound computed, ``plan.timings`` the seconds of each step,
+    ``plan.info`` the statuses and iteration counts of the bounds. ``plan_seconds``: time budget
+    of the plans' local search, split between the plans built. ``lp_options`` go to
+    :func:`scotopt.solve` (``backend``, ``dtype``, ``iteration_limit``, ...)."""
     plans = 1 + int(lp) + int(lagrangian)
     budget = None if plan_seconds is None else plan_seconds / plans
-    timings, bounds, candidates = {}, {}, []
+    timings, bounds, candidates, info = {}, {}, [], {}
 
     def timed(name, fn, *args, **kwargs):
         started = time.perf_counter()
@@ -57,6 +59,7 @@ def solve_truck_loading(model: TruckLoading, lp: bool = True, lagrangian: bool =
         bound, result = timed("lp_pdhg", model.lp_bound, eps=lp_eps, time_limit=lp_time_limit, verbose=verbose,
                               **lp_options)
         bounds["lp"] = bound
+        info.update(lp_status=result.status.name, lp_iterations=result.iterations)
         candidates.append(timed("plan_from_lp", build_plan, model, result.x, time_budget=budget,
                                 constructions=("preference",)))
         multipliers = -np.asarray(result.y[:model.num_shipments], dtype=np.float64)
@@ -66,7 +69,8 @@ def solve_truck_loading(model: TruckLoading, lp: bool = True, lagrangian: bool =
                        upper_bound=upper, options=lagrangian_options or DEFAULT_LAGRANGIAN,
                        verbose=verbose)
         bounds["lagrangian"] = result.lower_bound
+        info.update(lagrangian_status=result.status.name, lagrangian_iterations=result.iterations)
         candidates.append(timed("plan_from_lagrangian", build_plan, model, result.x_average, time_budget=budget,
                                 constructions=("preference",)))
     best = min(candidates, key=lambda p: p.total_cost)
-    return best.with_bounds(bounds, timings)
+    return best.with_bounds(bounds, timings, info)
