@@ -217,3 +217,12 @@ def test_generator_scales_to_a_million_shipments_quickly():
     model = random_truck_instance(10**6, 10**4, seed=0)
     assert time.perf_counter() - started < 20
     assert model.num_pairs > 10**6
+
+
+def test_shipments_without_candidates_go_to_fallback():
+    model = TruckLoading({"weight": [5.0, 6.0], "fallback_cost": [3.0, 4.0], "lane": [1, 1]},
+                         {"fixed_cost": [1.0], "weight_capacity": [10.0], "max_trucks": [2], "lane": [0]})
+    assert model.num_pairs == 0
+    plan = model.solve(plan_seconds=1)
+    assert plan.total_cost == 7.0 and plan.fallback_shipments.tolist() == [0, 1]
+    assert plan.lower_bound == pytest.approx(7.0)

@@ -194,6 +194,7 @@ class TruckLoading:
         self.departure_lane_index = dep_lane  # dense lane ids 0..lanes-1 (lanes are independent subproblems)
         min_transit = np.full(lanes.size, np.inf)
         np.minimum.at(min_transit, dep_lane, self.transit)
+        min_transit[~np.isfinite(min_transit)] = 0.0  # lanes without departures (no candidates anyway)
         first = _ranks_before(dep_lane, self.departure_time, ship_lane, self.release, ties_count=False)
         last = _ranks_before(dep_lane, self.departure_time, ship_lane, self.due - min_transit[ship_lane],
                              ties_count=True)
