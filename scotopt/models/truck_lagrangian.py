@@ -25,8 +25,9 @@ exact (Glover 1975): max over mu of the surrogate value equals the two-row LP va
 so a grid of mu (default 0, 1/2, 1) taking the best per departure loses little; per departure
 the bound is max_mu min_y, which is <= min_y max_mu. With volumes all zero only mu = 1 is used.
 
-Cost of one oracle call: one lexsort of the pairs with a negative reduced cost per mu, then
-cumulative sums and ``bincount`` s: O(K log K), no Python loop over departures or shipments.
+Cost of one oracle call: per mu, one exact sort of the pairs with a negative reduced cost by
+(departure, ratio) (two argsorts), then cumulative sums and ``bincount`` s: O(K log K), no
+Python loop over departures or shipments (0.7 s at 1.6e6 pairs, ~9 s at 1.6e7 on 2 shared cores).
 The bound is maximised by :func:`scotopt.solvers.lagrangian.solve_lagrangian` (volume algorithm
 by default), started from given multipliers (e.g. the negated assignment-row duals of the LP
 relaxation) or from the "full truck" prices u_i = -min(f_i, min_k c_k + F_d max(s^w_k, s^v_k)).
