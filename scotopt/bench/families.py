@@ -217,6 +217,8 @@ def _model_hook(family: str, module: str, cls_name: str):
                                       "see scotopt/bench/families.py")
         model = hook(size, seed=0)
         lp = getattr(model, "lp", model)
+        if callable(lp):  # a model whose LP is built by a method (TruckLoading.lp())
+            lp = lp()
         explicit = explicit_lp(lp)
         return Instance(family, f"{family}{size}", "lp", lp, int(size), model=model,
                         explicit=None if explicit is lp else explicit)

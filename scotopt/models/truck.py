@@ -254,6 +254,14 @@ class TruckLoading:
         var_ub = np.concatenate([np.ones(K), self.max_trucks.astype(np.float64), np.ones(n)])
         return LP(self.cost_vector(), A, con_lb, con_ub, np.zeros(self.num_variables), var_ub, name="truck_lp")
 
+    @classmethod
+    def bench_instance(cls, size: int, seed: int = 0) -> TruckLoading:
+        """The ``scotopt bench`` instance of ``size``: 50 size shipments on 5 size departures of
+        the random family (:func:`scotopt.models.truck_generators.random_truck_instance`)."""
+        from scotopt.models.truck_generators import random_truck_instance
+
+        return random_truck_instance(50 * int(size), 5 * int(size), seed=seed)
+
     def lp_bound(self, eps: float = 1e-6, **solve_options):
         """Solve the LP relaxation by PDHG; return ``(bound, result)``.
 
