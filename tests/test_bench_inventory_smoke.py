@@ -31,7 +31,10 @@ def test_e2e_memory_and_periter_tiny(tmp_path):
     _run("memory", "--vars", "1e4", "--iterations", "8", "--out", tmp_path / "mem")
     assert float(next(csv.DictReader(open(tmp_path / "mem.csv")))["solve_peak_B_per_var"]) > 0
     _run("periter", "--vars", "1e4", "--seconds", "0.5", "--out", tmp_path / "per")
-    assert float(next(csv.DictReader(open(tmp_path / "per.csv")))["ratio_to_bound"]) > 0
+    row = next(csv.DictReader(open(tmp_path / "per.csv")))
+    # at this size the timed difference is within the machine's noise (it can even be negative
+    # under load): the smoke test checks that the row is produced, not the figure
+    assert float(row["bound_ms"]) > 0 and row["ratio_to_bound"] != ""
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared Willems data not found")
