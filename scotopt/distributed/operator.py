@@ -1,0 +1,54 @@
+"""What every sharded operator shares: static structure, device arrays in ``params``, shard_map.
+
+A sharded operator's ``matvec`` / ``rmatvec`` take and return global ``jax.Array`` vectors split in
+equal blocks over the mesh axis ``shards``; inside, :func:`jax.shard_map` runs the per-device
+product on the local blocks and the collectives named by each subclass. ``params`` (a tuple of
+device arrays) are arguments of the compiled programs, as for the single-device operators; a 0-d
+parameter (a constant scaling) is replicated.
+"""
+
+from __future__ import annotations
+
+import jax
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from scotopt.distributed.mesh import AXIS
+
+
+def spec_of(array):
+    """Sharded along ``shards`` unless 0-d (replicated)."""
+    return P() if getattr(array, "ndim", 0) == 0 else P(AXIS)
+
+
+def put(mesh, host_array, dtype=None):
+    """A host array onto ``mesh``: split in equal blocks along its first axis, or replicated if 0-d."""
+    import numpy as np
+
+    host_array = np.asarray(host_array) if dtype is None else np.asarray(host_array, dtype=dtype)
+    return jax.device_put(host_array, NamedSharding(mesh, spec_of(host_array)))
+
+
+class ShardedOperator:
+    """Base class: subclasses set ``shape``, ``params``, ``cache_key`` and define ``_local_matvec``
+    / ``_local_rmatvec`` (per-device functions of (params..., vector block))."""
+
+    mesh = None
+    params: tuple = ()
+
+    def with_params(self, params):
+        op = type(self).__new__(type(self))
+        op.__dict__.update(self.__dict__)
+        op.params = params
+        return op
+
+    def _apply(self, local, v):
+        specs = tuple(spec_of(p) for p in self.params)
+        mapped = jax.shard_map(local, mesh=self.mesh, in_specs=(*specs, P(AXIS)), out_specs=P(AXIS))
+        return mapped(*self.params, v)
+
+    def matvec(self, x):
+        return self._apply(self._local_matvec, x)
+
+    def rmatvec(self, y):
+        return self._apply(self._local_rmatvec, y)
