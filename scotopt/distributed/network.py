@@ -62,7 +62,8 @@ class NetworkPartition:
         d1 = self.rows.scatter(net._d1(), 1.0, dtype)
         d2 = np.asarray(net.col_scale, dtype=np.float64)
         d2 = d2.astype(dtype) if d2.ndim == 0 else self.columns.scatter(d2, 1.0, dtype)
-        return ShardedNetwork(mesh, self, (put(mesh, tail), put(mesh, head), put(mesh, d1), put(mesh, d2)))
+        return ShardedNetwork(mesh, (self.V_b, self.E_loc, self.K, self.coupling),
+                              (put(mesh, tail), put(mesh, head), put(mesh, d1), put(mesh, d2)))
 
     def values_moved_per_iteration(self) -> float:
         """Values each device sends per PDHG iteration: ring reduce-scatter + all-gather of K P V_b."""
@@ -73,11 +74,13 @@ class NetworkPartition:
 class ShardedNetwork(ShardedOperator):
     """A~ of a network, split by arcs and node blocks; ``params = (tail, head, d1, d2)``."""
 
-    def __init__(self, mesh, partition: NetworkPartition, params):
+    def __init__(self, mesh, dims, params):
+        """``dims = (V_b, E_loc, K, coupling)``: nodes and arcs per shard, commodities, coupling rows."""
         self.mesh = mesh
-        p = partition
-        self.P, self.V_b, self.E_loc, self.K, self.coupling = p.num_shards, p.V_b, p.E_loc, p.K, p.coupling
-        self.shape = (p.rows.padded_size, p.columns.padded_size)
+        self.P = int(np.asarray(mesh.devices).size)
+        self.V_b, self.E_loc, self.K, self.coupling = dims
+        m_loc = self.K * self.V_b + (self.E_loc if self.coupling else 0)
+        self.shape = (self.P * m_loc, self.P * self.K * self.E_loc)
         self.params = params
         self.cache_key = ("sharded-network", self.P, self.V_b, self.E_loc, self.K, self.coupling,
                           int(np.ndim(params[3])), tuple(d.id for d in mesh.devices.reshape(-1)))
@@ -102,3 +105,14 @@ class ShardedNetwork(ShardedOperator):
         if self.coupling:
             out = out + ys[K * V_b:][None, :]
         return out.reshape(-1) * d2
+
+    def row_counts(self):
+        """Nonzeros per node row (the degree, loops excluded), sharded like the node rows (K = 1)."""
+        def local(tail, head, d1, d2, x):
+            ones = (tail != head).astype(x.dtype)
+            size = self.P * self.V_b
+            counts = (jax.ops.segment_sum(ones, tail, num_segments=size)
+                      + jax.ops.segment_sum(ones, head, num_segments=size))
+            return jax.lax.psum_scatter(counts, AXIS, scatter_dimension=0, tiled=True)
+
+        return self._apply(local, self.params[2])  # d1 only lends its sharding and dtype

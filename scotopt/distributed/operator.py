@@ -26,7 +26,9 @@ def put(mesh, host_array, dtype=None):
     import numpy as np
 
     host_array = np.asarray(host_array) if dtype is None else np.asarray(host_array, dtype=dtype)
-    return jax.device_put(host_array, NamedSharding(mesh, spec_of(host_array)))
+    sharding = NamedSharding(mesh, spec_of(host_array))
+    # every process holds the same host array; each places the blocks of its own devices
+    return jax.make_array_from_callback(host_array.shape, sharding, lambda index: host_array[index])
 
 
 class ShardedOperator:
@@ -52,3 +54,14 @@ class ShardedOperator:
 
     def rmatvec(self, y):
         return self._apply(self._local_rmatvec, y)
+
+
+def fetch(array):
+    """A global array as one host array, also when other processes hold some of its blocks."""
+    import numpy as np
+
+    if array.is_fully_addressable:
+        return np.asarray(jax.device_get(array))
+    from jax.experimental import multihost_utils
+
+    return np.asarray(multihost_utils.process_allgather(array, tiled=True))

@@ -14,11 +14,10 @@ is the same code on one device or many.
 
 from __future__ import annotations
 
-import jax
 import numpy as np
 
 from scotopt.distributed.mesh import describe_mesh
-from scotopt.distributed.operator import put
+from scotopt.distributed.operator import fetch, put
 from scotopt.distributed.partition import partition_for
 
 
@@ -51,10 +50,10 @@ class ShardedPlacement:
         return self._put(self.partition.rows, v, dtype, fill)
 
     def columns_to_host(self, a):
-        return self.partition.columns.gather(jax.device_get(a))
+        return self.partition.columns.gather(fetch(a))
 
     def rows_to_host(self, a):
-        return self.partition.rows.gather(jax.device_get(a))
+        return self.partition.rows.gather(fetch(a))
 
     def describe(self) -> dict:
         """Result.extra fields: shards, bytes sent per device per iteration, operator bytes per device."""
