@@ -31,6 +31,9 @@ def put(mesh, host_array, dtype=None):
     return jax.make_array_from_callback(host_array.shape, sharding, lambda index: host_array[index])
 
 
+_MAPPED: dict = {}
+
+
 class ShardedOperator:
     """Base class: subclasses set ``shape``, ``params``, ``cache_key`` and define ``_local_matvec``
     / ``_local_rmatvec`` (per-device functions of (params..., vector block))."""
@@ -46,7 +49,13 @@ class ShardedOperator:
 
     def _apply(self, local, v):
         specs = tuple(spec_of(p) for p in self.params)
-        mapped = jax.shard_map(local, mesh=self.mesh, in_specs=(*specs, P(AXIS)), out_specs=P(AXIS))
+        key = (self.cache_key, local.__name__, specs)
+        mapped = _MAPPED.get(key)
+        if mapped is None:
+            # one mapped function per structure: eager calls (the first products, the answer) then
+            # reuse its compiled program instead of compiling a new one per solve
+            mapped = jax.jit(jax.shard_map(local, mesh=self.mesh, in_specs=(*specs, P(AXIS)), out_specs=P(AXIS)))
+            _MAPPED[key] = mapped
         return mapped(*self.params, v)
 
     def matvec(self, x):
