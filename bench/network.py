@@ -147,8 +147,9 @@ def memory_child(arcs: int, iterations: int, seed: int, reuse: bool = False) -> 
     }
 
 
-def run_child(args: list[str], timeout: float):
-    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, timeout=timeout)
+def run_child(args: list[str], timeout: float, script: str = __file__):
+    """Run ``script args`` in a fresh interpreter and return the JSON line it prints last."""
+    proc = subprocess.run([sys.executable, script, *args], capture_output=True, text=True, timeout=timeout)
     for line in proc.stdout.splitlines()[::-1]:
         if line.startswith("{"):
             return json.loads(line)

@@ -72,7 +72,10 @@ _LANCZOS_MAX_COLUMNS = 300_000
 
 
 def _operator_norm(A) -> float:
-    """||A~||_2: Lanczos, or the operator's own upper bound (Schur test) when it is large."""
+    """||A~||_2: the operator's own exact norm where it has one (a structured operator that
+    reduces it to a small matrix), Lanczos, or its upper bound (Schur test) when it is large."""
+    if hasattr(A, "operator_norm"):
+        return max(float(A.operator_norm()), _NORM_FLOOR)
     if hasattr(A, "norm_upper_bound") and A.shape[1] > _LANCZOS_MAX_COLUMNS:
         return max(float(A.norm_upper_bound()) * (1.0 + 1e-6), _NORM_FLOOR)
     return estimate_norm(A)
