@@ -27,6 +27,10 @@ def _lp(case: str):
         return grid_multicommodity(5, 6, 4, seed=2).lp
     if case == "afiro":
         return load(SHARED_DATA / "netlib" / "afiro.mps.gz")
+    if case == "inventory":
+        from scotopt.models.inventory_instances import distribution_network
+
+        return distribution_network(2, 3, 2, 6, 8, seed=1).to_lp()
     if case == "dimacs":
         return read_dimacs(SHARED_DATA / "dimacs_mcf" / "gridgen_frangio_Network3.min.gz").lp
     raise ValueError(case)
@@ -55,6 +59,34 @@ def compare(case: str, devices: int = 4, dtype: str = "float64", eps: float = 1e
     }
 
 
+def sharded_products(case: str, devices: int = 4) -> dict:
+    """max |sharded product - host product| of a scaled operator on random vectors, both ways."""
+    import jax
+    import numpy as np
+    import scipy.sparse as sp
+
+    from scotopt.distributed import sharded_placement
+    from scotopt.kernels.inventory import InventoryOperator, InventoryStructure
+
+    rng = np.random.default_rng(5)
+    if case == "inventory_ops":  # every row and column kind: storage, lanes, expediting, lead times
+        S, T, N, P, L = 8, 4, 3, 2, 4
+        structure = InventoryStructure(S, T, N, P, rng.integers(0, N, L), rng.integers(0, T + 1, L),
+                                       sp.csr_matrix(sp.random(N, L, density=0.5, random_state=1)),
+                                       rng.uniform(0.5, 2, P), rng.uniform(0.5, 2, P), True, True, True, True)
+        A = InventoryOperator(structure).diagonal_scaling(2, 1.0)[0]
+    else:
+        A = sp.random(30, 17, density=0.3, random_state=2, format="csr")
+    x, y = rng.standard_normal(A.shape[1]), rng.standard_normal(A.shape[0])
+    with jax.enable_x64(True):
+        placement = sharded_placement(devices)
+        op = placement.operator(A, np.float64)
+        forward = placement.rows_to_host(op.matvec(placement.columns(x, np.float64)))
+        adjoint = placement.columns_to_host(op.rmatvec(placement.rows(y, np.float64)))
+    return {"case": case, "forward": float(np.abs(forward - A @ x).max()),
+            "adjoint": float(np.abs(adjoint - A.T @ y).max())}
+
+
 def sharded_flow(rows: int = 12, cols: int = 15, seed: int = 3) -> dict:
     """The shard-by-shard grid on every device against the same instance assembled on one device."""
     from scotopt.distributed.sharded_flow import solve_sharded_flow
@@ -71,6 +103,8 @@ def main(cases) -> None:
         name, _, devices = case.partition(":")
         if name == "sharded_flow":
             out = sharded_flow()
+        elif name.endswith("_ops"):
+            out = sharded_products(name, int(devices or 4))
         elif name.endswith("32"):
             out = compare(name[:-2], int(devices or 4), "float32", 1e-4)
         else:

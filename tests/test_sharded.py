@@ -136,12 +136,21 @@ def test_sharded_solves_equal_single_device_solves():
         assert out["extra"]["shards"] == 4 and out["device"] == "4 x cpu"
 
 
+def test_sharded_products_equal_host_products():
+    """The scenario-split inventory operator (storage, lane rows, expediting, lead times; 4 and 2
+    shards) and the row-split CSR (3 shards) against their host products."""
+    outs = _run_cases("inventory_ops", "inventory_ops:2", "csr_ops:3")
+    assert len(outs) == 3
+    for out in outs:
+        assert out["forward"] < 1e-12 and out["adjoint"] < 1e-12, out
+
+
 @pytest.mark.slow
 def test_sharded_solves_equal_single_device_solves_more():
-    """Multicommodity with coupling rows on 3 shards, DIMACS gridgen, float32, and the
-    shard-by-shard generated grid on one process."""
-    outs = _run_cases("mmcf:3", "dimacs", "grid32", "sharded_flow")
-    assert len(outs) == 4
+    """The inventory scenario LP, multicommodity with coupling rows on 3 shards, DIMACS gridgen,
+    float32, and the shard-by-shard generated grid on one process."""
+    outs = _run_cases("inventory", "mmcf:3", "dimacs", "grid32", "sharded_flow")
+    assert len(outs) == 5
     for out in outs:
         _assert_same(out, rel=1e-4 if out.get("dtype") == "float32" else 1e-5)
 

@@ -47,8 +47,12 @@ class ShardedOperator:
         op.params = params
         return op
 
+    def param_specs(self):
+        """How each parameter is laid out: split along ``shards`` unless 0-d."""
+        return tuple(spec_of(p) for p in self.params)
+
     def _apply(self, local, v):
-        specs = tuple(spec_of(p) for p in self.params)
+        specs = self.param_specs()
         key = (self.cache_key, local.__name__, specs)
         mapped = _MAPPED.get(key)
         if mapped is None:

@@ -7,8 +7,9 @@ provides ``shard_partition(num_shards)`` returning an object with
 - ``operator(A_scaled, mesh, dtype)``: the sharded A~ (a :class:`~scotopt.distributed.operator.ShardedOperator`);
 - ``values_moved_per_iteration()``: values each device sends per PDHG iteration.
 
-The network incidence operator is split by arcs (:mod:`scotopt.distributed.network`); any
-explicit sparse matrix by nonzero-balanced rows (:mod:`scotopt.distributed.csr`).
+The network incidence operator is split by arcs (:mod:`scotopt.distributed.network`), the
+inventory operator by scenarios (:mod:`scotopt.distributed.inventory`), any explicit sparse
+matrix by nonzero-balanced rows (:mod:`scotopt.distributed.csr`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ def partition_for(A, num_shards: int):
 
     if hasattr(A, "shard_partition"):
         return A.shard_partition(num_shards)
+    from scotopt.kernels.inventory import InventoryOperator
+
+    if isinstance(A, InventoryOperator):
+        from scotopt.distributed.inventory import ScenarioPartition
+
+        return ScenarioPartition(A, num_shards)
     if isinstance(A, NetworkMatrix):
         from scotopt.distributed.network import NetworkPartition
 
