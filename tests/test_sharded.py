@@ -145,6 +145,14 @@ def test_sharded_products_equal_host_products():
         assert out["forward"] < 1e-12 and out["adjoint"] < 1e-12, out
 
 
+def test_lagrangian_oracle_batch_split_over_devices():
+    """10 subproblems on 4 devices (two padded): the same bounds as on one device."""
+    (out,) = _run_cases("lagrangian")
+    one, four = out["bound"]
+    assert out["iterations"][0] == out["iterations"][1]
+    assert abs(one - four) <= 1e-9 * (1 + abs(one)), out
+
+
 @pytest.mark.slow
 def test_sharded_solves_equal_single_device_solves_more():
     """The inventory scenario LP, multicommodity with coupling rows on 3 shards, DIMACS gridgen,
