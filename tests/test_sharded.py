@@ -111,6 +111,28 @@ def test_sharded_options_are_checked_before_solving():
         scotopt.solve(lp, backend="numpy", devices=1)
 
 
+def test_multihost_arguments_are_checked(monkeypatch):
+    from scotopt.distributed.multihost import generated_instance, initialize
+
+    for name in ("SCOTOPT_COORDINATOR", "SCOTOPT_NUM_PROCESSES", "SCOTOPT_PROCESS_ID"):
+        monkeypatch.delenv(name, raising=False)
+    assert initialize() is False  # nothing asks for a distributed run
+    with pytest.raises(InvalidOptionError, match="--num-processes"):
+        initialize("127.0.0.1:1234", process_id=0)
+    with pytest.raises(InvalidOptionError, match="process-id 2"):
+        initialize("127.0.0.1:1234", 2, 2)
+    assert generated_instance("afiro.mps") is None
+    shard = generated_instance("grid:4x5:7:4")(1, 2)
+    assert shard.tail.size == 4 * shard.nodes_per_shard
+
+
+def test_cli_devices_flag(shared_data, capsys):
+    from scotopt.cli import main
+
+    assert main(["solve", str(shared_data / "netlib" / "afiro.mps.gz"), "--devices", "1", "--quiet"]) == 0
+    assert "OPTIMAL" in capsys.readouterr().out
+
+
 def test_one_device_mesh_equals_the_plain_solve():
     lp = assemble_grid(3, 4, seed=2).lp
     plain = scotopt.solve(lp, backend="jax", eps=1e-5)
@@ -138,16 +160,18 @@ def test_sharded_solves_equal_single_device_solves():
 
 def test_sharded_products_equal_host_products():
     """The scenario-split inventory operator (storage, lane rows, expediting, lead times; 4 and 2
-    shards) and the row-split CSR (3 shards) against their host products."""
-    outs = _run_cases("inventory_ops", "inventory_ops:2", "csr_ops:3")
-    assert len(outs) == 3
-    for out in outs:
+    shards) and the row-split CSR (3 shards) against their host products; and the Lagrangian
+    oracle's batch axis split over the devices (see _assert_lagrangian)."""
+    outs = _run_cases("inventory_ops", "inventory_ops:2", "csr_ops:3", "lagrangian")
+    assert len(outs) == 4
+    for out in outs[:3]:
         assert out["forward"] < 1e-12 and out["adjoint"] < 1e-12, out
+    _assert_lagrangian(outs[3])
 
 
-def test_lagrangian_oracle_batch_split_over_devices():
-    """10 subproblems on 4 devices (two padded): the same bounds as on one device."""
-    (out,) = _run_cases("lagrangian")
+def _assert_lagrangian(out):
+    """The Lagrangian oracle's batch (10 subproblems, two padded) on 4 devices: the same bounds as
+    on one device (run with the product checks to share one child process)."""
     one, four = out["bound"]
     assert out["iterations"][0] == out["iterations"][1]
     assert abs(one - four) <= 1e-9 * (1 + abs(one)), out
@@ -176,7 +200,7 @@ def test_two_process_run_agrees_and_matches_one_device():
     """Two processes x 2 CPU devices joined by jax.distributed (gloo); each builds only its shards
     of grid:8x10:3. Both report the same verified optimum, equal to the assembled instance's."""
     port = _free_port()
-    command = [sys.executable, "-m", "scotopt", "solve", "grid:8x10:3", "--json", "--eps", "1e-5",
+    command = [sys.executable, "-m", "scotopt", "solve", "grid:8x10:3", "--json", "--eps", "1e-4",
                "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2", "--process-id"]
     children = [subprocess.Popen(command + [str(i)], env=_env(2), cwd=ROOT, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True) for i in range(2)]
@@ -195,5 +219,5 @@ def test_two_process_run_agrees_and_matches_one_device():
     for key in ("status", "objective", "iterations", "flow_sum", "flow_norm", "rel_primal", "rel_gap"):
         assert first[key] == second[key], key
     assert first["status"] == "OPTIMAL" and first["processes"] == 2 and first["shards"] == 4
-    whole = assemble_grid(8, 10, seed=3).solve(backend="jax", eps=1e-5)
-    assert abs(whole.objective - first["objective"]) <= 2e-5 * abs(whole.objective)
+    whole = assemble_grid(8, 10, seed=3).solve(backend="jax", eps=1e-4)
+    assert abs(whole.objective - first["objective"]) <= 2e-4 * abs(whole.objective)
