@@ -7,9 +7,10 @@
 Each study runs in a child process started with ``XLA_FLAGS=--xla_force_host_platform_device_count=4``
 (set before JAX is imported) and solves, for every device count P in 1, 2, 4, the same LP with
 ``scotopt.solve(..., backend="jax", devices=P)`` and with the unsharded JAX path ("1*" rows).
-Per-iteration time: ``(T(3N) - T(N)) / 2N`` with T the fastest of ``--repeats`` solves of that
-many iterations (N = ``--iterations``; compiled programs cached), so setup and the final float64
-verification cancel; the periodic evaluation (every 64 iterations) is included. Communication
+Per-iteration time: the median over ``--repeats`` pairs of ``(T(3N) - T(N)) / 2N``, T the wall
+time of a solve of that many iterations (N = ``--iterations``; compiled programs cached), so
+setup and the final float64 verification cancel; the periodic evaluation (every 64 iterations)
+is included; ``ms_spread`` is max - min over the pairs (the noise of the shared machine). Communication
 per iteration is from the layout (bytes each device sends, ring reduce-scatter + all-gather,
 ``Result.extra["comm_bytes_per_iteration"]``); memory per device is
 the operator's device arrays plus one copy of each of x and y on one device (the solver holds
@@ -60,27 +61,29 @@ def _instance(kind: str, size: int, factor: int):
 
 
 def _measure(lp, devices, iterations: int, repeats: int) -> dict:
-    """Per-iteration time = (T(3N) - T(N)) / 2N, T the fastest of ``repeats`` solves of that many
-    iterations (compiled programs cached), so setup, the final verification and noise from other
-    processes on the machine mostly cancel."""
+    """Per-iteration time = median over ``repeats`` pairs of (T(3N) - T(N)) / 2N, T the wall time
+    of a solve of that many iterations (compiled programs cached): setup and the final
+    verification cancel within a pair, and pairing limits the drift of the other jobs' load."""
+    import statistics
+
     import scotopt
 
     def run(count):
-        return scotopt.solve(lp, backend="jax", dtype="float32", eps=1e-12, iteration_limit=count, devices=devices)
+        started = time.perf_counter()
+        result = scotopt.solve(lp, backend="jax", dtype="float32", eps=1e-12, iteration_limit=count,
+                               devices=devices)
+        return time.perf_counter() - started, result
 
     run(iterations)  # compile
-    timings = {}
-    for count in (iterations, 3 * iterations):
-        best = None
-        for _ in range(repeats):
-            started = time.perf_counter()
-            result = run(count)
-            elapsed = time.perf_counter() - started
-            best = elapsed if best is None else min(best, elapsed)
-        timings[count] = best
+    differences = []
+    for _ in range(repeats):
+        short, _ = run(iterations)
+        long, result = run(3 * iterations)
+        differences.append((long - short) / (2 * iterations))
     extra = result.extra
     return {
-        "ms_per_iteration": 1e3 * (timings[3 * iterations] - timings[iterations]) / (2 * iterations),
+        "ms_per_iteration": 1e3 * statistics.median(differences),
+        "ms_spread": 1e3 * (max(differences) - min(differences)),
         "setup_s": result.setup_time,
         "comm_bytes_per_iteration": extra.get("comm_bytes_per_iteration", 0.0),
         "operator_bytes_per_device": extra.get("operator_bytes_per_device", ""),
@@ -108,10 +111,13 @@ def child(study: str, kinds: list[str], size: int, iterations: int, repeats: int
                 print(json.dumps(row), flush=True)
 
 
-def _markdown(rows: list[dict], title: str) -> str:
-    lines = [f"# {title}", "",
-             "| kind | instance | devices | ms/iter | speedup | comm B/iter/device | operator B/device | "
-             "vector B/device |", "|---|---|---|---|---|---|---|---|"]
+def _markdown(rows: list[dict], study: str) -> str:
+    """The table of one study; "1*" is the unsharded single-device path, speedups are against "1"."""
+    platform = rows[-1]["device"].split(" x ")[-1]
+    title = f"Sharded PDHG, {study} scaling on forced {platform} devices, float32"
+    lines = [f"# {title}", "", "Machine: 2-core shared VM (other jobs running), no GPU; see bench/scaling.py.", "",
+             "| kind | instance | devices | ms/iter | spread ms | speedup | comm B/iter/device | operator B/device | "
+             "vector B/device |", "|---|---|---|---|---|---|---|---|---|"]
     reference = {}
     for row in rows:
         if row["devices"] == "1":
@@ -120,7 +126,9 @@ def _markdown(rows: list[dict], title: str) -> str:
         ref = reference.get((row["kind"], row["study"]))
         ratio = ref / row["ms_per_iteration"] if ref else float("nan")
         speed = f"{ratio:.2f}" if row["study"] == "strong" else f"{ratio:.2f} (efficiency)"
+        spread = float(row.get("ms_spread") or "nan")
         lines.append(f"| {row['kind']} | {row['instance']} | {row['devices']} | {row['ms_per_iteration']:.2f} | "
+                     f"{spread:.2f} | "
                      f"{speed} | {row['comm_bytes_per_iteration']:.0f} | {row['operator_bytes_per_device']} | "
                      f"{row['vector_bytes_per_device']} |")
     return "\n".join(lines) + "\n"
@@ -132,7 +140,7 @@ def main(argv=None) -> int:
     parser.add_argument("--kinds", default="network,csr,inventory")
     parser.add_argument("--size", type=int, default=150, help="grid side (strong) / grid side per device (weak)")
     parser.add_argument("--iterations", type=int, default=128, help="N: solves of N and 3N iterations are timed")
-    parser.add_argument("--repeats", type=int, default=3, help="the fastest of this many solves counts")
+    parser.add_argument("--repeats", type=int, default=3, help="pairs of solves; the median counts")
     parser.add_argument("--platform", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "scaling"))
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -160,8 +168,7 @@ def main(argv=None) -> int:
             print(row, flush=True)
         prefix = f"{args.out}_{study}"
         write_csv(rows, prefix)
-        title = f"Sharded PDHG, {study} scaling on {rows[0]['device'].split(' x ')[-1]} devices, float32"
-        Path(prefix + ".md").write_text(_markdown(rows, title))
+        Path(prefix + ".md").write_text(_markdown(rows, study))
     return 0
 
 

@@ -196,8 +196,7 @@ def _solve(make_shard, mesh, termination, options, verbose, backend, start):
         solve_time=time.perf_counter() - start, setup_time=setup_time, flow_sum=flow_sum, flow_norm=flow_norm,
         shards=num_shards, processes=jax.process_count(), device=describe_mesh(mesh),
         comm_bytes_per_iteration=2.0 * (num_shards - 1) * V_b * item,
-        bytes_per_device=sum(int(a.addressable_shards[0].data.nbytes) for a in (tail, head, cost, capacity, supply))
-        + (4 * 2 * E_loc + 4 * 2 * V_b) * item,
+        bytes_per_device=_bytes_per_device((loop.answer_state, data, original, op.params, raw.params)),
         flow=flow, potentials=potentials,
     )
 
@@ -207,6 +206,16 @@ def _original_measures(op, raw, data, original, s):
     x, y, _, _ = alg.candidate(jnp, op, data, s)
     rel_p, rel_d, gap, pobj, dobj = alg.kkt_measures(jnp, original, x, y, raw.matvec(x), raw.rmatvec(y))
     return (rel_p, rel_d, gap, pobj, dobj, jnp.sum(x), jnp.sqrt(jnp.sum(x * x))), (x, y)
+
+
+def _bytes_per_device(trees) -> int:
+    """Bytes of every distinct device array in ``trees`` held by one device (its first shard)."""
+    seen, total = set(), 0
+    for leaf in jax.tree_util.tree_leaves(trees):
+        if isinstance(leaf, jax.Array) and id(leaf) not in seen:
+            seen.add(id(leaf))
+            total += int(leaf.addressable_shards[0].data.nbytes)
+    return total
 
 
 def _local_blocks(mesh, array, block, shards, what):
