@@ -39,7 +39,6 @@ import datetime
 import json
 import math
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -53,12 +52,14 @@ import numpy as np
 
 _HERE = Path(__file__).resolve().parent
 _REPO = _HERE.parent
-# Run from a checkout without installing: make `scotopt` and the sibling `peers` importable.
-for _p in (str(_REPO), str(_HERE)):
+# Run from a checkout without installing: make `scotopt` importable.
+for _p in (str(_REPO),):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from scotopt.io import read_mps  # noqa: E402 - after the sys.path set-up above
+from scotopt.bench.machine import describe as machine_description  # noqa: E402 - after the sys.path set-up
+from scotopt.bench.machine import versions  # noqa: E402
+from scotopt.io import read_mps  # noqa: E402
 from scotopt.solvers.kkt import kkt_report  # noqa: E402
 
 DEFAULT_DATA = _REPO.parent / "shared" / "data"
@@ -151,7 +152,7 @@ def _solve_scotopt(lp, backend, eps, time_limit):
 
 def run_solver(lp, solver: str, eps: float, time_limit: float, threads: int = 1) -> dict:
     """Solve ``lp`` with ``solver`` (one of SOLVERS) in this process; the peers' uniform dict."""
-    import peers
+    from scotopt.bench import peers
 
     if solver == "highs-simplex":
         return peers.solve_highs(lp, method="simplex", time_limit=time_limit, threads=threads)
@@ -335,42 +336,6 @@ def shifted_geometric_mean(times, shift=SGM_SHIFT) -> float:
     return float(np.exp(np.mean(np.log(t + shift))) - shift)
 
 
-def machine_description() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    mem = ""
-    try:
-        with open("/proc/meminfo") as fh:
-            kb = int(fh.readline().split()[1])
-        mem = f", {kb / 2**20:.0f} GiB RAM"
-    except (OSError, ValueError, IndexError):
-        pass
-    return f"{model}, {os.cpu_count()} logical cores ({usable} usable){mem}"
-
-
-def _versions() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    parts = [f"Python {platform.python_version()}"]
-    for mod in ("numpy", "scipy", "highspy", "ortools", "jax"):
-        try:
-            parts.append(f"{mod} {version(mod)}")
-        except PackageNotFoundError:
-            parts.append(f"{mod} (not installed)")
-    return ", ".join(parts)
-
-
 def summarize(rows, solvers, eps, time_limit, threads=1, title="LP comparison") -> str:
     """Markdown: header (machine, settings), per-solver solved count and SGM time, per-instance table."""
     instances = list(dict.fromkeys(r["instance"] for r in rows))
@@ -380,7 +345,7 @@ def summarize(rows, solvers, eps, time_limit, threads=1, title="LP comparison") 
         "",
         f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
         f"- machine: {machine_description()}",
-        f"- software: {_versions()}",
+        f"- software: {versions(('numpy', 'scipy', 'highspy', 'ortools', 'jax'))}",
         (
             f"- eps = {eps:g} (solved iff max(rel_primal, rel_dual, rel_gap) <= eps, re-checked by "
             f"scotopt's kkt_report on the original LP), time limit {time_limit:g} s "

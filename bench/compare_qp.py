@@ -32,8 +32,11 @@ import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT))
 
 from tables import write_csv  # noqa: E402 - bench/ is on the path only after the line above
+
+from scotopt.bench.peers import solve_osqp  # noqa: E402
 
 MM = ROOT.parent / "shared" / "data" / "maros_meszaros"
 
@@ -47,25 +50,10 @@ def run_scotopt(qp, eps, time_limit):
 
 
 def run_osqp(qp, eps, time_limit):
-    import osqp
-
-    n = qp.num_vars
-    A = sp.vstack([qp.A, sp.eye(n)]).tocsc()
-    lower = np.concatenate([qp.con_lb, qp.var_lb])
-    upper = np.concatenate([qp.con_ub, qp.var_ub])
-    solver = osqp.OSQP()
-    started = time.perf_counter()
-    solver.setup(sp.triu(qp.P).tocsc(), qp.c, A, lower, upper, eps_abs=eps, eps_rel=eps, time_limit=time_limit,
-                 max_iter=10**9, verbose=False)
-    result = solver.solve()
-    elapsed = time.perf_counter() - started
-    x = np.asarray(result.x, dtype=np.float64)
-    y = -np.asarray(result.y, dtype=np.float64)[: qp.num_rows]
-    if x.shape != (n,) or not np.isfinite(x).all():
-        x = np.full(n, np.nan)
-    if y.shape != (qp.num_rows,) or not np.isfinite(y).all():
-        y = np.zeros(qp.num_rows)
-    return x, y, elapsed, str(result.info.status), int(result.info.iter)
+    res = solve_osqp(qp, eps, time_limit)
+    x = res["x"] if res["x"] is not None else np.full(qp.num_vars, np.nan)
+    y = res["y"] if res["y"] is not None else np.zeros(qp.num_rows)
+    return x, y, res["seconds"], res["raw_status"], res["iterations"]
 
 
 def sgm(times, shift=1.0):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tables import write_csv  # noqa: E402 - bench/ is on the path only after the line above
 
@@ -76,7 +77,7 @@ def main(argv=None) -> int:
                          "status": solution.status.name})
             print(rows[-1], flush=True)
         if "highs-ipm" in solvers:
-            from peers import solve_highs
+            from scotopt.bench.peers import solve_highs
 
             lp = LP(flow.lp.c, flow.operator.to_csr(), flow.lp.con_lb, flow.lp.con_ub, flow.lp.var_lb,
                     flow.lp.var_ub)

@@ -32,8 +32,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
@@ -47,20 +45,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from tables import write_csv  # noqa: E402 - bench/ is on the path only after the lines above
 
+from scotopt.bench.machine import describe, stream_triad  # noqa: E402
+from scotopt.bench.peers import ortools_min_cost_flow, solve_highs, solve_ortools_pdlp  # noqa: E402
+from scotopt.bench.roofline import network_bytes as compulsory_bytes  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}, numpy {np.__version__}"
+    return describe()
 
 
 def malloc_reuse() -> bool:
@@ -169,34 +162,6 @@ def cmd_memory(ns):
 # ------------------------------------------------------------------------------------ per iteration
 
 
-def stream_triad(n: int = 50_000_000, reps: int = 5) -> float:
-    """STREAM triad GB/s (24 bytes per entry, as STREAM counts) with numpy; best of ``reps``."""
-    b = np.random.default_rng(0).random(n)
-    c = np.random.default_rng(1).random(n)
-    a = np.empty(n)
-    best = np.inf
-    for _ in range(reps + 1):
-        t0 = time.perf_counter()
-        np.multiply(c, 3.0, out=a)
-        np.add(a, b, out=a)
-        best = min(best, time.perf_counter() - t0)
-    return 24 * n / best / 1e9
-
-
-def compulsory_bytes(arcs: int, nodes: int, value_bytes: int = 4, index_bytes: int = 4) -> int:
-    """Bytes one r2HPDHG iteration must move for a min-cost flow (arc vectors only; node vectors
-    are E/8 long and counted too).
-
-    With A x and A^T y carried (algorithm.py), an iteration needs A x^ before y^ and A^T y^
-    before the Halpern update, so two passes over the arcs:
-      pass 1: read x, aty, c, u, tail, head; write x^                  (4 values + 2 idx + 1 write)
-      pass 2: read tail, head, x^, x, x0, aty, aty0; write x, aty      (5 values + 2 idx + 2 writes)
-    = 12 value and 4 index transfers per arc (64 B in float32 with int32 indices); the node
-    vectors (y, y0, ax, ax0, con bounds, d1: about 10 reads/writes) add 10 values per node.
-    """
-    return arcs * (12 * value_bytes + 4 * index_bytes) + nodes * 10 * value_bytes
-
-
 def periter_row(arcs: int, extra: int, bandwidth: float, seed: int) -> dict:
     import scotopt
     from scotopt.models.generators import netgen_min_cost_flow
@@ -240,26 +205,6 @@ def cmd_periter(ns):
 # ------------------------------------------------------------------------------------ end to end
 
 
-def ortools_min_cost_flow(model):
-    from ortools.graph.python import min_cost_flow
-
-    t0 = time.perf_counter()
-    s = min_cost_flow.SimpleMinCostFlow()
-    s.add_arcs_with_capacity_and_unit_cost(
-        model.tail.astype(np.int32),
-        model.head.astype(np.int32),
-        model.capacity.astype(np.int64),
-        model.cost.astype(np.int64),
-    )
-    s.set_nodes_supplies(np.arange(model.num_nodes, dtype=np.int32), model.supply.astype(np.int64))
-    build = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    status = s.solve()
-    seconds = time.perf_counter() - t0
-    flow = np.asarray(s.flows(np.arange(model.num_arcs, dtype=np.int32)), dtype=np.float64)
-    return status == s.OPTIMAL, float(s.optimal_cost()), flow, seconds, build
-
-
 def explicit_lp(model):
     from scotopt import LP
 
@@ -287,8 +232,6 @@ def _peer_row(model, name, ref, solver, status, seconds, x, y, iterations, note)
 
 
 def cmd_e2e(ns):
-    from peers import solve_highs, solve_ortools_pdlp
-
     if ns.malloc_reuse:
         malloc_reuse()
 
@@ -374,8 +317,6 @@ def cmd_e2e(ns):
 
 
 def cmd_mmcf(ns):
-    from peers import solve_highs
-
     from scotopt import LP
     from scotopt.io.commalab import read_commalab
     from scotopt.solvers.kkt import kkt_report

@@ -1,19 +1,18 @@
-"""Writing benchmark rows: one CSV per run (the Markdown tables are per script)."""
+"""Writing benchmark rows: one CSV per run (the Markdown tables are per script).
+
+The writer lives in :mod:`scotopt.bench.report`, shared with ``scotopt bench``; this module keeps
+the scripts' ``from tables import write_csv`` working from a checkout.
+"""
 
 from __future__ import annotations
 
-import csv
+import sys
 from pathlib import Path
 
+_REPO = str(Path(__file__).resolve().parents[1])
+if _REPO not in sys.path:
+    sys.path.insert(0, _REPO)
 
-def write_csv(rows: list[dict], prefix, columns=None) -> Path:
-    """Write ``rows`` to ``prefix`` with suffix .csv (folders made as needed); missing keys are ''."""
-    prefix = Path(prefix)
-    prefix.parent.mkdir(parents=True, exist_ok=True)
-    columns = columns or list(rows[0].keys())
-    path = prefix.with_suffix(".csv")
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows({key: row.get(key, "") for key in columns} for row in rows)
-    return path
+from scotopt.bench.report import write_csv  # noqa: E402 - after the sys.path set-up
+
+__all__ = ["write_csv"]

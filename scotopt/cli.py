@@ -1,4 +1,4 @@
-"""The ``scotopt`` command line: solve, info, convert, demo.
+"""The ``scotopt`` command line: solve, info, convert, demo, bench.
 
 Exit codes: 0 when the command ran (for ``solve``: whatever the status, which is in the summary),
 2 on bad input or options (a one-line message on stderr, never a traceback), 130 on Ctrl-C
@@ -135,6 +135,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--backend", choices=("auto",) + BACKENDS, default="auto")
     demo.add_argument("--eps", type=float, default=1e-6)
     demo.add_argument("--quiet", action="store_true", help="no per-check progress lines")
+
+    bench = sub.add_parser("bench", help="run scotopt and its peers side by side; CSV, Markdown, plots",
+                           description="Benchmark suite (scotopt/bench/): every family's instances through scotopt "
+                                       "and the peers at the same eps and time limit, every answer KKT-checked by "
+                                       "scotopt on the original problem, the memory bandwidth measured in the run.")
+    bench.add_argument("--suite", choices=("quick", "full", "smoke"), default="quick",
+                       help="quick: under 10 minutes on a 2-core machine; full: every instance; smoke: the "
+                            "smallest instance of each family (default: %(default)s)")
+    bench.add_argument("--out", metavar="DIR", type=Path, default=None,
+                       help="output folder (default: bench/results/<suite> in a checkout, "
+                            "else ./scotopt-bench-<suite>)")
+    bench.add_argument("--data", metavar="DIR", type=Path, default=None,
+                       help="folder holding netlib/, maros_meszaros/, ... (default: $SCOTOPT_DATA or ../shared/data "
+                            "beside the checkout)")
+    bench.add_argument("--families", metavar="A,B", default=None, help="comma-separated families (default: all)")
+    bench.add_argument("--solvers", metavar="A,B", default=None, help="comma-separated solvers (default: the suite's)")
+    bench.add_argument("--eps", type=float, default=1e-4, help="relative KKT tolerance of every solver "
+                                                                "(default: %(default)s)")
+    bench.add_argument("--time-limit", type=float, default=None, help="seconds per solve (default: the suite's)")
+    bench.add_argument("--no-plots", action="store_true", help="skip the PNG plots (no matplotlib needed)")
     return parser
 
 
@@ -158,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
             return _info(args)
         if command == "convert":
             return _convert(args)
+        if command == "bench":
+            return _bench(args)
         from scotopt.demo import demo
 
         return demo(args.backend, args.eps, not args.quiet)
@@ -369,4 +391,31 @@ def _convert(args) -> int:
     except ValueError as exc:
         return _fail(str(exc))
     print(f"wrote {path}: {problem!r} in {time.perf_counter() - started:.2f} s")
+    return EXIT_OK
+
+
+def _bench(args) -> int:
+    import importlib.util
+
+    if not args.no_plots and importlib.util.find_spec("matplotlib") is None:
+        return _fail("the plots need matplotlib: pip install 'scotopt[bench]', or pass --no-plots")
+    from scotopt.bench import suite
+
+    out = args.out
+    if out is None:
+        out = Path("bench/results") / args.suite if Path("bench").is_dir() else Path(f"scotopt-bench-{args.suite}")
+
+    def split(text):
+        return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+    try:
+        result = suite.run(args.suite, out, args.data, split(args.families), split(args.solvers), args.eps,
+                           args.time_limit, plots=not args.no_plots)
+    except ValueError as exc:
+        return _fail(str(exc))
+    print()
+    print(result["markdown"])
+    if not result["rows"]:
+        return _fail("nothing ran: " + "; ".join(f"{what}: {why}" for what, why in result["skipped"]))
+    print("wrote " + ", ".join(str(p) for p in result["files"]))
     return EXIT_OK

@@ -98,3 +98,10 @@ def test_generated_network_is_solved_and_matches_highs():
     assert sol.status == Status.OPTIMAL
     highs, _ = highs_objective(model)
     assert sol.result.fun == pytest.approx(highs, rel=1e-6)
+
+
+def test_willems_chain_22_is_not_reported_infeasible(shared_data):
+    """Right-hand sides of 10^7: a poor Farkas ray once passed the relative ray test here."""
+    model = willems_model(shared_data / "meio_willems/snc_processed/willems_22.csv", num_scenarios=2)
+    result = model.solve(eps=1e-3, time_limit=120).result
+    assert result.status in (Status.OPTIMAL, Status.TIME_LIMIT)

@@ -160,13 +160,15 @@ def single_scenario_matrix(st: InventoryStructure) -> tuple[sp.csr_matrix, int, 
         add(bal[later], sec(1, t[later] - 1, n[later], p[later]), 1.0)
     # q[t, l, p]: +C[i, l] in balance row (t, i, p), -1 in (t + lead, target, p)
     C = sp.coo_matrix(st.lane_inputs)
-    for tt in range(T):
-        for pp in range(P):
-            add((tt * N + C.row) * P + pp, (tt * L + C.col) * P + pp, C.data)
-            arrive = tt + st.lane_lead
-            ok = arrive < T
-            lanes = np.flatnonzero(ok)
-            add((arrive[ok] * N + st.lane_target[ok]) * P + pp, (tt * L + lanes) * P + pp, -1.0)
+    tt, pp = np.arange(T)[:, None, None], np.arange(P)[None, None, :]
+    add((tt * N + C.row[None, :, None]) * P + pp, (tt * L + C.col[None, :, None]) * P + pp,
+        np.broadcast_to(C.data[None, :, None], (T, C.nnz, P)))
+    arrive = tt + st.lane_lead[None, :, None]  # (T, L, 1)
+    lanes = np.arange(L)[None, :, None]
+    ok = np.broadcast_to(arrive < T, (T, L, P))
+    rows_arr = np.broadcast_to((arrive * N + st.lane_target[None, :, None]) * P + pp, (T, L, P))
+    cols_arr = np.broadcast_to((tt * L + lanes) * P + pp, (T, L, P))
+    add(rows_arr[ok], cols_arr[ok], -1.0)
     num_scenario_rows = nb
     if st.storage_rows:
         add(nb + t * N + n, sec(0, t, n, p), st.volume[p])

@@ -261,6 +261,22 @@ class MultiEchelonInventory:
         arrives = np.arange(T)[:, None] + self.lane_lead_time[None, :]
         return np.broadcast_to(np.where(arrives < T, np.inf, 0.0)[:, :, None], self.lane_cost.shape)
 
+    @property
+    def lp(self) -> LP:
+        """The LP of :meth:`to_lp`, built once (for benchmarks; :meth:`solve` rebuilds it, so it sees
+        changes to the model's arrays)."""
+        if getattr(self, "_lp", None) is None:
+            self._lp = self.to_lp()
+        return self._lp
+
+    @classmethod
+    def bench_instance(cls, size: int, seed: int = 0) -> MultiEchelonInventory:
+        """The ``scotopt bench`` instance of ``size`` thousand variables (a generated distribution
+        network, :func:`scotopt.models.inventory_instances.network_with_variables`)."""
+        from scotopt.models.inventory_instances import network_with_variables
+
+        return network_with_variables(1000 * size, seed)
+
     def solve(self, **solve_options) -> InventorySolution:
         """Solve the LP with :func:`scotopt.solve` (default method PDHG) and decode it."""
         from scotopt.solvers.api import solve

@@ -36,7 +36,7 @@ from scotopt.io.willems import WillemsChain, read_willems, willems_path
 from scotopt.models.demand import normal_scenarios
 from scotopt.models.inventory import MultiEchelonInventory
 
-__all__ = ["willems_model", "distribution_network"]
+__all__ = ["willems_model", "distribution_network", "network_with_variables"]
 
 
 def _longest_lead(chain: WillemsChain, lead) -> np.ndarray:
@@ -130,3 +130,14 @@ def distribution_network(dcs: int, stores_per_dc: int, products: int, periods: i
         volume=volume, storage_capacity=capacity, initial_inventory=initial,
         name=f"distribution-{dcs}x{stores_per_dc}x{products}-T{periods}-S{scenarios}",
     )
+
+
+def network_with_variables(variables: float, seed=0) -> MultiEchelonInventory:
+    """A :func:`distribution_network` with about ``variables`` LP variables (3 S T N P + T L P):
+    10 products, 12 periods, 10 stores per DC; scenarios (up to 1000) and DCs grow with the size."""
+    products, periods, stores_per_dc = 10, 12, 10
+    cells = variables / 3 / (products * periods)  # scenarios x nodes
+    scenarios = int(max(4, min(1000, round(math.sqrt(cells / 11) * 2))))
+    dcs = max(1, round(cells / scenarios / (1 + stores_per_dc)))
+    return distribution_network(dcs=dcs, stores_per_dc=stores_per_dc, products=products, periods=periods,
+                                scenarios=scenarios, seed=seed)

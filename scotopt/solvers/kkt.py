@@ -143,15 +143,25 @@ def kkt_report(lp: LP, x, y) -> KKTReport:
 class RayReport:
     """A candidate infeasibility certificate, normalised to max-norm 1.
 
-    ``is_certificate(eps)`` holds iff objective > 0 and infeasibility <= eps * objective
-    (PDLP's ray tests with the ray scaled to unit max-norm).
+    ``is_certificate(eps)`` holds iff objective > 0 and infeasibility <= eps * objective / scale
+    (PDLP's ray tests with the ray scaled to unit max-norm). ``scale`` = 1 + the largest finite
+    bound (Farkas ray) or cost (primal ray) puts the objective in the units of the residual: the
+    objective of a unit ray grows with the data's magnitude, its residual does not, so without it
+    an LP with right-hand sides of 10^7 passed a "ray" whose residual was 0.75 (a Willems
+    supply chain that HiGHS solves to optimality).
     """
 
     objective: float
     infeasibility: float
+    scale: float = 1.0
 
     def is_certificate(self, eps: float) -> bool:
-        return bool(np.isfinite(self.objective) and self.objective > 0 and self.infeasibility <= eps * self.objective)
+        return bool(np.isfinite(self.objective) and self.objective > 0
+                    and self.infeasibility <= eps * self.objective / self.scale)
+
+
+def _largest_finite(*arrays) -> float:
+    return max((float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0)) for a in arrays), default=0.0)
 
 
 def _cone_violation(lower, upper, v):
@@ -177,7 +187,8 @@ def dual_ray_report(lp: LP, y_ray) -> RayReport:
     r = project_reduced_costs(lp, g)
     objective = _support(lp.con_lb, lp.con_ub, y_s) + _support(lp.var_lb, lp.var_ub, r)
     infeas = max(float(np.max(np.abs(g - r), initial=0.0)), float(np.max(np.abs(y - y_s), initial=0.0)))
-    return RayReport(objective=objective, infeasibility=infeas)
+    scale = 1.0 + _largest_finite(lp.con_lb, lp.con_ub, lp.var_lb, lp.var_ub)
+    return RayReport(objective=objective, infeasibility=infeas, scale=scale)
 
 
 def primal_ray_report(lp: LP, x_ray) -> RayReport:
@@ -196,4 +207,4 @@ def primal_ray_report(lp: LP, x_ray) -> RayReport:
     infeas = max(_cone_violation(lp.con_lb, lp.con_ub, ad), _cone_violation(lp.var_lb, lp.var_ub, d))
     if isinstance(lp, QP):
         infeas = max(infeas, float(np.max(np.abs(lp.P @ d), initial=0.0)))
-    return RayReport(objective=float(-(lp.c @ d)), infeasibility=infeas)
+    return RayReport(objective=float(-(lp.c @ d)), infeasibility=infeas, scale=1.0 + _largest_finite(lp.c))

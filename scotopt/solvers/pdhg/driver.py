@@ -120,6 +120,16 @@ def _compiled_functions(backend, op, params: alg.Params):
     return functions
 
 
+def algorithm_params(options: PDHGOptions) -> alg.Params:
+    """The algorithm constants of ``options`` (also used by scotopt/bench/kernels.py)."""
+    return alg.Params(
+        reflection=options.reflection, restart_sufficient=options.restart_sufficient,
+        restart_necessary=options.restart_necessary, restart_artificial=options.restart_artificial,
+        pid_kp=options.pid_kp, pid_ki=options.pid_ki, pid_kd=options.pid_kd,
+        pid_integral_decay=options.pid_integral_decay,
+    )
+
+
 def _make_data(placement, scaled, lp: LP, dtype, eta: float) -> alg.PDHGData:
     """PDHGData on the device(s): column vectors through ``placement.columns``, row vectors through
     ``placement.rows`` (the identity on one device; permuted, padded and sharded on several)."""
@@ -208,14 +218,6 @@ def solve_pdhg(lp: LP, backend_name: str, dtype, termination: Termination, optio
         return _run(lp, backend, placement, dtype, termination, options, warm_start, verbose, start)
 
 
-def algorithm_params(options: PDHGOptions) -> alg.Params:
-    """The algorithm constants of ``options``."""
-    return alg.Params(
-        reflection=options.reflection, restart_sufficient=options.restart_sufficient,
-        restart_necessary=options.restart_necessary, restart_artificial=options.restart_artificial,
-        pid_kp=options.pid_kp, pid_ki=options.pid_ki, pid_kd=options.pid_kd,
-        pid_integral_decay=options.pid_integral_decay,
-    )
 
 
 def _run(lp, backend, placement, dtype, termination, options, warm_start, verbose, start):

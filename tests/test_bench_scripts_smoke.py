@@ -1,0 +1,47 @@
+"""The remaining bench/ scripts (backend_periter, spmv_cpu, summarize, io_read) run at a tiny size, so
+they never rot; compare_lp, network, compare_qp, qp_large and lagrangian_mmcf have their own smoke tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+
+
+def _run(*args, timeout=240):
+    run = subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=timeout,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 0, run.stderr[-2000:]
+    return run.stdout
+
+
+@pytest.mark.skipif(not (DATA / "netlib" / "afiro.mps.gz").exists(), reason="shared Netlib data not found")
+def test_backend_periter_afiro():
+    out = _run("bench/backend_periter.py", DATA / "netlib" / "afiro.mps.gz", "--backends", "numpy",
+               "--iterations", "64", "--repeats", "1")
+    assert "| afiro | 27 | 32 | 83 |" in out
+
+
+def test_spmv_cpu_tiny():
+    pytest.importorskip("jax")
+    out = _run("bench/spmv_cpu.py", "--sizes", "1e3", "--repeats", "2")
+    rows = [line for line in out.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert len(rows) == 1 and rows[0].count("|") == 6  # nnz, rows, three kernels
+
+
+def test_summarize_existing_results():
+    out = _run("bench/summarize.py", ROOT / "bench" / "results" / "lp_1e-4.csv")
+    assert "| all | scotopt-numpy |" in out
+
+
+@pytest.mark.skipif(not (DATA / "kennington" / "ken-07.mps.gz").exists(), reason="Kennington data not found")
+def test_io_read_ken07(tmp_path):
+    pytest.importorskip("highspy")
+    _run("bench/io_read.py", "--files", "ken-07", "--repeat", "1", "--out", tmp_path / "io")
+    assert (tmp_path / "io.csv").exists()
