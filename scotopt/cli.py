@@ -93,6 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--dtype", choices=DTYPES, default="float64",
                        help="iteration precision; the KKT check is always float64 (default: %(default)s)")
     _add_dataclass_flags(solve, [Termination], [f.name for f in dataclasses.fields(Termination)])
+    scale = solve.add_argument_group(
+        "scale-out (JAX; see README 'Multi-device and multi-host runs')",
+        "FILE may also name a generated instance, grid:ROWSxCOLS[:SEED[:NEIGHBOURS]], of which each process "
+        "builds only its own shards.")
+    scale.add_argument("--devices", type=int, default=None, metavar="N",
+                       help="shard the PDHG solve over N JAX devices (default: one device; every device of every "
+                            "process in a multi-host run)")
+    scale.add_argument("--coordinator", default=None, metavar="HOST:PORT",
+                       help="multi-host: address of process 0 (or 'auto': JAX's SLURM / MPI detection); "
+                            "env SCOTOPT_COORDINATOR")
+    scale.add_argument("--num-processes", type=int, default=None, metavar="N",
+                       help="multi-host: number of processes (env SCOTOPT_NUM_PROCESSES)")
+    scale.add_argument("--process-id", type=int, default=None, metavar="I",
+                       help="multi-host: this process, 0..N-1 (env SCOTOPT_PROCESS_ID)")
     solve.add_argument("--out", metavar="DIR", type=Path, default=None,
                        help="write <name>_summary.json and <name>_solution.npz to DIR")
     solve.add_argument("--json", action="store_true", help="print the summary as JSON on stdout (progress on stderr)")
@@ -203,6 +217,17 @@ def _solve(args) -> int:
         flags = ", ".join("--" + name.replace("_", "-") for name in foreign)
         return _fail(f"{flags} do(es) not apply to --method {args.method}")
     options = chosen(**_given(chosen, args))
+    from scotopt.distributed.multihost import generated_instance, initialize
+
+    distributed = initialize(args.coordinator, args.num_processes, args.process_id)
+    make_shard = generated_instance(args.file)
+    if make_shard is not None:
+        return _solve_generated(args, make_shard, termination, options)
+    devices = args.devices
+    if distributed and devices is None:
+        import jax
+
+        devices = jax.device_count()
     out = args.out
     if out is not None:
         if out.exists() and not out.is_dir():
@@ -216,7 +241,7 @@ def _solve(args) -> int:
         result = scotopt.solve(problem, method=args.method, backend=args.backend, dtype=args.dtype,
                                eps=termination.eps, eps_infeasible=termination.eps_infeasible,
                                time_limit=termination.time_limit, iteration_limit=termination.iteration_limit,
-                               verbose=verbose, options=options)
+                               verbose=verbose, options=options, devices=devices)
     files = []
     summary = summary_json(result, problem)
     if out is not None:
@@ -233,6 +258,39 @@ def _solve(args) -> int:
     else:
         print(f"{problem.name}: {result.status.name} objective {result.fun:.10g} in {result.nit} iterations")
     return EXIT_INTERRUPTED if result.status == Status.INTERRUPTED else EXIT_OK
+
+
+def _solve_generated(args, make_shard, termination, options) -> int:
+    """A generated instance, each process building only its shards (scotopt.distributed.sharded_flow)."""
+    import jax
+
+    from scotopt.distributed import solver_mesh
+    from scotopt.distributed.sharded_flow import solve_sharded_flow
+    from scotopt.options import PDHGOptions
+
+    if args.method != "pdhg" or args.dtype != "float64" or args.out is not None:
+        return _fail(f"{args.file}: generated sharded instances run with --method pdhg, --dtype float64, no --out")
+    if not isinstance(options, PDHGOptions):
+        options = PDHGOptions()
+    mesh = solver_mesh(args.devices)
+    result = solve_sharded_flow(make_shard, mesh, eps=termination.eps, iteration_limit=termination.iteration_limit,
+                                time_limit=termination.time_limit, options=options,
+                                verbose=not (args.quiet or args.json))
+    summary = {
+        "name": args.file, "process": jax.process_index(), "processes": result.processes, "shards": result.shards,
+        "local_shards": sorted(result.flow), "status": result.status.name, "objective": result.objective,
+        "dual_objective": result.dual_objective, "rel_primal": result.rel_primal, "rel_dual": result.rel_dual,
+        "rel_gap": result.rel_gap, "iterations": result.iterations, "restarts": result.restarts,
+        "flow_sum": result.flow_sum, "flow_norm": result.flow_norm, "solve_time": result.solve_time,
+        "device": result.device, "comm_bytes_per_iteration": result.comm_bytes_per_iteration,
+        "bytes_per_device": result.bytes_per_device,
+    }
+    if args.json:
+        print(json.dumps(summary), flush=True)
+    elif jax.process_index() == 0 or args.quiet:
+        print(f"{args.file}: {result.status.name} objective {result.objective:.10g} in {result.iterations} "
+              f"iterations on {result.shards} shards ({result.processes} processes), {result.solve_time:.2f} s")
+    return EXIT_OK
 
 
 def _summary_table(result, problem, files) -> str:

@@ -81,6 +81,7 @@ class StepKernel:
         from scotopt.options import PDHGOptions
         from scotopt.solvers.pdhg import algorithm as alg
         from scotopt.solvers.pdhg import driver
+        from scotopt.solvers.pdhg.placement import SingleDevice
         from scotopt.solvers.pdhg.scaling import scale_lp
 
         options = PDHGOptions()
@@ -93,7 +94,7 @@ class StepKernel:
         x0, y0 = driver._starting_point(lp, scaled, None)
         self.op = self.backend.operator(scaled.A, dtype)
         eta = options.step_size_safety / driver._operator_norm(scaled.A)
-        self.data = driver._make_data(self.backend, scaled, lp, dtype, eta)
+        self.data = driver._make_data(SingleDevice(self.backend), scaled, lp, dtype, eta)
         self.run_steps, _ = driver._compiled_functions(self.backend, self.op, driver.algorithm_params(options))
         self.state = alg.init_state(self.backend.xp, self.op, self.data, self.backend.asarray(x0, dtype),
                                     self.backend.asarray(y0, dtype), dtype)

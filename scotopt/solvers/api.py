@@ -18,7 +18,7 @@ DTYPES = ("float64", "float32")
 def solve(problem: LP, method: str = "pdhg", backend: str = "auto", dtype: str = "float64",
           eps: float = 1e-4, time_limit: float | None = None, iteration_limit: int | None = None,
           warm_start=None, verbose: bool = False, options: PDHGOptions | ADMMOptions | None = None,
-          eps_infeasible: float = 1e-8) -> Result:
+          eps_infeasible: float = 1e-8, devices=None, mesh=None) -> Result:
     """Solve ``problem`` and return a :class:`scotopt.Result`.
 
     Parameters
@@ -51,6 +51,12 @@ def solve(problem: LP, method: str = "pdhg", backend: str = "auto", dtype: str =
         parameters; ADMM: rho, sigma, alpha, rho adaptation, linear solver).
     eps_infeasible : float
         Tolerance of the infeasibility ray tests.
+    devices : int or list of jax devices, optional
+        Shard the PDHG solve over this many JAX devices (or these devices): the network operator
+        is split by arcs, an explicit matrix by nonzero-balanced row blocks, every vector along
+        with it (see :mod:`scotopt.distributed`). Needs backend "jax" ("auto" picks it).
+    mesh : jax.sharding.Mesh, optional
+        Shard over the devices of this mesh instead (flattened to one axis).
 
     Returns
     -------
@@ -86,19 +92,31 @@ def solve(problem: LP, method: str = "pdhg", backend: str = "auto", dtype: str =
                                  f"got {type(options).__name__}")
     termination = Termination(eps=eps, eps_infeasible=eps_infeasible, time_limit=time_limit,
                               iteration_limit=iteration_limit)
-    name = resolve_backend(backend)
-    _check_memory(problem, name, np.dtype(dtype_name))
+    sharded = devices is not None or mesh is not None
+    if sharded:
+        if method != "pdhg":
+            raise InvalidOptionError("devices= / mesh= shard PDHG solves only (method='pdhg')")
+        if backend not in ("auto", "jax"):
+            raise InvalidOptionError(f"devices= / mesh= run on JAX's runtime: use backend='jax', not {backend!r}")
+    name = "jax" if sharded else resolve_backend(backend)
+    placement = None
+    if sharded:
+        from scotopt.distributed import sharded_placement
+
+        placement = sharded_placement(devices, mesh)
+    _check_memory(problem, name, np.dtype(dtype_name), placement.num_shards if sharded else 1)
     if method == "admm":
         from scotopt.solvers.admm.driver import solve_admm
 
         return solve_admm(problem, name, np.dtype(dtype_name), termination, options, warm_start, verbose)
     from scotopt.solvers.pdhg.driver import solve_pdhg
 
-    return solve_pdhg(problem, name, np.dtype(dtype_name), termination, options, warm_start, verbose)
+    return solve_pdhg(problem, name, np.dtype(dtype_name), termination, options, warm_start, verbose, placement)
 
 
-def _check_memory(problem: LP, backend: str, dtype: np.dtype) -> None:
-    """Refuse, before any allocation, a solve whose estimated memory exceeds what is free.
+def _check_memory(problem: LP, backend: str, dtype: np.dtype, shards: int = 1) -> None:
+    """Refuse, before any allocation, a solve whose estimated memory exceeds what is free (the
+    device part divided among ``shards`` devices).
 
     A matrix-free operator counts as no nonzeros: its vectors dominate (the inventory model's
     measured peak, 179-190 B per variable at 10^6 in float32, is what the vector terms give)."""
@@ -110,4 +128,4 @@ def _check_memory(problem: LP, backend: str, dtype: np.dtype) -> None:
         check_fits(host + device, what)
     else:
         check_fits(host, what)
-        check_fits(device, what, device=backend)
+        check_fits(device / shards, what, device=backend)

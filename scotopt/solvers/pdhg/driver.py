@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,6 +25,7 @@ from scotopt.result import Result
 from scotopt.solvers import kkt
 from scotopt.solvers.answer import measured_result, warm_start_vectors
 from scotopt.solvers.pdhg import algorithm as alg
+from scotopt.solvers.pdhg.placement import SingleDevice
 from scotopt.solvers.pdhg.scaling import scale_lp
 from scotopt.status import Status
 
@@ -128,29 +130,49 @@ def algorithm_params(options: PDHGOptions) -> alg.Params:
     )
 
 
-def _make_data(backend, scaled, lp: LP, dtype, eta: float) -> alg.PDHGData:
-    def dev(v):
-        return backend.asarray(v, dtype)
+def _make_data(placement, scaled, lp: LP, dtype, eta: float) -> alg.PDHGData:
+    """PDHGData on the device(s): column vectors through ``placement.columns``, row vectors through
+    ``placement.rows`` (the identity on one device; permuted, padded and sharded on several)."""
+
+    def cols(v, fill=0.0):
+        return placement.columns(v, dtype, fill)
+
+    def rows(v, fill=0.0):
+        return placement.rows(v, dtype, fill)
 
     def fin(v):
-        return dev(np.where(np.isfinite(v), v, 0.0))
+        return np.where(np.isfinite(v), v, 0.0)
 
     def bound(v, finite_only=False):
         """A constant bound vector (all-zero lower bounds, say) becomes a 0-d array: every formula
         broadcasts it, and it saves a vector per bound at 10^8 columns."""
-        v = np.asarray(v)
-        if v.ndim == 1 and v.size > 1 and v[0] == v[-1] and np.all(v == v[0]):
-            v = v[:1].reshape(())
-        return fin(v) if finite_only else dev(v)
+        constant = _constant(v)
+        v = np.asarray(v) if constant is None else np.asarray(constant)
+        return cols(fin(v) if finite_only else v)
 
     return alg.PDHGData(
-        c=dev(scaled.c), con_lb=dev(scaled.con_lb), con_ub=dev(scaled.con_ub),
-        var_lb=bound(scaled.var_lb), var_ub=bound(scaled.var_ub), d1=dev(scaled.d1), d2=dev(scaled.d2),
-        con_lb_fin=fin(lp.con_lb), con_ub_fin=fin(lp.con_ub),
+        c=cols(scaled.c), con_lb=rows(scaled.con_lb), con_ub=rows(scaled.con_ub),
+        var_lb=bound(scaled.var_lb), var_ub=bound(scaled.var_ub), d1=rows(scaled.d1, 1.0), d2=cols(scaled.d2, 1.0),
+        con_lb_fin=rows(fin(lp.con_lb)), con_ub_fin=rows(fin(lp.con_ub)),
         var_lb_fin=bound(lp.var_lb, True), var_ub_fin=bound(lp.var_ub, True),
         theta_b=scaled.theta_b, theta_c=scaled.theta_c, c0=lp.c0,
         bound_norm=kkt.bound_norm(lp), cost_norm=float(np.linalg.norm(lp.c)), eta=eta,
     )
+
+
+def _constant(v):
+    """The common value of a constant vector of two or more entries, else None."""
+    v = np.asarray(v)
+    if v.ndim == 1 and v.size > 1 and v[0] == v[-1] and np.all(v == v[0]):
+        return float(v[0])
+    return None
+
+
+def _padding_start(scaled) -> float:
+    """Where a padding column (zero column, zero cost, bounds 0 unless the bound is a constant)
+    sits from the first iteration on, so that padding never moves: clip(0, lower, upper)."""
+    lower, upper = _constant(scaled.var_lb), _constant(scaled.var_ub)
+    return min(max(0.0, lower or 0.0), upper if upper is not None else 0.0)
 
 
 def _starting_point(lp: LP, scaled, warm_start):
@@ -180,30 +202,70 @@ class _Progress:
 
 
 def solve_pdhg(lp: LP, backend_name: str, dtype, termination: Termination, options: PDHGOptions,
-               warm_start=None, verbose: bool = False) -> Result:
-    """Solve ``lp`` with r2HPDHG on one backend; see :func:`scotopt.solve` for the contract."""
+               warm_start=None, verbose: bool = False, placement=None) -> Result:
+    """Solve ``lp`` with r2HPDHG on one backend; see :func:`scotopt.solve` for the contract.
+
+    ``placement`` puts the vectors and the operator on the device(s) (:mod:`scotopt.solvers.pdhg.placement`);
+    None is the backend's single device. A sharded placement (:mod:`scotopt.distributed`) runs the
+    same algorithm on several devices.
+    """
     start = time.perf_counter()
     backend = get_backend(backend_name)
     dtype = np.dtype(dtype)
+    if placement is None:
+        placement = SingleDevice(backend)
     with backend.precision(dtype):
-        return _run(lp, backend, dtype, termination, options, warm_start, verbose, start)
+        return _run(lp, backend, placement, dtype, termination, options, warm_start, verbose, start)
 
 
-def _run(lp, backend, dtype, termination, options, warm_start, verbose, start):
+
+
+def _run(lp, backend, placement, dtype, termination, options, warm_start, verbose, start):
     xp = backend.xp
     scaled = scale_lp(lp, options.ruiz_iterations, options.pock_chambolle_alpha, options.bound_objective_rescaling,
                       options.geometric_mean_iterations)
     x_start, y_start = _starting_point(lp, scaled, warm_start)
-    op = backend.operator(scaled.A, dtype)
+    op = placement.operator(scaled.A, dtype)
     norm = _operator_norm(scaled.A)
-    data = _make_data(backend, scaled, lp, dtype, options.step_size_safety / norm)
-    params = algorithm_params(options)
-
-    run_steps, run_evaluate = _compiled_functions(backend, op, params)
-    state = alg.init_state(xp, op, data, backend.asarray(x_start, dtype), backend.asarray(y_start, dtype), dtype)
+    data = _make_data(placement, scaled, lp, dtype, options.step_size_safety / norm)
+    state = alg.init_state(xp, op, data, placement.columns(x_start, dtype, _padding_start(scaled)),
+                           placement.rows(y_start, dtype, 0.0), dtype)
     del scaled, x_start, y_start  # host float64 copies: GBs at 10^8 columns
     setup_time = time.perf_counter() - start
 
+    def verify(state, stats):
+        return _verified_outcome(lp, placement, xp, op, data, state, stats, termination)
+
+    loop = iterate(backend, op, data, algorithm_params(options), state, termination, options, verify, verbose, start)
+    x, y = _answer(placement, xp, op, data, loop.answer_state, loop.ray_candidate)
+    return measured_result(
+        lp, x, y, loop.status, loop.ray, iterations=loop.iterations, solve_time=time.perf_counter() - start,
+        setup_time=setup_time, backend=backend.name, device=placement.device, dtype=dtype.name, method="pdhg",
+        eps=termination.eps, restarts=int(backend.to_host(loop.answer_state.restarts)),
+        extra={"step_size": data.eta, "norm_estimate": norm, "verify_failures": loop.verify_failures,
+               **placement.describe()},
+    )
+
+
+class LoopOutcome(NamedTuple):
+    """How :func:`iterate` ended: the status, the state whose T(z) is the answer, and counters."""
+
+    status: Status
+    answer_state: alg.PDHGState
+    ray: np.ndarray | None
+    ray_candidate: int
+    iterations: int
+    verify_failures: int
+
+
+def iterate(backend, op, data, params: alg.Params, state, termination: Termination, options: PDHGOptions,
+            verify, verbose: bool, start: float) -> LoopOutcome:
+    """Run chunks of ``check_every`` steps and one evaluation each until a verified status or a limit.
+
+    ``verify(state, stats)`` returns None (nothing claimed), (None, None, candidate) (a claim the
+    float64 check rejected) or (status, ray, candidate).
+    """
+    run_steps, run_evaluate = _compiled_functions(backend, op, params)
     progress = _Progress(verbose)
     s = alg.STAT
     iterations = 0
@@ -228,7 +290,7 @@ def _run(lp, backend, dtype, termination, options, warm_start, verbose, start):
                 break
             progress.line(iterations, stats, elapsed, "  restart" if stats[s["restarted"]] else "")
             last_good = stepped
-            found = _verified_outcome(lp, backend, xp, op, data, stepped, stats, termination)
+            found = verify(stepped, stats)
             if found is not None:
                 status, ray, ray_candidate = found
                 if status is None:
@@ -245,33 +307,25 @@ def _run(lp, backend, dtype, termination, options, warm_start, verbose, start):
             state = new_state
     except KeyboardInterrupt:
         status, answer_state = Status.INTERRUPTED, last_good
-
-    x, y = _answer(backend, xp, op, data, answer_state, ray_candidate)
-    return measured_result(
-        lp, x, y, status, ray, iterations=iterations, solve_time=time.perf_counter() - start, setup_time=setup_time,
-        backend=backend.name, device=backend.device, dtype=dtype.name, method="pdhg", eps=termination.eps,
-        restarts=int(backend.to_host(answer_state.restarts)),
-        extra={"step_size": data.eta, "norm_estimate": norm, "verify_failures": verify_failures},
-    )
+    return LoopOutcome(status, answer_state, ray, ray_candidate, iterations, verify_failures)
 
 
-def _answer(backend, xp, op, data, state, ray_candidate):
+def _answer(placement, xp, op, data, state, ray_candidate):
     """Unscaled (x, y) of T(state); the unscaled iterate itself if T(state) is not finite (an
     operator that went wrong must not turn the last finite iterate into NaN)."""
     try:
         x_dev, y_dev, _, _ = alg.candidate(xp, op, data, state, ray_candidate)
-        x, y = backend.to_host(x_dev), backend.to_host(y_dev)
+        x, y = placement.columns_to_host(x_dev), placement.rows_to_host(y_dev)
     except KeyboardInterrupt:
         x = y = None
     if x is None or not (np.isfinite(x).all() and np.isfinite(y).all()):
-        x = backend.to_host(data.d2 * state.x) / data.theta_b
-        y = backend.to_host(data.d1 * state.y) / data.theta_c
+        x = placement.columns_to_host(data.d2 * state.x) / data.theta_b
+        y = placement.rows_to_host(data.d1 * state.y) / data.theta_c
     return x, y
 
 
-def _verified_outcome(lp, backend, xp, op, data, state, stats, termination):
-    """(status, ray, candidate) when the loop's stats claim an outcome; status None if the host
-    check in float64 rejects the claim; None when nothing is claimed."""
+def claims(stats, termination: Termination) -> tuple[bool, bool, bool]:
+    """(optimal, primal infeasible, dual infeasible) as the device statistics claim them."""
     s = alg.STAT
     eps, eps_inf = termination.eps, termination.eps_infeasible
     claims_optimal = max(stats[s["rel_primal"]], stats[s["rel_dual"]], stats[s["rel_gap"]]) <= eps
@@ -279,18 +333,27 @@ def _verified_outcome(lp, backend, xp, op, data, state, stats, termination):
                                 and stats[s["dual_ray_infeasibility"]] <= eps_inf * stats[s["dual_ray_objective"]])
     claims_dual_infeasible = (stats[s["primal_ray_objective"]] > 0
                               and stats[s["primal_ray_infeasibility"]] <= eps_inf * stats[s["primal_ray_objective"]])
+    return claims_optimal, claims_primal_infeasible, claims_dual_infeasible
+
+
+def _verified_outcome(lp, placement, xp, op, data, state, stats, termination):
+    """(status, ray, candidate) when the loop's stats claim an outcome; status None if the host
+    check in float64 rejects the claim; None when nothing is claimed."""
+    eps, eps_inf = termination.eps, termination.eps_infeasible
+    claims_optimal, claims_primal_infeasible, claims_dual_infeasible = claims(stats, termination)
     if not (claims_optimal or claims_primal_infeasible or claims_dual_infeasible):
         return None
-    candidate_id = int(stats[s["ray_candidate"]])
+    candidate_id = int(stats[alg.STAT["ray_candidate"]])
     x_dev, y_dev, x_ray_dev, y_ray_dev = alg.candidate(xp, op, data, state, candidate_id)
-    if claims_optimal and kkt.kkt_report(lp, backend.to_host(x_dev), backend.to_host(y_dev)).is_optimal(eps):
+    if claims_optimal and kkt.kkt_report(lp, placement.columns_to_host(x_dev),
+                                         placement.rows_to_host(y_dev)).is_optimal(eps):
         return Status.OPTIMAL, None, candidate_id
     if claims_primal_infeasible:
-        y_ray = backend.to_host(y_ray_dev)
+        y_ray = placement.rows_to_host(y_ray_dev)
         if kkt.dual_ray_report(lp, y_ray).is_certificate(eps_inf):
             return Status.PRIMAL_INFEASIBLE, y_ray, candidate_id
     if claims_dual_infeasible:
-        x_ray = backend.to_host(x_ray_dev)
+        x_ray = placement.columns_to_host(x_ray_dev)
         if kkt.primal_ray_report(lp, x_ray).is_certificate(eps_inf):
             return Status.DUAL_INFEASIBLE, x_ray, candidate_id
     return None, None, candidate_id

@@ -1,0 +1,176 @@
+"""Strong and weak scaling of sharded PDHG on forced host devices (or real GPUs when present).
+
+    python bench/scaling.py                    # both studies, forced CPU devices 1, 2, 4
+    python bench/scaling.py strong --size 200  # one study
+    python bench/scaling.py --platform gpu     # on the GPUs JAX sees (no forced devices)
+
+Each study runs in a child process started with ``XLA_FLAGS=--xla_force_host_platform_device_count=4``
+(set before JAX is imported) and solves, for every device count P in 1, 2, 4, the same LP with
+``scotopt.solve(..., backend="jax", devices=P)`` and with the unsharded JAX path ("1*" rows).
+Per-iteration time: the median over ``--repeats`` pairs of ``(T(3N) - T(N)) / 2N``, T the wall
+time of a solve of that many iterations (N = ``--iterations``; compiled programs cached), so
+setup and the final float64 verification cancel; the periodic evaluation (every 64 iterations)
+is included; ``ms_spread`` is max - min over the pairs (the noise of the shared machine). Communication
+per iteration is from the layout (bytes each device sends, ring reduce-scatter + all-gather,
+``Result.extra["comm_bytes_per_iteration"]``); memory per device is
+the operator's device arrays plus one copy of each of x and y on one device (the solver holds
+about 8 column and 8 row vectors of that size in its state and data).
+
+Instances (float32, so the numbers are per-iteration costs rather than convergence):
+- network: the seeded grid min-cost flow (``grid_min_cost_flow(n, n)``, 8 neighbours, E ~ 8 n^2),
+  matrix-free, split by arcs; csr: the same LP as an explicit CSR matrix, split by rows;
+- inventory: ``distribution_network(4, 10, 4, 12, S)`` with S = 16 (x P for weak), split by scenarios.
+Strong scaling keeps the instance; weak scaling grows it with P (grid rows x P, scenarios x P).
+
+On this machine (2 shared cores) forced host devices share the same 2 cores, so speedup is
+bounded by 2 whatever P: the study shows the sharding overhead and the layout's communication
+volume, not GPU scaling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DEVICES = (1, 2, 4)
+
+
+def _instance(kind: str, size: int, factor: int):
+    """(lp, description) of the instance of ``kind`` at ``size``, grown by ``factor`` for weak scaling."""
+    if kind in ("network", "csr"):
+        from scotopt.models.generators import grid_min_cost_flow
+        from scotopt.problem import LP
+
+        model = grid_min_cost_flow(size * factor, size, seed=0)
+        lp = model.lp
+        if kind == "csr":
+            lp = LP(lp.c, model.operator.to_csr(), lp.con_lb, lp.con_ub, lp.var_lb, lp.var_ub, name=lp.name + "-csr")
+        return lp, f"grid {size * factor}x{size}, {model.num_arcs} arcs"
+    from scotopt.models.inventory_instances import distribution_network
+
+    scenarios = 16 * factor
+    return distribution_network(4, 10, 4, 12, scenarios, seed=0).to_lp(), f"inventory S={scenarios}"
+
+
+def _measure(lp, devices, iterations: int, repeats: int) -> dict:
+    """Per-iteration time = median over ``repeats`` pairs of (T(3N) - T(N)) / 2N, T the wall time
+    of a solve of that many iterations (compiled programs cached): setup and the final
+    verification cancel within a pair, and pairing limits the drift of the other jobs' load."""
+    import statistics
+
+    import scotopt
+
+    def run(count):
+        started = time.perf_counter()
+        result = scotopt.solve(lp, backend="jax", dtype="float32", eps=1e-12, iteration_limit=count,
+                               devices=devices)
+        return time.perf_counter() - started, result
+
+    run(iterations)  # compile
+    differences = []
+    for _ in range(repeats):
+        short, _ = run(iterations)
+        long, result = run(3 * iterations)
+        differences.append((long - short) / (2 * iterations))
+    extra = result.extra
+    return {
+        "ms_per_iteration": 1e3 * statistics.median(differences),
+        "ms_spread": 1e3 * (max(differences) - min(differences)),
+        "setup_s": result.setup_time,
+        "comm_bytes_per_iteration": extra.get("comm_bytes_per_iteration", 0.0),
+        "operator_bytes_per_device": extra.get("operator_bytes_per_device", ""),
+        "vector_bytes_per_device": extra.get("vector_bytes_per_device", ""),
+        "device": result.device,
+    }
+
+
+def child(study: str, kinds: list[str], size: int, iterations: int, repeats: int) -> None:
+    """Run one study in this process (forced devices already set) and print JSON rows."""
+    import jax
+
+    available = len(jax.devices())
+    for kind in kinds:
+        for devices in DEVICES:
+            if devices > available:
+                continue
+            factor = devices if study == "weak" else 1
+            lp, what = _instance(kind, size, factor)
+            cases = [("1*", None)] if devices == 1 else []
+            cases.append((str(devices), devices))
+            for label, count in cases:
+                row = {"study": study, "kind": kind, "instance": what, "rows": lp.shape[0], "columns": lp.shape[1],
+                       "devices": label, **_measure(lp, count, iterations, repeats)}
+                print(json.dumps(row), flush=True)
+
+
+def _markdown(rows: list[dict], study: str) -> str:
+    """The table of one study; "1*" is the unsharded single-device path, speedups are against "1"."""
+    platform = rows[-1]["device"].split(" x ")[-1]
+    title = f"Sharded PDHG, {study} scaling on forced {platform} devices, float32"
+    lines = [f"# {title}", "", "Machine: 2-core shared VM (other jobs running), no GPU; see bench/scaling.py.", "",
+             "| kind | instance | devices | ms/iter | spread ms | speedup | comm B/iter/device | operator B/device | "
+             "vector B/device |", "|---|---|---|---|---|---|---|---|---|"]
+    reference = {}
+    for row in rows:
+        if row["devices"] == "1":
+            reference[(row["kind"], row["study"])] = row["ms_per_iteration"]
+    for row in rows:
+        ref = reference.get((row["kind"], row["study"]))
+        ratio = ref / row["ms_per_iteration"] if ref else float("nan")
+        speed = f"{ratio:.2f}" if row["study"] == "strong" else f"{ratio:.2f} (efficiency)"
+        spread = float(row.get("ms_spread") or "nan")
+        lines.append(f"| {row['kind']} | {row['instance']} | {row['devices']} | {row['ms_per_iteration']:.2f} | "
+                     f"{spread:.2f} | "
+                     f"{speed} | {row['comm_bytes_per_iteration']:.0f} | {row['operator_bytes_per_device']} | "
+                     f"{row['vector_bytes_per_device']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("study", nargs="?", choices=("strong", "weak", "both"), default="both")
+    parser.add_argument("--kinds", default="network,csr,inventory")
+    parser.add_argument("--size", type=int, default=150, help="grid side (strong) / grid side per device (weak)")
+    parser.add_argument("--iterations", type=int, default=128, help="N: solves of N and 3N iterations are timed")
+    parser.add_argument("--repeats", type=int, default=3, help="pairs of solves; the median counts")
+    parser.add_argument("--platform", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "scaling"))
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    kinds = args.kinds.split(",")
+    if args.child:
+        child(args.study, kinds, args.size, args.iterations, args.repeats)
+        return 0
+    from bench.tables import write_csv
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
+    if args.platform == "cpu":
+        env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+        env["JAX_PLATFORMS"] = "cpu"
+    studies = ("strong", "weak") if args.study == "both" else (args.study,)
+    for study in studies:
+        command = [sys.executable, __file__, study, "--child", "--kinds", args.kinds, "--size", str(args.size),
+                   "--iterations", str(args.iterations), "--repeats", str(args.repeats)]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
+        if done.returncode:
+            print(done.stderr[-4000:], file=sys.stderr)
+            return done.returncode
+        rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+        for row in rows:
+            print(row, flush=True)
+        prefix = f"{args.out}_{study}"
+        write_csv(rows, prefix)
+        Path(prefix + ".md").write_text(_markdown(rows, study))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Where the PDHG vectors live: the single-device placement (the default).
+
+A placement tells the driver how a host vector of the LP becomes a device array and back:
+
+- ``columns(v, dtype, fill)`` / ``rows(v, dtype, fill)``: a host column (length n) or row (length m)
+  vector, or a 0-d constant, on the device(s); ``fill`` is the value of padding entries, if the
+  placement pads;
+- ``columns_to_host(a)`` / ``rows_to_host(a)``: back to a host float64 vector in the LP's order;
+- ``operator(A, dtype)``: the scaled matrix as a device operator;
+- ``device``: a description for the Result; ``describe()``: extra Result fields.
+
+The sharded placement of :mod:`scotopt.distributed.placement` permutes, pads and shards the same
+vectors over a mesh of devices; the algorithm (``algorithm.py``) does not know the difference.
+"""
+
+from __future__ import annotations
+
+
+class SingleDevice:
+    """Every vector whole, in the LP's order, on the backend's one device."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.device = backend.device
+
+    def operator(self, A, dtype):
+        return self.backend.operator(A, dtype)
+
+    def columns(self, v, dtype, fill=0.0):
+        return self.backend.asarray(v, dtype)
+
+    def rows(self, v, dtype, fill=0.0):
+        return self.backend.asarray(v, dtype)
+
+    def columns_to_host(self, a):
+        return self.backend.to_host(a)
+
+    def rows_to_host(self, a):
+        return self.backend.to_host(a)
+
+    def describe(self) -> dict:
+        return {}

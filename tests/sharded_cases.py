@@ -1,0 +1,148 @@
+"""Sharded-versus-single-device solves, run as a script in a subprocess with forced host devices.
+
+``XLA_FLAGS=--xla_force_host_platform_device_count=4`` must be set before JAX is imported, and
+the pytest process has imported it with one device, so ``tests/test_sharded.py`` runs
+``python tests/sharded_cases.py CASE...`` and reads one JSON line per case from stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def _lp(case: str):
+    from scotopt.io import load
+    from scotopt.io.dimacs import read_dimacs
+    from scotopt.models.generators import grid_min_cost_flow, grid_multicommodity
+
+    if case == "grid":
+        return grid_min_cost_flow(10, 12, seed=1).lp
+    if case == "mmcf":
+        return grid_multicommodity(5, 6, 4, seed=2).lp
+    if case == "afiro":
+        return load(SHARED_DATA / "netlib" / "afiro.mps.gz")
+    if case == "inventory":
+        from scotopt.models.inventory_instances import distribution_network
+
+        return distribution_network(2, 3, 2, 6, 8, seed=1).to_lp()
+    if case == "dimacs":
+        return read_dimacs(SHARED_DATA / "dimacs_mcf" / "gridgen_frangio_Network3.min.gz").lp
+    raise ValueError(case)
+
+
+def compare(case: str, devices: int = 4, dtype: str = "float64", eps: float = 1e-6) -> dict:
+    """Single-device and sharded JAX solves of one case: statuses, objectives, iterations, layout."""
+    import jax
+    import numpy as np
+
+    import scotopt
+
+    lp = _lp(case)
+    single = scotopt.solve(lp, backend="jax", dtype=dtype, eps=eps)
+    where = {"devices": devices}
+    if devices == 4:  # a user's 2 x 2 mesh, flattened to 4 shards
+        where = {"mesh": jax.sharding.Mesh(np.asarray(jax.devices()[:4]).reshape(2, 2), ("a", "b"))}
+    sharded = scotopt.solve(lp, backend="jax", dtype=dtype, eps=eps, **where)
+    return {
+        "case": case, "devices": devices, "dtype": dtype,
+        "status": [single.status.name, sharded.status.name],
+        "objective": [single.primal_objective, sharded.primal_objective],
+        "iterations": [single.iterations, sharded.iterations],
+        "x_diff": float(np.max(np.abs(single.x - sharded.x), initial=0.0)),
+        "device": sharded.device, "extra": {k: v for k, v in sharded.extra.items() if k != "step_size"},
+    }
+
+
+def sharded_products(case: str, devices: int = 4) -> dict:
+    """max |sharded product - host product| of a scaled operator on random vectors, both ways."""
+    import jax
+    import numpy as np
+    import scipy.sparse as sp
+
+    from scotopt.distributed import sharded_placement
+    from scotopt.kernels.inventory import InventoryOperator, InventoryStructure
+
+    rng = np.random.default_rng(5)
+    if case == "inventory_ops":  # every row and column kind: storage, lanes, expediting, lead times
+        S, T, N, P, L = 8, 4, 3, 2, 4
+        structure = InventoryStructure(S, T, N, P, rng.integers(0, N, L), rng.integers(0, T + 1, L),
+                                       sp.csr_matrix(sp.random(N, L, density=0.5, random_state=1)),
+                                       rng.uniform(0.5, 2, P), rng.uniform(0.5, 2, P), True, True, True, True)
+        A = InventoryOperator(structure).diagonal_scaling(2, 1.0)[0]
+    else:
+        A = sp.random(30, 17, density=0.3, random_state=2, format="csr")
+    x, y = rng.standard_normal(A.shape[1]), rng.standard_normal(A.shape[0])
+    with jax.enable_x64(True):
+        placement = sharded_placement(devices)
+        op = placement.operator(A, np.float64)
+        forward = placement.rows_to_host(op.matvec(placement.columns(x, np.float64)))
+        adjoint = placement.columns_to_host(op.rmatvec(placement.rows(y, np.float64)))
+    return {"case": case, "forward": float(np.abs(forward - A @ x).max()),
+            "adjoint": float(np.abs(adjoint - A.T @ y).max())}
+
+
+def lagrangian(devices: int = 4) -> dict:
+    """Resource sharing, K boxes coupled by sum_k x_k <= b: the bound of the batch split over the
+    devices against the same oracle on one device (same multipliers path, same bound)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from scotopt.distributed.batch import sharded_oracle
+    from scotopt.solvers.lagrangian import LagrangianOptions, solve_lagrangian
+
+    rng = np.random.default_rng(0)
+    K, n = 10, 6  # 10 subproblems on 4 devices: two padded rows
+    data = {"c": -rng.uniform(1, 5, (K, n)), "u": rng.uniform(1, 3, (K, n))}
+    b = 0.3 * data["u"].sum(axis=0)
+
+    def solve_one(item, lam):  # min (c + lam) x over 0 <= x <= u
+        reduced = item["c"] + lam
+        x = jnp.where(reduced < 0, item["u"], 0.0)
+        return x, reduced @ x, x
+
+    options = LagrangianOptions(max_iterations=200)
+    with jax.enable_x64(True):
+        results = [solve_lagrangian(sharded_oracle(solve_one, data, b, devices=d), "<=", n, method="polyak",
+                                    options=options, multipliers=jnp.zeros(n)) for d in (1, devices)]
+    return {"case": "lagrangian", "bound": [r.lower_bound for r in results],
+            "iterations": [r.iterations for r in results]}
+
+
+def sharded_flow(rows: int = 12, cols: int = 15, seed: int = 3) -> dict:
+    """The shard-by-shard grid on every device against the same instance assembled on one device."""
+    from scotopt.distributed.sharded_flow import solve_sharded_flow
+    from scotopt.models.sharded_grid import assemble_grid, grid_shard
+
+    sharded = solve_sharded_flow(lambda d, P: grid_shard(rows, cols, d, P, seed=seed), eps=1e-6)
+    whole = assemble_grid(rows, cols, seed=seed).solve(backend="jax", eps=1e-6)
+    return {"case": "sharded_flow", "status": [whole.status.name, sharded.status.name],
+            "objective": [whole.objective, sharded.objective], "shards": sharded.shards}
+
+
+def main(cases) -> None:
+    for case in cases:
+        name, _, devices = case.partition(":")
+        if name == "sharded_flow":
+            out = sharded_flow()
+        elif name == "lagrangian":
+            out = lagrangian(int(devices or 4))
+        elif name.endswith("_ops"):
+            out = sharded_products(name, int(devices or 4))
+        elif name.endswith("32"):
+            out = compare(name[:-2], int(devices or 4), "float32", 1e-4)
+        else:
+            out = compare(name, int(devices or 4))
+        print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
+    sys.path.insert(0, str(ROOT))
+    main(sys.argv[1:])

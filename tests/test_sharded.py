@@ -1,0 +1,223 @@
+"""Sharded PDHG (scotopt.distributed): layouts in this process, solves in subprocesses.
+
+Solves on several devices need ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` before JAX
+is imported, so they run in a child (``tests/sharded_cases.py``), or in two children joined by
+``jax.distributed`` on localhost (CPU collectives: gloo).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import scotopt
+from scotopt.distributed.csr import RowPartition, balanced_row_blocks
+from scotopt.distributed.layout import BlockLayout
+from scotopt.distributed.network import NetworkPartition
+from scotopt.models.generators import grid_multicommodity
+from scotopt.models.sharded_grid import assemble_grid, grid_shard
+from scotopt.status import InvalidOptionError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env(devices: int) -> dict:
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    return env
+
+
+def _run_cases(*cases, timeout=600) -> list[dict]:
+    done = subprocess.run([sys.executable, str(ROOT / "tests" / "sharded_cases.py"), *cases], env=_env(4),
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def _assert_same(out, rel=1e-6):
+    assert out["status"] == ["OPTIMAL", "OPTIMAL"], out
+    a, b = out["objective"]
+    assert abs(a - b) <= rel * (1 + abs(a)), out
+
+
+# ----------------------------------------------------------------------------- layouts (this process)
+
+
+def test_block_layout_round_trip():
+    layout = BlockLayout.contiguous(10, 4)
+    assert layout.block == 3 and layout.padded_size == 12
+    v = np.arange(10.0) + 1
+    padded = layout.scatter(v, fill=-7.0)
+    assert list(padded[-2:]) == [-7.0, -7.0]
+    np.testing.assert_array_equal(layout.gather(padded), v)
+
+
+def test_balanced_row_blocks_split_nonzeros_evenly():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(0, 50, 200)
+    lengths[:5] = 400  # a few long rows at the top
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    bounds = balanced_row_blocks(indptr, 4)
+    assert bounds[0] == 0 and bounds[-1] == 200 and np.all(np.diff(bounds) >= 0)
+    per_block = np.diff(indptr[bounds])
+    assert per_block.max() <= indptr[-1] / 4 + lengths.max()
+
+
+def test_row_partition_covers_every_row_and_column_once():
+    A = sp.random(37, 23, density=0.2, random_state=1, format="csr")
+    part = RowPartition(A, 4)
+    for layout, size in ((part.rows, 37), (part.columns, 23)):
+        real = np.sort(layout.source[layout.source >= 0])
+        np.testing.assert_array_equal(real, np.arange(size))
+
+
+def test_network_partition_layout_covers_every_row_and_column_once():
+    net = grid_multicommodity(3, 4, 3, seed=0).operator
+    part = NetworkPartition(net, 4)
+    m, n = net.shape
+    np.testing.assert_array_equal(np.sort(part.rows.source[part.rows.source >= 0]), np.arange(m))
+    np.testing.assert_array_equal(np.sort(part.columns.source[part.columns.source >= 0]), np.arange(n))
+    assert part.values_moved_per_iteration() == pytest.approx(2 * 3 / 4 * net.num_commodities * 4 * part.V_b)
+
+
+def test_grid_shards_do_not_depend_on_the_shard_count():
+    one, three = assemble_grid(5, 7, 1, seed=4), assemble_grid(5, 7, 3, seed=4)
+    key = np.lexsort((one.head, one.tail))
+    key3 = np.lexsort((three.head, three.tail))
+    for field in ("tail", "head", "cost", "capacity"):
+        np.testing.assert_array_equal(getattr(one, field)[key], getattr(three, field)[key3])
+    np.testing.assert_array_equal(one.supply, three.supply)
+    shard = grid_shard(5, 7, 2, 3, seed=4)
+    assert shard.tail.size == 8 * shard.nodes_per_shard and not np.any((shard.tail == shard.head) & shard.real)
+
+
+def test_sharded_options_are_checked_before_solving():
+    lp = assemble_grid(3, 3).lp
+    with pytest.raises(InvalidOptionError, match="xla_force_host_platform_device_count"):
+        scotopt.solve(lp, backend="jax", devices=64)
+    with pytest.raises(InvalidOptionError, match="pdhg"):
+        scotopt.solve(lp, method="admm", devices=1)
+    with pytest.raises(InvalidOptionError, match="backend='jax'"):
+        scotopt.solve(lp, backend="numpy", devices=1)
+
+
+def test_multihost_arguments_are_checked(monkeypatch):
+    from scotopt.distributed.multihost import generated_instance, initialize
+
+    for name in ("SCOTOPT_COORDINATOR", "SCOTOPT_NUM_PROCESSES", "SCOTOPT_PROCESS_ID"):
+        monkeypatch.delenv(name, raising=False)
+    assert initialize() is False  # nothing asks for a distributed run
+    with pytest.raises(InvalidOptionError, match="--num-processes"):
+        initialize("127.0.0.1:1234", process_id=0)
+    with pytest.raises(InvalidOptionError, match="process-id 2"):
+        initialize("127.0.0.1:1234", 2, 2)
+    assert generated_instance("afiro.mps") is None
+    shard = generated_instance("grid:4x5:7:4")(1, 2)
+    assert shard.tail.size == 4 * shard.nodes_per_shard
+
+
+def test_cli_devices_flag(shared_data, capsys):
+    from scotopt.cli import main
+
+    assert main(["solve", str(shared_data / "netlib" / "afiro.mps.gz"), "--devices", "1", "--quiet"]) == 0
+    assert "OPTIMAL" in capsys.readouterr().out
+
+
+def test_one_device_mesh_equals_the_plain_solve():
+    lp = assemble_grid(3, 4, seed=2).lp
+    plain = scotopt.solve(lp, backend="jax", eps=1e-5)
+    sharded = scotopt.solve(lp, backend="jax", eps=1e-5, devices=1)
+    assert plain.status == sharded.status == scotopt.Status.OPTIMAL
+    assert plain.iterations == sharded.iterations
+    np.testing.assert_allclose(sharded.x, plain.x, atol=1e-9)
+    assert sharded.extra["shards"] == 1 and sharded.extra["comm_bytes_per_iteration"] == 0.0
+
+
+# ----------------------------------------------------------------------------- 4 forced host devices
+
+
+def test_sharded_solves_equal_single_device_solves():
+    """Network (arc split) and Netlib afiro (row split), both over a 2 x 2 user mesh: same status,
+    objective, iteration count and x as one device."""
+    outs = _run_cases("grid", "afiro")
+    assert [o["case"] for o in outs] == ["grid", "afiro"]
+    for out in outs:
+        _assert_same(out)
+        assert out["iterations"][0] == out["iterations"][1], out
+        assert out["x_diff"] < 1e-6, out
+        assert out["extra"]["shards"] == 4 and out["device"] == "4 x cpu"
+
+
+def test_sharded_products_equal_host_products():
+    """The scenario-split inventory operator (storage, lane rows, expediting, lead times; 4 and 2
+    shards) and the row-split CSR (3 shards) against their host products; and the Lagrangian
+    oracle's batch axis split over the devices (see _assert_lagrangian)."""
+    outs = _run_cases("inventory_ops", "inventory_ops:2", "csr_ops:3", "lagrangian")
+    assert len(outs) == 4
+    for out in outs[:3]:
+        assert out["forward"] < 1e-12 and out["adjoint"] < 1e-12, out
+    _assert_lagrangian(outs[3])
+
+
+def _assert_lagrangian(out):
+    """The Lagrangian oracle's batch (10 subproblems, two padded) on 4 devices: the same bounds as
+    on one device (run with the product checks to share one child process)."""
+    one, four = out["bound"]
+    assert out["iterations"][0] == out["iterations"][1]
+    assert abs(one - four) <= 1e-9 * (1 + abs(one)), out
+
+
+@pytest.mark.slow
+def test_sharded_solves_equal_single_device_solves_more():
+    """The inventory scenario LP, multicommodity with coupling rows on 3 shards, DIMACS gridgen,
+    float32, and the shard-by-shard generated grid on one process."""
+    outs = _run_cases("inventory", "mmcf:3", "dimacs", "grid32", "sharded_flow")
+    assert len(outs) == 5
+    for out in outs:
+        _assert_same(out, rel=1e-4 if out.get("dtype") == "float32" else 1e-5)
+
+
+# ----------------------------------------------------------------------------- two processes
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_process_run_agrees_and_matches_one_device():
+    """Two processes x 2 CPU devices joined by jax.distributed (gloo); each builds only its shards
+    of grid:8x10:3. Both report the same verified optimum, equal to the assembled instance's."""
+    port = _free_port()
+    command = [sys.executable, "-m", "scotopt", "solve", "grid:8x10:3", "--json", "--eps", "1e-4",
+               "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2", "--process-id"]
+    children = [subprocess.Popen(command + [str(i)], env=_env(2), cwd=ROOT, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outputs = []
+    try:
+        for child in children:
+            out, err = child.communicate(timeout=300)
+            assert child.returncode == 0, err[-3000:]
+            outputs.append(json.loads([line for line in out.splitlines() if line.startswith("{")][-1]))
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+    first, second = outputs
+    assert first["local_shards"] == [0, 1] and second["local_shards"] == [2, 3]
+    for key in ("status", "objective", "iterations", "flow_sum", "flow_norm", "rel_primal", "rel_gap"):
+        assert first[key] == second[key], key
+    assert first["status"] == "OPTIMAL" and first["processes"] == 2 and first["shards"] == 4
+    whole = assemble_grid(8, 10, seed=3).solve(backend="jax", eps=1e-4)
+    assert abs(whole.objective - first["objective"]) <= 2e-4 * abs(whole.objective)
