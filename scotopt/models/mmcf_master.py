@@ -168,6 +168,8 @@ class PathMaster:
         """RMP with up to ``pricing_rounds`` pricing rounds; returns (commodity_flow, cost) or None."""
         started = time.perf_counter()
         best = None
+        if self.active.size == 0:  # nothing to ship: the zero flow
+            return sp.csr_matrix((self.model.origin.size, self.model.tail.size)), 0.0
         try:
             for _ in range(max(1, self.pricing_rounds)):
                 solved = self.solve_master()
