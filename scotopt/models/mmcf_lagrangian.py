@@ -140,6 +140,7 @@ class LagrangianMMCF:
             raise InvalidProblemError(f"heuristic must be 'master', a PathMaster, a callable or None, "
                                       f"got {heuristic!r}")
         pool = master if isinstance(master, PathMaster) else None
+        self.last_master = pool
 
         def oracle(lam):
             result = model.oracle(lam)
