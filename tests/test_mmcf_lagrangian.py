@@ -142,8 +142,10 @@ def _check_commalab_gap(name, time_limit):
     model, optimum = _commalab_model(name)
     result = model.solve(method="volume", options=LagrangianOptions(gap_tolerance=1e-3, time_limit=time_limit))
     assert result.status == Status.OPTIMAL and result.gap <= 1e-3
-    assert result.lower_bound <= optimum * (1 + 1e-9)
-    assert result.upper_bound >= optimum * (1 - 1e-9)  # the published optimum is rounded to 1e-3
+    # the published optima are not exact to the last digits: planar80's 182438133.402 is 0.6 below
+    # HiGHS's 182438134.0 on the full LP (3.3e-9 relative), which the bounds meet
+    assert result.lower_bound <= optimum * (1 + 1e-8)
+    assert result.upper_bound >= optimum * (1 - 1e-8)
     assert_feasible_flow(model, result.x_best_feasible, result.upper_bound)
 
 
