@@ -95,6 +95,19 @@ def test_master_upper_bound_is_feasible_and_closes_the_gap(seed):
     assert_feasible_flow(model, result.x_best_feasible, result.upper_bound)
 
 
+def test_master_with_a_small_column_pool():
+    from scotopt.models.mmcf_master import PathMaster
+
+    model = grid_mmcf(side=5, commodities=20, seed=3)
+    status, optimum, _, _ = highs_solve(full_lp(model))
+    master = PathMaster(model, every=2, max_columns=30)  # 30 paths for 20 commodities: the pool is pruned
+    result = model.solve(heuristic=master, options=LagrangianOptions(gap_tolerance=1e-6, max_iterations=2000))
+    assert len(master.col_arcs) <= 30 + model.origin.size  # pruned to the cap before each pricing round
+    assert status == "optimal" and result.status == Status.OPTIMAL
+    assert result.lower_bound <= optimum * (1 + 1e-9) + 1e-9 <= result.upper_bound * (1 + 2e-9) + 2e-9
+    assert_feasible_flow(model, result.x_best_feasible, result.upper_bound)
+
+
 def test_no_heuristic_no_upper_bound():
     result = grid_mmcf().solve(heuristic=None, options=LagrangianOptions(max_iterations=50))
     assert result.upper_bound == np.inf and result.x_best_feasible is None
