@@ -24,7 +24,9 @@ of commodity k with length below sigma_k has negative reduced cost. ``pricing_ro
 towards the LP optimum (Dantzig-Wolfe; with no negative reduced cost left, the RMP optimum
 is the LP optimum). The Lagrangian iterations supply most columns for free; the RMP is
 solved by HiGHS (SciPy ``linprog(method="highs")``) only every few iterations, and at most
-``time_share`` of the run's time goes to it. The pool keeps at most ``max_columns`` paths:
+``time_share`` of the run's time goes to it (checked when a call starts). The RMP's capacity duals,
+lam = -mu >= 0, are handed back to the driver as multipliers to evaluate: with no improving
+column left, L(-mu) equals the RMP optimum and the gap closes. The pool keeps at most ``max_columns`` paths:
 beyond that, the paths with no flow in the latest RMP, least recently used first, are dropped.
 """
 
