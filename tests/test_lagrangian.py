@@ -105,3 +105,24 @@ def test_options_and_inputs():
         BudgetNewsvendor([1], [1], [1], [1], [1], budget=-1)
     limited = _newsvendor().solve(method="polyak", options=LagrangianOptions(max_iterations=3, gap_tolerance=0))
     assert limited.status == Status.ITERATION_LIMIT and limited.iterations == 4
+
+
+def test_heuristic_may_propose_multipliers():
+    # min x1 + 2 x2 + 3 x3, x in [0, 1]^3, relaxed: x1 + x2 + x3 >= 2; optimum 3 at lam = -2
+    c = np.array([1.0, 2.0, 3.0])
+
+    def oracle(lam):
+        reduced = c + lam[0]
+        x = (reduced < 0).astype(float)
+        return x, float(np.minimum(reduced, 0).sum() - 2 * lam[0]), np.array([x.sum() - 2])
+
+    proposed = []
+
+    def heuristic(lam, x, x_average):
+        proposed.append(lam)
+        return None, np.inf, np.array([-2.0])
+
+    result = solve_lagrangian(oracle, ">=", 1, method="polyak", heuristic=heuristic,
+                              options=LagrangianOptions(max_iterations=1))
+    assert proposed and result.upper_bound == np.inf and result.x_best_feasible is None
+    assert result.lower_bound == pytest.approx(3.0) and result.multipliers[0] == pytest.approx(-2.0)

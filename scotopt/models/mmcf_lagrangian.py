@@ -87,21 +87,30 @@ class LagrangianMMCF:
         predecessor[has] = arcs[lookup]
         return dist, predecessor
 
-    def route(self, predecessor: np.ndarray) -> np.ndarray:
-        """Total arc flow when every commodity follows its predecessor path (all at once)."""
-        flow = np.zeros(self.tail.size)
+    def trace(self, predecessor: np.ndarray):
+        """Every commodity's predecessor path as pairs (commodity, arc), all commodities at once."""
         node = self.destination.copy()
-        active = node != self.origin
+        active = np.flatnonzero(node != self.origin)
+        which, arcs_used = [], []
         for _ in range(self.num_nodes):
-            if not active.any():
+            if not active.size:
                 break
             arcs = predecessor[self.source_of[active], node[active]]
             if np.any(arcs < 0):
                 raise InvalidProblemError("a destination cannot be reached from its origin")
-            np.add.at(flow, arcs, self.demand[active])
+            which.append(active)
+            arcs_used.append(arcs)
             node[active] = self.tail[arcs]
-            active = node != self.origin
-        return flow
+            active = active[node[active] != self.origin[active]]
+        if not which:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(which), np.concatenate(arcs_used)
+
+    def route(self, predecessor: np.ndarray) -> np.ndarray:
+        """Total arc flow when every commodity follows its predecessor path (all at once)."""
+        which, arcs = self.trace(predecessor)
+        self.last_paths = (which, arcs)
+        return np.bincount(arcs, weights=self.demand[which], minlength=self.tail.size)
 
     def oracle(self, lam):
         length = self.cost + lam
@@ -114,13 +123,32 @@ class LagrangianMMCF:
         return flow, value, flow - self.capacity
 
     def solve(self, method="volume", upper_bound: float | None = None, options: LagrangianOptions | None = None,
-              verbose: bool = False):
-        """Maximise the Lagrangian bound; ``x_average`` is the averaged total arc flow."""
+              verbose: bool = False, heuristic="master"):
+        """Maximise the Lagrangian bound; ``x_average`` is the averaged total arc flow.
+
+        ``heuristic``: ``"master"`` (default) gives upper bounds from a restricted master LP over
+        the oracle's paths (:class:`~scotopt.models.mmcf_master.PathMaster` with its defaults),
+        ``x_best_feasible`` is then a (commodities x arcs) CSR matrix of a feasible flow; a
+        ``PathMaster`` instance uses that one; a callable is the driver's hook as is; None: no
+        upper bound (the gap stays infinite unless ``upper_bound`` is given).
+        """
+        from scotopt.models.mmcf_master import PathMaster
+
         model = self
+        master = PathMaster(self) if isinstance(heuristic, str) and heuristic == "master" else heuristic
+        if isinstance(heuristic, str) and heuristic != "master":
+            raise InvalidProblemError(f"heuristic must be 'master', a PathMaster, a callable or None, "
+                                      f"got {heuristic!r}")
+        pool = master if isinstance(master, PathMaster) else None
+        self.last_master = pool
 
         def oracle(lam):
-            return model.oracle(lam)
+            result = model.oracle(lam)
+            if pool is not None:
+                pool.add_paths(*model.last_paths)
+            return result
 
         oracle.residual = lambda flow: flow - model.capacity
+        hook = master.heuristic if pool is not None else master
         return solve_lagrangian(oracle, "<=", self.tail.size, method=method, upper_bound=upper_bound,
-                                options=options, verbose=verbose)
+                                options=options, heuristic=hook, verbose=verbose)

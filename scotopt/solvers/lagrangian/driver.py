@@ -23,7 +23,9 @@ Multiplier rules (``method``):
 Primal recovery: the ergodic average of the oracle's x (weights = the step sizes for Polyak and
 optax, Larsson, Patriksson & Stromberg 1999; the volume algorithm's own average), with the
 infeasibility of the averaged point in the relaxed rows tracked. A ``heuristic(lam, x, x_avg)
--> (x_feasible, cost) | None`` turns points into feasible solutions (upper bounds).
+-> (x_feasible, cost) | None`` turns points into feasible solutions (upper bounds); it may return
+``(x_feasible or None, cost, multipliers)``, and the oracle's value at those multipliers (for
+example an LP's duals) then counts as a bound like any other iterate's.
 
 Stops on relative gap (UB - LB) / max(1, |UB|) <= ``gap_tolerance`` (status OPTIMAL: the bound
 is exact and the UB comes from a feasible point), on a stall of the bound, or on iteration / time
@@ -150,7 +152,9 @@ def solve_lagrangian(oracle: Callable, sense, rows: int, multipliers=None, metho
         Starting multipliers (projected onto their signs); zeros by default.
     method : "polyak", "volume" or an optax GradientTransformation
     heuristic : callable, optional
-        ``heuristic(lam, x, x_average) -> (x_feasible, cost)`` or None; called every iteration.
+        ``heuristic(lam, x, x_average) -> (x_feasible, cost)`` or None; called every iteration. A third
+        entry, multipliers or None, is evaluated by the oracle and kept if its bound is the best
+        (``x_feasible`` may then be None with cost inf).
     upper_bound : float, optional
         A known upper bound (a feasible cost) used by the Polyak step and the gap.
     """
@@ -200,14 +204,23 @@ def solve_lagrangian(oracle: Callable, sense, rows: int, multipliers=None, metho
     optax_state = method.init(lam) if method_name == "optax" else None
 
     def try_heuristic(lam_now, x_now):
-        nonlocal ub, best_x
+        nonlocal ub, best_x, best_lb, best_lam, last_improvement_at
         if heuristic is None:
             return
         found = heuristic(lam_now, x_now, x_avg)
-        if found is not None:
-            candidate, cost = found
-            if cost < ub:
-                ub, best_x = float(cost), candidate
+        if found is None:
+            return
+        candidate, cost = found[0], found[1]
+        if candidate is not None and cost < ub:
+            ub, best_x = float(cost), candidate
+        hint = found[2] if len(found) > 2 else None
+        if hint is not None:  # multipliers proposed by the heuristic (e.g. an LP's duals): the oracle judges them
+            hint = project(xp.asarray(hint))
+            hint_value = float(oracle(hint)[1])
+            if hint_value > best_lb:
+                if hint_value > best_lb + options.stall_improvement * max(1.0, abs(best_lb)):
+                    last_improvement_at = iteration
+                best_lb, best_lam = hint_value, hint
 
     def log(iteration, current):
         history.append((iteration, current, best_lb, ub, time.perf_counter() - started))
