@@ -318,11 +318,9 @@ class _Adjoint(spla.LinearOperator):
 
 
 def _inverse_sqrt(values):
-    values = np.asarray(values, dtype=np.float64)
-    out = np.ones_like(values)
-    positive = values > 0
-    out[positive] = 1.0 / np.sqrt(values[positive])
-    return out
+    from scotopt.solvers.pdhg.scaling import safe_inverse_sqrt
+
+    return safe_inverse_sqrt(np.asarray(values, dtype=np.float64))
 
 
 class DeviceNetwork:

@@ -243,6 +243,13 @@ class InventoryOperator(spla.LinearOperator):
     def _rmatvec(self, y):
         return self._host_kernel().rmatvec(np.asarray(y, dtype=np.float64).reshape(-1))
 
+    def lane_flow(self, q) -> np.ndarray:
+        """(T, N, P) ``Dep - Arr`` of shipments ``q`` (T, L, P), host float64 (the q part of every
+        balance row; :meth:`DeviceInventory.lane_flow`)."""
+        st = self.structure
+        q = np.asarray(q, dtype=np.float64).reshape(st.periods, st.lanes, st.products)
+        return self._host_kernel().lane_flow(q)
+
     def scaled(self, scaling: InventoryScaling) -> InventoryOperator:
         return InventoryOperator(self.structure, scaling)
 
@@ -256,6 +263,8 @@ class InventoryOperator(spla.LinearOperator):
         """(A~, d1, d2) as :func:`scotopt.solvers.pdhg.scaling.diagonal_scaling` would compute them
         on the full matrix, computed on one scenario (see the module docstring). Geometric-mean
         passes are not applied (the entries are 1 and the volumes)."""
+        from scotopt.solvers.pdhg.scaling import abs_max, safe_inverse_sqrt
+
         st = self.structure
         M, ms, nq = single_scenario_matrix(st)
         M = abs(M)
@@ -264,10 +273,10 @@ class InventoryOperator(spla.LinearOperator):
         c = np.ones(M.shape[1])
         for _ in range(ruiz_iterations):
             scaled = sp.diags(r) @ M @ sp.diags(c)
-            row_max = _abs_max(scaled, 1)
-            col_max = _abs_max(scaled, 0)
-            r *= _inv_sqrt(row_max)
-            c *= _inv_sqrt(col_max)
+            row_max = abs_max(scaled, 1)
+            col_max = abs_max(scaled, 0)
+            r *= safe_inverse_sqrt(row_max)
+            c *= safe_inverse_sqrt(col_max)
         if pock_chambolle_alpha is not None:
             alpha = pock_chambolle_alpha
             scaled = sp.csr_matrix(sp.diags(r) @ M @ sp.diags(c))
@@ -277,8 +286,8 @@ class InventoryOperator(spla.LinearOperator):
             col_sum = np.asarray(col_power.sum(axis=0)).ravel()
             # the q columns meet S copies of the scenario rows
             col_sum[:nq] += (S - 1) * np.asarray(col_power[:ms, :nq].sum(axis=0)).ravel()
-            r *= _inv_sqrt(row_sum)
-            c *= _inv_sqrt(col_sum)
+            r *= safe_inverse_sqrt(row_sum)
+            c *= safe_inverse_sqrt(col_sum)
         scaling = _split_factors(st, r, c, ms, nq)
         op = self.scaled(scaling)
         return op, scaling.row_vector(st), scaling.col_vector(st)
@@ -304,23 +313,10 @@ class InventoryOperator(spla.LinearOperator):
         return DeviceInventory.build(self, backend, dtype)
 
 
-def _abs_max(M, axis):
-    if M.shape[0] == 0 or M.shape[1] == 0:
-        return np.zeros(M.shape[1 - axis])
-    return np.asarray(abs(M).max(axis=axis).todense()).ravel()
-
-
 def _power_sum(M, power, axis):
     P = abs(M).tocsr()
     P.data = P.data ** power
     return np.asarray(P.sum(axis=axis)).ravel()
-
-
-def _inv_sqrt(v):
-    out = np.ones_like(v, dtype=np.float64)
-    pos = v > 0
-    out[pos] = 1.0 / np.sqrt(v[pos])
-    return out
 
 
 def _split_factors(st: InventoryStructure, r, c, ms, nq) -> InventoryScaling:
@@ -428,6 +424,19 @@ class DeviceInventory:
             out = by_node[target]
         return xp.moveaxis(out, 0, 1)
 
+    def lane_flow(self, q):
+        """(T, N, P) ``Dep - Arr`` of shipments ``q`` (T, L, P): units each lane consumes at its
+        inputs in period t, minus the units arriving at its target, shipped ``lead`` periods earlier."""
+        src_t, mask = self.params[7], self.params[8]
+        shifted = q[src_t, self.xp.arange(self.st.lanes)[None, :], :] * mask[:, :, None]  # q[t - lead_l, l]
+        return self._lanes_to_nodes(q, 0) - self._lanes_to_nodes(shifted, 1)
+
+    def _lane_flow_adjoint(self, z):
+        """(T, L, P) adjoint of :meth:`lane_flow` applied to node values ``z`` (T, N, P)."""
+        src_t, mask = self.params[7], self.params[8]
+        at_target = self._nodes_to_lanes(z, 1) * mask[:, :, None]  # z[t + lead_l, target_l] at q[t, l]
+        return self._nodes_to_lanes(z, 0) - _unshift(self.xp, at_target, src_t, self.st.lanes)
+
     # ------------------------------------------------------------------ products
     def matvec(self, x):
         if self.kind == "numpy":
@@ -439,8 +448,7 @@ class DeviceInventory:
         q = x[:nq].reshape(T, L, P) * d_q
         inv = x[nq:nq + nb].reshape(S, T, N, P) * d_sec[0]
         back = x[nq + nb:nq + 2 * nb].reshape(S, T, N, P) * d_sec[1]
-        shifted = q[src_t, xp.arange(L)[None, :], :] * mask[:, :, None]  # q[t - lead_l, l]
-        flow = self._lanes_to_nodes(q, 0) - self._lanes_to_nodes(shifted, 1)  # Dep - Arr, (T, N, P)
+        flow = self.lane_flow(q)  # Dep - Arr, (T, N, P)
         bal = inv - back + flow
         if st.expediting:
             bal = bal - x[nq + 2 * nb:].reshape(S, T, N, P) * d_sec[2]
@@ -472,11 +480,7 @@ class DeviceInventory:
         blocks = [g_inv * d_sec[0], g_back * d_sec[1]]
         if st.expediting:
             blocks.append(-z * d_sec[2])
-        z_sum = xp.sum(z, axis=0)  # (T, N, P)
-        g_q = self._nodes_to_lanes(z_sum, 0)
-        # adjoint of the shift: q[t, l] meets row t + lead_l of its target
-        at_target = self._nodes_to_lanes(z_sum, 1)  # z_sum[t, target_l], (T, L, P)
-        g_q = g_q - _unshift(xp, at_target * mask[:, :, None], src_t, L)
+        g_q = self._lane_flow_adjoint(xp.sum(z, axis=0))
         if st.lane_rows:
             u = y[offset:].reshape(T, L) * d_lane
             g_q = g_q + u[..., None] * lvol
@@ -504,8 +508,7 @@ class DeviceInventory:
         shape = (S, T, N, P)
         out = np.empty(self.shape[0], dtype=self.dtype)
         q = x[:nq].reshape(T, L, P) * d_q
-        shifted = q[src_t, np.arange(L)[None, :], :] * mask[:, :, None]
-        flow = self._lanes_to_nodes(q, 0) - self._lanes_to_nodes(shifted, 1)
+        flow = self.lane_flow(q)
         inv_buf, back_buf = self._work(nb)
         inv = np.multiply(x[nq:nq + nb].reshape(shape), d_sec[0], out=inv_buf.reshape(shape))
         back = np.multiply(x[nq + nb:nq + 2 * nb].reshape(shape), d_sec[1], out=back_buf.reshape(shape))
@@ -556,9 +559,7 @@ class DeviceInventory:
             g_inv += w[..., None] * vol
             offset += S * T * N
         g_inv *= d_sec[0]
-        z_sum = z.sum(axis=0)
-        g_q = self._nodes_to_lanes(z_sum, 0)
-        g_q -= _unshift(np, self._nodes_to_lanes(z_sum, 1) * mask[:, :, None], src_t, L)
+        g_q = self._lane_flow_adjoint(z.sum(axis=0))
         if st.lane_rows:
             g_q += (y[offset:].reshape(T, L) * d_lane)[..., None] * lvol
         out[:nq] = (g_q * d_q).reshape(-1)
@@ -566,10 +567,8 @@ class DeviceInventory:
 
 
 def _add_shifted_forward(xp, out, v):
-    """out[:, t] += v[:, t - 1] for t >= 1 (the previous period's term)."""
-    if isinstance(out, np.ndarray):
-        out[:, 1:] += v[:, :-1]
-        return out
+    """out[:, t] += v[:, t - 1] for t >= 1 (the previous period's term); JAX or CuPy arrays (the
+    NumPy path writes in place in ``_matvec_numpy``)."""
     return out.at[:, 1:].add(v[:, :-1]) if hasattr(out, "at") else _cupy_add(out, v)
 
 

@@ -25,6 +25,7 @@ import dataclasses
 import numpy as np
 
 from scotopt.kernels import get_backend, resolve_backend
+from scotopt.kernels.inventory import InventoryOperator
 from scotopt.models.inventory import InventorySolution, MultiEchelonInventory, fill_rate
 from scotopt.status import InvalidOptionError, InvalidProblemError
 
@@ -49,21 +50,9 @@ class SimulationReport:
 
 
 def plan_flow(model: MultiEchelonInventory, orders) -> np.ndarray:
-    """(T, N, P) net inflow of the plan: arrivals minus consumption (``Arr - Dep``)."""
-    st = model.structure
-    T, L, P, N = st.periods, st.lanes, st.products, st.nodes
-    q = np.asarray(orders, dtype=np.float64).reshape(T, L, P)
-    by_lane = np.moveaxis(q, 1, 0).reshape(L, T * P)
-    dep = np.moveaxis((st.lane_inputs @ by_lane).reshape(N, T, P), 0, 1)
-    arr = np.zeros((T, N, P))
-    for lead in np.unique(st.lane_lead):  # a loop over distinct lead times only
-        lanes = np.flatnonzero(st.lane_lead == lead)
-        if lead >= T:
-            continue
-        shifted = np.zeros((T, lanes.size, P))
-        shifted[lead:] = q[: T - lead, lanes]
-        np.add.at(arr, (slice(None), st.lane_target[lanes]), shifted)
-    return arr - dep
+    """(T, N, P) net inflow of the plan: arrivals minus consumption (``Arr - Dep``), computed by the
+    model's own constraint operator."""
+    return -InventoryOperator(model.structure).lane_flow(orders)
 
 
 def simulate(model: MultiEchelonInventory, plan, demand, probabilities=None, backend: str = "numpy",

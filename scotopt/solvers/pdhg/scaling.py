@@ -42,14 +42,15 @@ class ScaledLP:
     theta_c: float
 
 
-def _safe_inverse_sqrt(values: np.ndarray) -> np.ndarray:
+def safe_inverse_sqrt(values: np.ndarray) -> np.ndarray:
+    """1/sqrt(v) where v > 0, else 1 (empty rows and columns keep factor 1)."""
     out = np.ones_like(values)
     positive = values > 0
     out[positive] = 1.0 / np.sqrt(values[positive])
     return out
 
 
-def _abs_max(A: sp.csr_matrix, axis: int) -> np.ndarray:
+def abs_max(A: sp.csr_matrix, axis: int) -> np.ndarray:
     """max |a| along ``axis`` (0 for empty rows/columns and for a matrix with no rows or columns)."""
     if A.shape[0] == 0 or A.shape[1] == 0:
         return np.zeros(A.shape[1 - axis])
@@ -57,19 +58,19 @@ def _abs_max(A: sp.csr_matrix, axis: int) -> np.ndarray:
 
 
 def _row_col_abs_max(A: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    return _abs_max(A, axis=1), _abs_max(A, axis=0)
+    return abs_max(A, axis=1), abs_max(A, axis=0)
 
 
 def _geometric_mean_factors(A: sp.csr_matrix, axis: int) -> np.ndarray:
     """1/sqrt(min|a| * max|a|) over the nonzeros of each row (axis=1) or column (axis=0); 1 if empty."""
-    largest = _abs_max(A, axis)
+    largest = abs_max(A, axis)
     inverted = abs(A)
     inverted.data = 1.0 / inverted.data
-    inverse_smallest = _abs_max(inverted, axis)
+    inverse_smallest = abs_max(inverted, axis)
     product = np.zeros_like(largest)
     nonempty = largest > 0
     product[nonempty] = largest[nonempty] / inverse_smallest[nonempty]
-    return _safe_inverse_sqrt(product)
+    return safe_inverse_sqrt(product)
 
 
 def diagonal_scaling(A: sp.csr_matrix, ruiz_iterations: int, pock_chambolle_alpha: float | None,
@@ -91,7 +92,7 @@ def diagonal_scaling(A: sp.csr_matrix, ruiz_iterations: int, pock_chambolle_alph
         d2 *= c
     for _ in range(ruiz_iterations):
         row_max, col_max = _row_col_abs_max(scaled)
-        r, s = _safe_inverse_sqrt(row_max), _safe_inverse_sqrt(col_max)
+        r, s = safe_inverse_sqrt(row_max), safe_inverse_sqrt(col_max)
         scaled = sp.diags(r) @ scaled @ sp.diags(s)
         d1 *= r
         d2 *= s
@@ -103,7 +104,7 @@ def diagonal_scaling(A: sp.csr_matrix, ruiz_iterations: int, pock_chambolle_alph
         col_power.data = col_power.data ** (2.0 - alpha)
         row_sum = np.asarray(row_power.sum(axis=1)).ravel()
         col_sum = np.asarray(col_power.sum(axis=0)).ravel()
-        r, s = _safe_inverse_sqrt(row_sum), _safe_inverse_sqrt(col_sum)
+        r, s = safe_inverse_sqrt(row_sum), safe_inverse_sqrt(col_sum)
         scaled = sp.diags(r) @ scaled @ sp.diags(s)
         d1 *= r
         d2 *= s
