@@ -150,14 +150,9 @@ def cmd_periter(ns):
 # ------------------------------------------------------------------------------------ end to end
 
 
-def _explicit(lp):
-    from scotopt import LP
-
-    return LP(lp.c, lp.A.to_csr(), lp.con_lb, lp.con_ub, lp.var_lb, lp.var_ub, name=lp.name)
-
-
 def cmd_e2e(ns):
     import scotopt
+    from scotopt.bench.families import explicit_lp
     from scotopt.bench.peers import solve_highs
     from scotopt.solvers.kkt import kkt_report
 
@@ -168,7 +163,7 @@ def cmd_e2e(ns):
         reference = math.nan
         entries = []
         if "simplex" not in ns.skip or "ipm" not in ns.skip:
-            explicit = _explicit(lp)
+            explicit = explicit_lp(lp)
             for method in ("simplex", "ipm"):
                 if method in ns.skip:
                     continue

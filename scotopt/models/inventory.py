@@ -219,6 +219,13 @@ class MultiEchelonInventory:
         return self.structure.num_vars
 
     # ------------------------------------------------------------------ the LP
+    def expedite_unit_cost(self) -> np.ndarray:
+        """(T, N, P) cost per expedited unit, 0 where expediting is not allowed (+inf) or absent;
+        those cells get the upper bound E = 0 in the LP."""
+        if self.expedite_cost is None:
+            return np.zeros(self.holding_cost.shape)
+        return np.where(np.isfinite(self.expedite_cost), self.expedite_cost, 0.0)
+
     def _backorder_allowed(self) -> np.ndarray:
         """(N, P): backorders only where some scenario has demand."""
         return (self.demand > 0).any(axis=(0, 1))
@@ -237,9 +244,9 @@ class MultiEchelonInventory:
             b_ub = np.broadcast_to(np.where(allowed, inf, 0.0), (S, T, N, P))
         ub_parts = [self._order_upper_bounds().reshape(-1), np.full(st.block, inf), np.asarray(b_ub).reshape(-1)]
         if st.expediting:
-            e = self.expedite_cost
-            c_parts.append((pi * np.where(np.isfinite(e), e, 0.0)).reshape(-1))
-            ub_parts.append(np.broadcast_to(np.where(np.isfinite(e), inf, 0.0), (S, T, N, P)).reshape(-1))
+            c_parts.append((pi * self.expedite_unit_cost()).reshape(-1))
+            ub_parts.append(np.broadcast_to(np.where(np.isfinite(self.expedite_cost), inf, 0.0),
+                                            (S, T, N, P)).reshape(-1))
         rhs = self.in_transit[None] - self.demand
         rhs[:, 0] += self.initial_inventory
         lb_parts, ubr_parts = [rhs.reshape(-1)], [rhs.reshape(-1)]
@@ -324,9 +331,8 @@ class MultiEchelonInventory:
             "backorder": float(np.sum(pi * self.backorder_cost * backorders)),
             "expediting": 0.0,
         }
-        if expedited is not None and self.expedite_cost is not None:
-            e = np.where(np.isfinite(self.expedite_cost), self.expedite_cost, 0.0)
-            out["expediting"] = float(np.sum(pi * e * expedited))
+        if expedited is not None:
+            out["expediting"] = float(np.sum(pi * self.expedite_unit_cost() * expedited))
         out["total"] = sum(out.values())
         return out
 

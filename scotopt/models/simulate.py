@@ -125,9 +125,7 @@ def _run(model, orders, demand, probabilities, be, expedite) -> SimulationReport
     w = pi[:, None, None, None]
     holding = xp.sum(be.asarray(model.holding_cost, dtype) * inventory, axis=(1, 2, 3))
     backorder = xp.sum(be.asarray(model.backorder_cost, dtype) * backorders, axis=(1, 2, 3))
-    e_cost = np.where(np.isfinite(model.expedite_cost), model.expedite_cost, 0.0) \
-        if model.expedite_cost is not None else np.zeros((T, N, P))
-    expediting = xp.sum(be.asarray(e_cost, dtype) * expedited, axis=(1, 2, 3))
+    expediting = xp.sum(be.asarray(model.expedite_unit_cost(), dtype) * expedited, axis=(1, 2, 3))
     ordering = float(np.sum(model.lane_cost * orders))
     per_scenario = holding + backorder + expediting + ordering
     expected = float(be.to_host(xp.sum(pi * per_scenario)))
