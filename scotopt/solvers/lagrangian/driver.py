@@ -255,8 +255,7 @@ def solve_lagrangian(oracle: Callable, sense, rows: int, multipliers=None, metho
                 norm2 = float(xp.sum(g * g))
                 if norm2 == 0:  # x(lam) satisfies the relaxed rows with complementarity: lam is optimal
                     best_lb, best_lam = max(best_lb, value), lam
-                    status = Status.OPTIMAL if math.isfinite(ub) and ub - best_lb <= 1e-12 * max(1, abs(ub)) \
-                        else Status.ITERATION_LIMIT
+                    status = _zero_step_status(ub, best_lb)
                     break
                 step = theta * max(target - value, 0.0) / norm2
                 lam = project(lam + step * g)
@@ -266,8 +265,7 @@ def solve_lagrangian(oracle: Callable, sense, rows: int, multipliers=None, metho
                 # becomes feasible); at most 10 Polyak steps' length keeps lam from flying off.
                 norm2 = max(float(xp.sum(direction * direction)), 1e-2 * float(xp.sum(g * g)))
                 if norm2 == 0:
-                    status = Status.OPTIMAL if math.isfinite(ub) and ub - best_lb <= 1e-12 * max(1, abs(ub)) \
-                        else Status.ITERATION_LIMIT
+                    status = _zero_step_status(ub, best_lb)
                     break
                 step = theta * max(target - best_lb, 0.0) / norm2
                 lam = project(best_lam + step * direction)
@@ -319,6 +317,11 @@ def solve_lagrangian(oracle: Callable, sense, rows: int, multipliers=None, metho
         x_best_feasible=best_x, average_infeasibility=violation(_average_subgradient(oracle, x_avg, g)),
         iterations=iteration, solve_time=time.perf_counter() - started, method=method_name, history=history,
     )
+
+
+def _zero_step_status(ub: float, best_lb: float) -> Status:
+    """Status when the step direction vanished: OPTIMAL only if a feasible UB meets the bound."""
+    return Status.OPTIMAL if math.isfinite(ub) and ub - best_lb <= 1e-12 * max(1, abs(ub)) else Status.ITERATION_LIMIT
 
 
 def _average_subgradient(oracle, x_avg, g_last):
