@@ -1,0 +1,373 @@
+"""GPU check and benchmark in one short run, for the minutes a session is lent a GPU machine.
+
+Everything a GPU lease should measure, in order of value, each section guarded so that a failure
+is a row with its error and the run goes on, and each section skipped when the time budget
+(``--budget`` seconds from the start) would be overrun:
+
+1. ``env``: GPU name, driver, CuPy / JAX versions and devices.
+2. ``triad``: device memory bandwidth, STREAM triad ``a = b + s c`` in float32 through a CuPy
+   elementwise kernel (bytes read + written / best time), and the host's NumPy triad.
+3. ``periter``: time per PDHG iteration of the matrix-free operators on the GPU (network
+   min-cost flow by arcs, multi-echelon inventory by variables; float32; backends cupy and
+   jax), as the difference of two solves (64 and 64 + N iterations) over N, so setup, transfers
+   and compilation cancel; compared with the compulsory traffic bound (bytes per iteration of
+   ``scotopt.bench.roofline.network_bytes`` and bench/inventory.py's ``compulsory_bytes``
+   divided by the triad bandwidth).
+4. ``e2e``: the network (NETGEN-like, 10^6 arcs) and inventory (10^6 variables) LPs solved to
+   ``eps`` = 1e-4 on the GPU, checked with scotopt's own KKT evaluation on the host and against
+   HiGHS's optimal objective, which a background process (``highs`` subcommand, started first)
+   computes on the same machine's CPU in the same run.
+5. ``lp``: Netlib / Kennington LPs from ``--data`` on scotopt-cupy, scotopt-jax and MPAX
+   (r2HPDHG on JAX, the GPU peer) at ``eps``, each answer re-checked by
+   :func:`scotopt.bench.verify.check` against index.csv's optimal objective.
+
+Results: ``OUT/gpu_results.json`` (rewritten after every row) and the log on stdout.
+Usage: ``python bench/gpu.py run --out DIR --budget 400 --data ../shared/data``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+T0 = time.perf_counter()
+RESULTS: dict = {"sections": {}, "rows": []}
+
+
+def elapsed() -> float:
+    return time.perf_counter() - T0
+
+
+def log(*parts) -> None:
+    print(f"[{elapsed():7.1f}s]", *parts, flush=True)
+
+
+def save(out: Path) -> None:
+    (out / "gpu_results.json").write_text(json.dumps(RESULTS, indent=1, default=str))
+
+
+def row(out: Path, **fields) -> None:
+    RESULTS["rows"].append(fields)
+    log(json.dumps(fields, default=str))
+    save(out)
+
+
+def section(name: str, budget: float, need: float, out: Path):
+    """Decorator-like runner: run ``fn`` if ``need`` seconds remain, record its error if it fails."""
+
+    def runner(fn, *args, **kwargs):
+        left = budget - elapsed()
+        if left < need:
+            RESULTS["sections"][name] = f"skipped: {left:.0f} s left, needs about {need:.0f}"
+            log(f"== {name}: skipped ({left:.0f} s left)")
+            save(out)
+            return None
+        log(f"== {name}")
+        t = time.perf_counter()
+        try:
+            value = fn(*args, **kwargs)
+            RESULTS["sections"][name] = f"ok in {time.perf_counter() - t:.1f} s"
+            return value
+        except Exception as exc:  # noqa: BLE001 - a failing section is a record, the run goes on
+            RESULTS["sections"][name] = f"{type(exc).__name__}: {exc}"[:500]
+            log(traceback.format_exc())
+            return None
+        finally:
+            save(out)
+
+    return runner
+
+
+# ------------------------------------------------------------------------------------ sections
+
+
+def env_info() -> dict:
+    info = {"python": sys.version.split()[0], "numpy": np.__version__}
+    try:
+        info["nvidia_smi"] = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem",
+             "--format=csv,noheader"], capture_output=True, text=True, timeout=20).stdout.strip()
+    except Exception as exc:  # noqa: BLE001
+        info["nvidia_smi"] = repr(exc)
+    from importlib import metadata
+
+    for package in ("scipy", "jax", "jaxlib", "cupy-cuda13x", "cupy-cuda12x", "highspy", "mpax", "optax"):
+        try:
+            info[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            info[package] = "missing"
+    try:
+        import jax
+
+        info["jax_devices"] = [str(d) for d in jax.devices()]
+    except Exception as exc:  # noqa: BLE001
+        info["jax_devices"] = repr(exc)
+    from scotopt.kernels import gpu_available
+
+    info["gpu_available"] = gpu_available()
+    RESULTS["env"] = info
+    log(json.dumps(info))
+    return info
+
+
+def device_triad(n: int = 1 << 28, reps: int = 20) -> float:
+    """Best GB/s of ``a = b + s c`` (float32, one fused CuPy kernel), counting 3 n 4 bytes."""
+    import cupy
+
+    triad = cupy.ElementwiseKernel("float32 b, float32 c, float32 s", "float32 a", "a = b + s * c", "scotopt_triad")
+    b = cupy.ones(n, dtype=cupy.float32)
+    c = cupy.full(n, 2.0, dtype=cupy.float32)
+    a = cupy.empty_like(b)
+    best = math.inf
+    for _ in range(reps):
+        start, stop = cupy.cuda.Event(), cupy.cuda.Event()
+        start.record()
+        triad(b, c, np.float32(3.0), a)
+        stop.record()
+        stop.synchronize()
+        best = min(best, cupy.cuda.get_elapsed_time(start, stop) / 1e3)
+    assert float(a[0]) == 7.0
+    del a, b, c
+    cupy.get_default_memory_pool().free_all_blocks()
+    return 3 * n * 4 / best / 1e9
+
+
+def network_model(arcs: int, seed: int = 0):
+    from scotopt.models.generators import netgen_min_cost_flow
+
+    return netgen_min_cost_flow(arcs // 8, arcs, seed=seed)
+
+
+def inventory_model(variables: int, seed: int = 0):
+    from inventory import instance_for
+
+    return instance_for(variables, seed)
+
+
+def traffic_bytes(kind: str, model) -> int:
+    from scotopt.bench import roofline
+
+    if kind == "network":
+        return roofline.network_bytes(model.num_arcs, model.num_nodes)
+    from inventory import compulsory_bytes
+
+    lp = model.lp
+    return compulsory_bytes(lp.num_vars, lp.num_rows)
+
+
+def time_solve(lp, backend: str, iterations: int) -> float:
+    import scotopt
+
+    t = time.perf_counter()
+    scotopt.solve(lp, backend=backend, dtype="float32", eps=1e-12, iteration_limit=iterations)
+    return time.perf_counter() - t
+
+
+def periter(out: Path, kind: str, size: int, backends, bandwidth: float, budget: float) -> None:
+    t = time.perf_counter()
+    model = network_model(size) if kind == "network" else inventory_model(size)
+    lp = model.lp
+    build_s = time.perf_counter() - t
+    moved = traffic_bytes(kind, model)
+    bound = moved / (bandwidth * 1e9)
+    for backend in backends:
+        if budget - elapsed() < 20:
+            row(out, section="periter", kind=kind, size=size, backend=backend, skipped="budget")
+            continue
+        try:
+            time_solve(lp, backend, 64)  # warm-up: JAX compiles here, CuPy loads its kernels
+            base = time_solve(lp, backend, 64)
+            extra = int(min(20_000, max(256, 1.5 / max(3 * bound, 1e-7))))
+            extra = 64 * max(1, extra // 64)
+            longer = time_solve(lp, backend, 64 + extra)
+            per_iter = (longer - base) / extra
+            row(out, section="periter", kind=kind, size=size, vars=lp.num_vars, rows=lp.num_rows, backend=backend,
+                dtype="float32", ms_per_iter=1e3 * per_iter, MB_per_iter=moved / 1e6, bound_ms=1e3 * bound,
+                ratio_to_bound=per_iter / bound, effective_GBs=moved / per_iter / 1e9, triad_GBs=bandwidth,
+                iterations_timed=extra, first_solve_s=base, build_s=build_s)
+        except Exception as exc:  # noqa: BLE001
+            row(out, section="periter", kind=kind, size=size, backend=backend,
+                error=f"{type(exc).__name__}: {exc}"[:400])
+            log(traceback.format_exc())
+
+
+def e2e(out: Path, kind: str, size: int, backends, eps: float, time_limit: float) -> None:
+    import scotopt
+    from scotopt.solvers.kkt import kkt_report
+
+    model = network_model(size) if kind == "network" else inventory_model(size)
+    lp = model.lp
+    for backend in backends:
+        for dtype in ("float32", "float64"):
+            try:
+                t = time.perf_counter()
+                res = scotopt.solve(lp, backend=backend, dtype=dtype, eps=eps, time_limit=time_limit)
+                seconds = time.perf_counter() - t
+                kkt = kkt_report(lp, res.x, res.y)
+                row(out, section="e2e", kind=kind, size=size, backend=backend, dtype=dtype, status=res.status.name,
+                    seconds=seconds, setup_s=res.setup_time, iterations=res.iterations,
+                    objective=res.primal_objective, kkt_max=kkt.max_relative, device=res.device)
+            except Exception as exc:  # noqa: BLE001
+                row(out, section="e2e", kind=kind, size=size, backend=backend, dtype=dtype,
+                    error=f"{type(exc).__name__}: {exc}"[:400])
+                log(traceback.format_exc())
+
+
+def lp_collection(out: Path, data: Path, names, eps: float, time_limit: float, budget: float,
+                  mpax_iterations: int) -> None:
+    from scotopt.bench import families as fam
+    from scotopt.bench import peers, verify
+    from scotopt.bench.solvers import SOLVERS
+
+    builders = {"netlib": fam._indexed_file("netlib", "lp"), "kennington": fam._indexed_file("kennington", "lp")}
+    for entry in names:
+        collection, name = entry.split("/")
+        if budget - elapsed() < 15:
+            row(out, section="lp", instance=name, skipped="budget")
+            continue
+        try:
+            instance = builders[collection](name, data)
+        except Exception as exc:  # noqa: BLE001
+            row(out, section="lp", instance=name, error=f"build: {type(exc).__name__}: {exc}"[:300])
+            continue
+        rows_, cols, nnz = instance.shape
+        for solver in ("scotopt-cupy", "scotopt-jax", "mpax"):
+            if budget - elapsed() < 10:
+                row(out, section="lp", instance=name, solver=solver, skipped="budget")
+                continue
+            try:
+                if solver == "mpax":
+                    answer = peers.solve_mpax(instance.csr_problem, eps=eps, iteration_limit=mpax_iterations)
+                else:
+                    answer = SOLVERS[solver].run(instance, eps, time_limit, {})
+                check = verify.check(instance.problem, answer.get("x"), answer.get("y"), eps, instance.reference)
+                row(out, section="lp", instance=name, rows=rows_, cols=cols, nnz=nnz, solver=solver,
+                    status=answer["status"], seconds=answer["seconds"], cold_seconds=answer.get("solver_seconds"),
+                    iterations=answer.get("iterations"), ms_per_iter=answer.get("ms_per_iter"),
+                    solved=check.get("solved"), kkt_max=check.get("kkt_max"), obj_rel_error=check.get("obj_rel_error"))
+            except Exception as exc:  # noqa: BLE001
+                row(out, section="lp", instance=name, solver=solver, error=f"{type(exc).__name__}: {exc}"[:400])
+                log(traceback.format_exc())
+
+
+# ------------------------------------------------------------------------------------ HiGHS in background
+
+
+def cmd_highs(ns) -> None:
+    """HiGHS (simplex, then IPM) on the e2e instance, written to ``ns.out`` as JSON rows."""
+    from scotopt.bench.families import explicit_lp
+    from scotopt.bench.peers import solve_highs
+    from scotopt.solvers.kkt import kkt_report
+
+    size = int(ns.size)
+    model = network_model(size) if ns.kind == "network" else inventory_model(size)
+    lp = explicit_lp(model)
+    rows = []
+    for method in ns.methods.split(","):
+        t = time.perf_counter()
+        cpu = time.process_time()
+        try:
+            res = solve_highs(lp, method=method, time_limit=ns.time_limit)
+            kkt = kkt_report(model.lp, res["x"], res["y"]).max_relative if res.get("x") is not None else math.nan
+            rows.append({"section": "highs", "kind": ns.kind, "size": size, "solver": f"highs-{method}",
+                         "status": res["status"], "seconds": res["seconds"], "cpu_s": time.process_time() - cpu,
+                         "objective": res.get("objective"), "kkt_max": kkt, "iterations": res.get("iterations")})
+        except Exception as exc:  # noqa: BLE001
+            rows.append({"section": "highs", "kind": ns.kind, "solver": f"highs-{method}",
+                         "error": f"{type(exc).__name__}: {exc}"[:300], "seconds": time.perf_counter() - t})
+        Path(ns.out).write_text(json.dumps(rows, default=str))
+
+
+def start_highs(out: Path, kind: str, size: int, time_limit: float) -> subprocess.Popen:
+    target = out / f"highs_{kind}.json"
+    return subprocess.Popen([sys.executable, __file__, "highs", "--kind", kind, "--size", str(size),
+                             "--time-limit", str(time_limit), "--out", str(target)],
+                            stdout=subprocess.DEVNULL, stderr=open(out / f"highs_{kind}.err", "w"))
+
+
+# ------------------------------------------------------------------------------------ main
+
+
+DEFAULT_LPS = ("netlib/afiro,netlib/25fv47,netlib/pilot87,netlib/dfl001,kennington/ken-11,kennington/osa-07,"
+               "kennington/pds-10,kennington/cre-b,kennington/osa-14,kennington/pds-20,kennington/rail507,"
+               "kennington/ken-18,kennington/pds-30,kennington/pds-50")
+
+
+def cmd_run(ns) -> None:
+    out = Path(ns.out)
+    out.mkdir(parents=True, exist_ok=True)
+    budget = ns.budget
+    highs = [start_highs(out, kind, int(ns.e2e_size), ns.highs_time_limit) for kind in ("network", "inventory")] \
+        if not ns.no_highs else []
+    section("env", budget, 0, out)(env_info)
+    bandwidth = section("triad", budget, 5, out)(device_triad)
+    if bandwidth:
+        RESULTS["triad_GBs"] = bandwidth
+        log(f"device triad {bandwidth:.0f} GB/s")
+    bandwidth = bandwidth or 3000.0
+    backends = ns.backends.split(",")
+    for kind, sizes in (("network", ns.network_sizes), ("inventory", ns.inventory_sizes)):
+        for size in sizes:
+            section(f"periter {kind} {size:.0e}", budget, 20, out)(periter, out, kind, int(size), backends, bandwidth,
+                                                                   budget)
+    for kind in ("network", "inventory"):
+        section(f"e2e {kind}", budget, 30, out)(e2e, out, kind, int(ns.e2e_size), backends, ns.eps, ns.time_limit)
+    section("lp", budget, 20, out)(lp_collection, out, Path(ns.data), ns.lps.split(","), ns.eps, ns.time_limit,
+                                   budget, ns.mpax_iterations)
+    for proc, kind in zip(highs, ("network", "inventory"), strict=False):
+        wait = max(1.0, budget + 20 - elapsed())
+        try:
+            proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            log(f"HiGHS {kind} killed at the budget")
+        target = out / f"highs_{kind}.json"
+        if target.exists():
+            for r in json.loads(target.read_text()):
+                row(out, **r)
+    log(f"done in {elapsed():.0f} s")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--out", default="bench/results/gpu")
+    r.add_argument("--budget", type=float, default=400.0, help="seconds for the whole run")
+    r.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    r.add_argument("--backends", default="cupy,jax")
+    r.add_argument("--network-sizes", type=float, nargs="+", default=[1e6, 1e7])
+    r.add_argument("--inventory-sizes", type=float, nargs="+", default=[1e6, 1e7])
+    r.add_argument("--e2e-size", type=float, default=1e6)
+    r.add_argument("--eps", type=float, default=1e-4)
+    r.add_argument("--time-limit", type=float, default=20.0)
+    r.add_argument("--highs-time-limit", type=float, default=240.0)
+    r.add_argument("--no-highs", action="store_true")
+    r.add_argument("--lps", default=DEFAULT_LPS)
+    r.add_argument("--mpax-iterations", type=int, default=100_000)
+    h = sub.add_parser("highs")
+    h.add_argument("--kind", choices=["network", "inventory"])
+    h.add_argument("--size", type=float)
+    h.add_argument("--methods", default="simplex,ipm")
+    h.add_argument("--time-limit", type=float, default=240.0)
+    h.add_argument("--out")
+    ns = parser.parse_args(argv)
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    (cmd_run if ns.cmd == "run" else cmd_highs)(ns)
+
+
+if __name__ == "__main__":
+    main()
