@@ -140,9 +140,34 @@ def device_triad(n: int = 1 << 28, reps: int = 20) -> float:
         stop.synchronize()
         best = min(best, cupy.cuda.get_elapsed_time(start, stop) / 1e3)
     assert float(a[0]) == 7.0
+    copy = math.inf
+    for _ in range(reps):
+        start, stop = cupy.cuda.Event(), cupy.cuda.Event()
+        start.record()
+        cupy.copyto(a, b)
+        stop.record()
+        stop.synchronize()
+        copy = min(copy, cupy.cuda.get_elapsed_time(start, stop) / 1e3)
+    RESULTS["copy_GBs"] = 2 * n * 4 / copy / 1e9
+    log(f"device copy {RESULTS['copy_GBs']:.0f} GB/s (read + write)")
     del a, b, c
     cupy.get_default_memory_pool().free_all_blocks()
     return 3 * n * 4 / best / 1e9
+
+
+def device_peak_bytes(backend: str) -> float:
+    """Peak device bytes of this process so far (JAX's allocator statistics) or the bytes CuPy's
+    memory pool holds (its peak, since the pool keeps freed blocks)."""
+    try:
+        if backend == "jax":
+            import jax
+
+            return float(jax.devices()[0].memory_stats().get("peak_bytes_in_use", math.nan))
+        import cupy
+
+        return float(cupy.get_default_memory_pool().total_bytes())
+    except Exception:  # noqa: BLE001
+        return math.nan
 
 
 def network_model(arcs: int, seed: int = 0):
@@ -194,10 +219,12 @@ def periter(out: Path, kind: str, size: int, backends, bandwidth: float, budget:
             extra = 64 * max(1, extra // 64)
             longer = time_solve(lp, backend, 64 + extra)
             per_iter = (longer - base) / extra
+            peak = device_peak_bytes(backend)
             row(out, section="periter", kind=kind, size=size, vars=lp.num_vars, rows=lp.num_rows, backend=backend,
                 dtype="float32", ms_per_iter=1e3 * per_iter, MB_per_iter=moved / 1e6, bound_ms=1e3 * bound,
                 ratio_to_bound=per_iter / bound, effective_GBs=moved / per_iter / 1e9, triad_GBs=bandwidth,
-                iterations_timed=extra, first_solve_s=base, build_s=build_s)
+                iterations_timed=extra, first_solve_s=base, build_s=build_s, device_peak_GB=peak / 1e9,
+                device_B_per_var=peak / lp.num_vars)
         except Exception as exc:  # noqa: BLE001
             row(out, section="periter", kind=kind, size=size, backend=backend,
                 error=f"{type(exc).__name__}: {exc}"[:400])
@@ -226,7 +253,7 @@ def e2e(out: Path, kind: str, size: int, backends, eps: float, time_limit: float
                 log(traceback.format_exc())
 
 
-def lp_collection(out: Path, data: Path, names, eps: float, time_limit: float, budget: float,
+def lp_collection(out: Path, data: Path, names, solvers, eps: float, time_limit: float, budget: float,
                   mpax_iterations: int) -> None:
     from scotopt.bench import families as fam
     from scotopt.bench import peers, verify
@@ -244,13 +271,16 @@ def lp_collection(out: Path, data: Path, names, eps: float, time_limit: float, b
             row(out, section="lp", instance=name, error=f"build: {type(exc).__name__}: {exc}"[:300])
             continue
         rows_, cols, nnz = instance.shape
-        for solver in ("scotopt-cupy", "scotopt-jax", "mpax"):
+        for solver in solvers:
             if budget - elapsed() < 10:
                 row(out, section="lp", instance=name, solver=solver, skipped="budget")
                 continue
             try:
                 if solver == "mpax":
                     answer = peers.solve_mpax(instance.csr_problem, eps=eps, iteration_limit=mpax_iterations)
+                elif solver.endswith("-warm"):  # a second solve: JAX's compiled iteration is reused
+                    SOLVERS[solver[:-5]].run(instance, eps, time_limit, {})
+                    answer = SOLVERS[solver[:-5]].run(instance, eps, time_limit, {})
                 else:
                     answer = SOLVERS[solver].run(instance, eps, time_limit, {})
                 check = verify.check(instance.problem, answer.get("x"), answer.get("y"), eps, instance.reference)
@@ -310,8 +340,9 @@ def cmd_run(ns) -> None:
     out = Path(ns.out)
     out.mkdir(parents=True, exist_ok=True)
     budget = ns.budget
+    wanted = set(ns.sections.split(","))
     highs = [start_highs(out, kind, int(ns.e2e_size), ns.highs_time_limit) for kind in ("network", "inventory")] \
-        if not ns.no_highs else []
+        if "highs" in wanted else []
     section("env", budget, 0, out)(env_info)
     bandwidth = section("triad", budget, 5, out)(device_triad)
     if bandwidth:
@@ -320,13 +351,17 @@ def cmd_run(ns) -> None:
     bandwidth = bandwidth or 3000.0
     backends = ns.backends.split(",")
     for kind, sizes in (("network", ns.network_sizes), ("inventory", ns.inventory_sizes)):
-        for size in sizes:
+        for size in sizes if "periter" in wanted else ():
             section(f"periter {kind} {size:.0e}", budget, 20, out)(periter, out, kind, int(size), backends, bandwidth,
                                                                    budget)
-    for kind in ("network", "inventory"):
+    for kind in ("network", "inventory") if "e2e" in wanted else ():
         section(f"e2e {kind}", budget, 30, out)(e2e, out, kind, int(ns.e2e_size), backends, ns.eps, ns.time_limit)
-    section("lp", budget, 20, out)(lp_collection, out, Path(ns.data), ns.lps.split(","), ns.eps, ns.time_limit,
-                                   budget, ns.mpax_iterations)
+    if "lp" in wanted:
+        section("lp", budget, 20, out)(lp_collection, out, Path(ns.data), ns.lps.split(","), ns.lp_solvers.split(","),
+                                       ns.eps, ns.time_limit, budget, ns.mpax_iterations)
+    for size in ns.large_sizes:
+        section(f"large network {size:.0e}", budget, 40, out)(periter, out, "network", int(size), ["jax"], bandwidth,
+                                                              budget)
     for proc, kind in zip(highs, ("network", "inventory"), strict=False):
         wait = max(1.0, budget + 20 - elapsed())
         try:
@@ -352,10 +387,13 @@ def main(argv=None) -> None:
     r.add_argument("--network-sizes", type=float, nargs="+", default=[1e6, 1e7])
     r.add_argument("--inventory-sizes", type=float, nargs="+", default=[1e6, 1e7])
     r.add_argument("--e2e-size", type=float, default=1e6)
+    r.add_argument("--large-sizes", type=float, nargs="*", default=[], help="network sizes timed last, on JAX only")
     r.add_argument("--eps", type=float, default=1e-4)
     r.add_argument("--time-limit", type=float, default=20.0)
     r.add_argument("--highs-time-limit", type=float, default=240.0)
-    r.add_argument("--no-highs", action="store_true")
+    r.add_argument("--sections", default="periter,e2e,lp,highs",
+                   help="which of periter, e2e, lp, highs (env and triad always run)")
+    r.add_argument("--lp-solvers", default="scotopt-cupy,scotopt-jax,mpax")
     r.add_argument("--lps", default=DEFAULT_LPS)
     r.add_argument("--mpax-iterations", type=int, default=100_000)
     h = sub.add_parser("highs")

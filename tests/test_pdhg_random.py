@@ -3,7 +3,6 @@ boxed LPs cross-checked against HiGHS and CVXPY, plus a small hypothesis propert
 
 from __future__ import annotations
 
-import cvxpy as cp
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -98,6 +97,7 @@ def boxed_random_lp(rng: np.random.Generator, m: int, n: int, density: float) ->
 
 
 def cvxpy_objective(lp: LP) -> float:
+    cp = pytest.importorskip("cvxpy", reason="the CVXPY cross-check needs cvxpy (pip install -e '.[test]')")
     solver = cp.CLARABEL if cp.CLARABEL in cp.installed_solvers() else cp.HIGHS
     A = sp.csr_matrix(lp.A)
     x = cp.Variable(lp.num_vars)
@@ -123,6 +123,7 @@ CROSS_SHAPES = [(20, 30, 1.0), (60, 40, 0.1), (100, 200, 0.03)]
 @pytest.mark.parametrize("shape", CROSS_SHAPES, ids=[f"{m}x{n}@{d}" for m, n, d in CROSS_SHAPES])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_cross_check_highs_cvxpy(shape, seed):
+    pytest.importorskip("cvxpy", reason="the CVXPY cross-check needs cvxpy (pip install -e '.[test]')")
     lp = boxed_random_lp(np.random.default_rng(seed), *shape)
     res = scotopt.solve(lp, backend="numpy", eps=1e-7, iteration_limit=200_000)
     assert res.status == Status.OPTIMAL, res

@@ -388,12 +388,12 @@ class DeviceNetwork:
             w = (x * d2).reshape(K, E)
             nodes = (jax.ops.segment_sum(w.T, tail, num_segments=V) - jax.ops.segment_sum(w.T, head, num_segments=V)).T
         else:  # pragma: no cover - cupy, needs a GPU
-            import cupyx
+            from scotopt.kernels.cupy_backend import scatter_add
 
             w = (x * d2).reshape(K, E)
             nodes = xp.zeros((K, V), dtype=w.dtype)
-            cupyx.scatter_add(nodes, (slice(None), tail), w)
-            cupyx.scatter_add(nodes, (slice(None), head), -w)
+            scatter_add(nodes, (slice(None), tail), w)
+            scatter_add(nodes, (slice(None), head), -w)
         out = nodes.reshape(-1)
         if self.coupling:
             out = xp.concatenate([out, w.sum(axis=0)])

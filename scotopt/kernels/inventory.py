@@ -591,8 +591,8 @@ def _unshift(xp, values, src_t, L):
         return out
     if hasattr(values, "at"):
         return xp.zeros_like(values).at[src_t, xp.arange(L)[None, :]].add(values)
-    import cupyx  # pragma: no cover - needs a GPU
+    from scotopt.kernels.cupy_backend import scatter_add  # pragma: no cover - needs a GPU
 
     out = xp.zeros_like(values)
-    cupyx.scatter_add(out, (src_t, xp.arange(L)[None, :]), values)
+    scatter_add(out, (src_t, xp.arange(L)[None, :]), values)
     return out

@@ -29,7 +29,7 @@ def solve(problem: LP, method: str = "pdhg", backend: str = "auto", dtype: str =
         "admm": OSQP-style ADMM (LPs and QPs), with a sparse LU of the KKT system on NumPy for
         problems up to ``ADMMOptions.direct_max_nonzeros``, matrix-free PCG otherwise.
     backend : {"auto", "numpy", "jax", "cupy"}
-        "auto" picks CuPy or JAX when a GPU is present, else NumPy/SciPy (the faster CPU
+        "auto" picks JAX when it sees a GPU (CuPy when only CuPy does), else NumPy/SciPy (the faster CPU
         backend on our benchmarks; see bench/README.md).
     dtype : {"float64", "float32"}
         Iteration precision. Termination is always decided in float64 on the original problem,

@@ -123,14 +123,84 @@ def init_state(xp, op, data: PDHGData, x, y, dtype) -> PDHGState:
     )
 
 
+def _clip_by_ufuncs(xp):
+    def clip(v, lower, upper):
+        return xp.minimum(xp.maximum(v, lower), upper)  # np.clip's definition
+
+    return clip
+
+
+def _primal_step(xp, clip):
+    def primal_step(x, aty, c, var_lb, var_ub, eta, omega):
+        return clip(x - (eta / omega) * (c - aty), var_lb, var_ub)
+
+    return primal_step
+
+
+def _dual_step(xp, clip):
+    def dual_step(y, ax_hat, ax, con_lb, con_ub, eta, omega):
+        sigma = eta * omega
+        v = y - sigma * (2.0 * ax_hat - ax)
+        return v - clip(v, -sigma * con_ub, -sigma * con_lb)
+
+    return dual_step
+
+
+def _halpern(xp, clip):
+    def halpern(hat, current, start, k, reflection):
+        w = (k + 1.0) / (k + 2.0)
+        return (2.0 * reflection * w) * hat + ((1.0 - 2.0 * reflection) * w) * current + (1.0 - w) * start
+
+    return halpern
+
+
+class _FusedOrPlain:
+    """``cupy.fuse(fn)`` (one GPU kernel instead of one per operation), or ``fn`` itself after
+    the first time CuPy cannot fuse it, with a warning: a fusion failure costs speed, never a
+    result."""
+
+    def __init__(self, xp, plain, fusable):
+        self.plain = plain
+        self.kernel = xp.fuse(fusable)
+        self.fused = True
+
+    def __call__(self, *args):
+        if self.fused:
+            try:
+                return self.kernel(*args)
+            except Exception as exc:  # noqa: BLE001 - any fusion failure falls back to the plain body
+                import warnings
+
+                self.fused = False
+                warnings.warn(f"cupy.fuse failed ({type(exc).__name__}: {exc}); using unfused kernels", stacklevel=2)
+        return self.plain(*args)
+
+
+_KERNELS: dict = {}
+
+
+def elementwise(xp, factory):
+    """The elementwise body ``factory(xp, clip)`` for this array namespace, built once.
+
+    On CuPy (an ``xp`` with ``fuse``) it runs as one fused kernel: CuPy otherwise launches a
+    kernel per operation, and at ~45 launches an iteration the launches, not the memory
+    traffic, set the time (bench/README.md, GPU section). NumPy runs it as written; JAX fuses
+    it under jit by itself.
+    """
+    key = (xp.__name__, factory)
+    if key not in _KERNELS:
+        if hasattr(xp, "fuse"):
+            _KERNELS[key] = _FusedOrPlain(xp, factory(xp, xp.clip), factory(xp, _clip_by_ufuncs(xp)))
+        else:
+            _KERNELS[key] = factory(xp, xp.clip)
+    return _KERNELS[key]
+
+
 def pdhg_map(xp, op, data: PDHGData, x, y, ax, aty, omega):
     """One application of T: returns (x^, y^, A x^, A^T y^)."""
-    tau = data.eta / omega
-    sigma = data.eta * omega
-    x_hat = xp.clip(x - tau * (data.c - aty), data.var_lb, data.var_ub)
+    x_hat = elementwise(xp, _primal_step)(x, aty, data.c, data.var_lb, data.var_ub, data.eta, omega)
     ax_hat = op.matvec(x_hat)
-    v = y - sigma * (2.0 * ax_hat - ax)
-    y_hat = v - xp.clip(v, -sigma * data.con_ub, -sigma * data.con_lb)
+    y_hat = elementwise(xp, _dual_step)(y, ax_hat, ax, data.con_lb, data.con_ub, data.eta, omega)
     aty_hat = op.rmatvec(y_hat)
     return x_hat, y_hat, ax_hat, aty_hat
 
@@ -138,15 +208,13 @@ def pdhg_map(xp, op, data: PDHGData, x, y, ax, aty, omega):
 def step(xp, op, data: PDHGData, params: Params, s: PDHGState) -> PDHGState:
     """One reflected Halpern PDHG iteration (no host synchronisation)."""
     x_hat, y_hat, ax_hat, aty_hat = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.aty, s.omega)
-    w = (s.k + 1.0) / (s.k + 2.0)
-    a = 2.0 * params.reflection * w
-    b = (1.0 - 2.0 * params.reflection) * w
-    anchor = 1.0 - w
+    halpern = elementwise(xp, _halpern)
+    gamma = params.reflection
     return s._replace(
-        x=a * x_hat + b * s.x + anchor * s.x0,
-        y=a * y_hat + b * s.y + anchor * s.y0,
-        ax=a * ax_hat + b * s.ax + anchor * s.ax0,
-        aty=a * aty_hat + b * s.aty + anchor * s.aty0,
+        x=halpern(x_hat, s.x, s.x0, s.k, gamma),
+        y=halpern(y_hat, s.y, s.y0, s.k, gamma),
+        ax=halpern(ax_hat, s.ax, s.ax0, s.k, gamma),
+        aty=halpern(aty_hat, s.aty, s.aty0, s.k, gamma),
         k=s.k + 1.0,
         n=s.n + 1.0,
     )

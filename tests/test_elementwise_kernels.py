@@ -1,0 +1,61 @@
+"""The fused-kernel wrapper of the PDHG iteration (algorithm.elementwise): the bodies it fuses on
+CuPy compute what np.clip-based PDHG does, and a fusion failure falls back to the plain body."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+
+from scotopt.solvers.pdhg import algorithm as alg
+
+
+def _fake_namespace(fuse):
+    """numpy with a ``fuse`` attribute, as CuPy has; ``__name__`` keeps its cache entry apart."""
+    ns = types.SimpleNamespace(**{name: getattr(np, name) for name in ("minimum", "maximum", "clip")})
+    ns.fuse = fuse
+    ns.__name__ = f"fake-{id(ns)}"
+    return ns
+
+
+def _inputs(rng, n=50):
+    x, aty, c, y, ax_hat, ax = (rng.normal(size=n) for _ in range(6))
+    lb = np.where(rng.random(n) < 0.3, -np.inf, rng.normal(size=n) - 1.0)
+    ub = np.where(rng.random(n) < 0.3, np.inf, lb + rng.random(n) * 2.0)
+    ub = np.where(np.isinf(lb), rng.normal(size=n), ub)
+    return x, aty, c, y, ax_hat, ax, lb, ub
+
+
+def test_fused_bodies_equal_the_clip_form():
+    rng = np.random.default_rng(0)
+    x, aty, c, y, ax_hat, ax, lb, ub = _inputs(rng)
+    eta, omega, k, gamma = 0.7, 1.3, np.float64(4.0), 1.0
+    ufunc_ns = _fake_namespace(fuse=lambda fn: fn)  # "fusing" = the min/max bodies run as written
+    tau, sigma = eta / omega, eta * omega
+    primal = alg.elementwise(ufunc_ns, alg._primal_step)(x, aty, c, lb, ub, eta, omega)
+    np.testing.assert_allclose(primal, np.clip(x - tau * (c - aty), lb, ub), rtol=1e-15)
+    dual = alg.elementwise(ufunc_ns, alg._dual_step)(y, ax_hat, ax, lb, ub, eta, omega)
+    v = y - sigma * (2.0 * ax_hat - ax)
+    np.testing.assert_allclose(dual, v - np.clip(v, -sigma * ub, -sigma * lb), rtol=1e-15)
+    w = (k + 1.0) / (k + 2.0)
+    halpern = alg.elementwise(ufunc_ns, alg._halpern)(x, y, c, k, gamma)
+    np.testing.assert_allclose(halpern, 2 * gamma * w * x + (1 - 2 * gamma) * w * y + (1 - w) * c, rtol=1e-15)
+
+
+def test_fusion_failure_falls_back_with_a_warning():
+    def broken_fuse(fn):
+        def kernel(*args):
+            raise TypeError("this body cannot be fused")
+
+        return kernel
+
+    ns = _fake_namespace(fuse=broken_fuse)
+    rng = np.random.default_rng(1)
+    x, aty, c, _, _, _, lb, ub = _inputs(rng)
+    primal = alg.elementwise(ns, alg._primal_step)
+    with pytest.warns(UserWarning, match="cupy.fuse failed"):
+        first = primal(x, aty, c, lb, ub, 0.5, 2.0)
+    np.testing.assert_array_equal(first, np.clip(x - 0.25 * (c - aty), lb, ub))
+    second = primal(x, aty, c, lb, ub, 0.5, 2.0)  # no second warning: the plain body is kept
+    np.testing.assert_array_equal(second, first)
