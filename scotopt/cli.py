@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="scotopt",
         description="GPU-accelerated first-order solvers for large LPs (PDHG), from files or Python.",
         epilog="Exit codes: 0 ran (see the status), 2 bad input or options, 130 interrupted. "
+               "JAX solves keep their compiled code in ~/.cache/scotopt/jax for the next process "
+               "(SCOTOPT_CACHE_DIR=DIR to move it, =off to disable). "
                "Run 'scotopt COMMAND --help' for a command's flags.",
     )
     parser.add_argument("--version", action="version", version=f"scotopt {__version__}")
@@ -158,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _jax_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("jax") is not None
+
+
 def _fail(message: str) -> int:
     print(f"scotopt: error: {message}", file=sys.stderr)
     return EXIT_BAD_INPUT
@@ -171,6 +179,11 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "demo"
     if args.command is None:
         args = build_parser().parse_args(["demo"])
+    if command in ("solve", "demo", "bench") and getattr(args, "backend", "auto") in ("auto", "jax") \
+            and _jax_installed():
+        from scotopt.kernels import compile_cache
+
+        compile_cache.enable()  # a process per solve: keep JAX's compiled chunks (SCOTOPT_CACHE_DIR=off: don't)
     try:
         if command == "solve":
             return _solve(args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,10 @@ import pytest
 from scotopt.kernels import gpu_available
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+# In-process CLI tests would otherwise turn on JAX's persistent cache in ~/.cache for the whole
+# session; tests/test_compile_cache.py checks the cache in its own processes.
+os.environ.setdefault("SCOTOPT_CACHE_DIR", "off")
 
 
 def _cupy_present() -> bool:

@@ -1,0 +1,63 @@
+"""JAX's persistent compilation cache as the CLI uses it (scotopt.kernels.compile_cache)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scotopt.kernels import compile_cache
+
+pytest.importorskip("jax")
+
+DEMO = Path(__file__).resolve().parents[1] / "scotopt" / "data" / "distribution_demo.mps"
+
+
+def _env(**values):
+    env = {k: v for k, v in os.environ.items() if k not in ("SCOTOPT_CACHE_DIR", "JAX_COMPILATION_CACHE_DIR")}
+    env.update(values)
+    return env
+
+
+@pytest.mark.parametrize("value", ["off", "", "0", "none"])
+def test_cache_off(monkeypatch, value):
+    monkeypatch.setenv(compile_cache.ENV, value)
+    assert compile_cache.default_dir() is None
+
+
+def test_cache_dir_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv(compile_cache.ENV, str(tmp_path / "c"))
+    assert compile_cache.default_dir() == tmp_path / "c"
+    monkeypatch.delenv(compile_cache.ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert compile_cache.default_dir() == tmp_path / "scotopt" / "jax"
+
+
+def _cli_solve(env):
+    out = subprocess.run([sys.executable, "-m", "scotopt", "solve", str(DEMO), "--backend", "jax", "--json"],
+                         capture_output=True, text=True, env=env, timeout=300, check=True)
+    return json.loads(out.stdout)
+
+
+def test_cli_fills_the_cache_and_a_second_process_gives_the_same_answer(tmp_path):
+    cache = tmp_path / "jax-cache"
+    env = _env(SCOTOPT_CACHE_DIR=str(cache), PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    first = _cli_solve(env)
+    entries = [p for p in cache.rglob("*") if p.is_file()]
+    assert entries, "the first solve stored no compiled executable"
+    second = _cli_solve(env)  # loads the executables stored by the first process
+    assert first["status"] == second["status"] == "OPTIMAL"
+    assert second["primal_objective"] == pytest.approx(first["primal_objective"], rel=1e-12)
+
+
+def test_a_cache_folder_the_user_gave_jax_is_kept(tmp_path):
+    code = ("from scotopt.kernels import compile_cache; "
+            f"print(compile_cache.enable({str(tmp_path / 'ours')!r}))")
+    env = _env(JAX_COMPILATION_CACHE_DIR=str(tmp_path / "theirs"), PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=True)
+    assert out.stdout.strip() == str(tmp_path / "theirs")
+    assert not (tmp_path / "ours").exists()
