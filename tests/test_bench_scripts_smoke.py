@@ -1,4 +1,4 @@
-"""The remaining bench/ scripts (backend_periter, spmv_cpu, summarize, io_read) run at a tiny size, so
+"""The remaining bench/ scripts (backend_periter, spmv_cpu, summarize, io_read, gpu) run at a tiny size, so
 they never rot; compare_lp, network, compare_qp, qp_large and lagrangian_mmcf have their own smoke tests."""
 
 from __future__ import annotations
@@ -45,3 +45,22 @@ def test_io_read_ken07(tmp_path):
     pytest.importorskip("highspy")
     _run("bench/io_read.py", "--files", "ken-07", "--repeat", "1", "--out", tmp_path / "io")
     assert (tmp_path / "io.csv").exists()
+
+
+def test_gpu_script_runs_its_sections_without_a_gpu(tmp_path):
+    """bench/gpu.py on the CPU: the device triad fails into its section record (no CuPy GPU), the
+    rest runs on NumPy and JAX-CPU at a tiny size, and HiGHS answers from its background process."""
+    pytest.importorskip("highspy")
+    _run("bench/gpu.py", "run", "--out", tmp_path, "--budget", "120", "--backends", "numpy",
+         "--network-sizes", "2e3", "--inventory-sizes", "2e3", "--e2e-size", "2e3", "--sections", "periter,e2e,highs",
+         "--highs-time-limit", "30")
+    import json
+
+    results = json.loads((tmp_path / "gpu_results.json").read_text())
+    rows = results["rows"]
+    assert {r["section"] for r in rows} == {"periter", "e2e", "highs"}
+    assert all("error" not in r for r in rows), [r for r in rows if "error" in r]
+    optimal = {r["kind"]: r["objective"] for r in rows if r["section"] == "e2e" and r["dtype"] == "float64"}
+    highs = {r["kind"]: r["objective"] for r in rows if r.get("solver") == "highs-simplex"}
+    for kind in ("network", "inventory"):  # scotopt at eps 1e-4 vs HiGHS's optimum
+        assert abs(optimal[kind] - highs[kind]) <= 1e-3 * abs(highs[kind])
