@@ -228,15 +228,17 @@ def _run(lp, backend, placement, dtype, termination, options, warm_start, verbos
     op = placement.operator(scaled.A, dtype)
     norm = _operator_norm(scaled.A)
     data = _make_data(placement, scaled, lp, dtype, options.step_size_safety / norm)
-    state = alg.init_state(xp, op, data, placement.columns(x_start, dtype, _padding_start(scaled)),
-                           placement.rows(y_start, dtype, 0.0), dtype)
+    first = [alg.init_state(xp, op, data, placement.columns(x_start, dtype, _padding_start(scaled)),
+                            placement.rows(y_start, dtype, 0.0), dtype)]
     del scaled, x_start, y_start  # host float64 copies: GBs at 10^8 columns
     setup_time = time.perf_counter() - start
 
     def verify(state, stats):
         return _verified_outcome(lp, placement, xp, op, data, state, stats, termination)
 
-    loop = iterate(backend, op, data, algorithm_params(options), state, termination, options, verify, verbose, start)
+    # handed over in a list that iterate() empties, so that no frame here keeps the first state's
+    # vectors alive for the whole solve
+    loop = iterate(backend, op, data, algorithm_params(options), first, termination, options, verify, verbose, start)
     x, y = _answer(placement, xp, op, data, loop.answer_state, loop.ray_candidate)
     return measured_result(
         lp, x, y, loop.status, loop.ray, iterations=loop.iterations, solve_time=time.perf_counter() - start,
@@ -263,15 +265,21 @@ def iterate(backend, op, data, params: alg.Params, state, termination: Terminati
     """Run chunks of ``check_every`` steps and one evaluation each until a verified status or a limit.
 
     ``verify(state, stats)`` returns None (nothing claimed), (None, None, candidate) (a claim the
-    float64 check rejected) or (status, ray, candidate).
+    float64 check rejected) or (status, ray, candidate). ``state`` may be a one-element list,
+    which is emptied: then only this loop holds the starting state.
+
+    Memory: at most the chunk's starting state, the state being stepped and the evaluated one are
+    alive. The fallback answer for NUMERICAL_ERROR and INTERRUPTED is the chunk's starting state
+    (finite: its evaluation was), not a copy kept from the chunk before.
     """
+    if isinstance(state, list):
+        state = state.pop()
     run_steps, run_evaluate = _compiled_functions(backend, op, params)
     progress = _Progress(verbose)
     s = alg.STAT
     iterations = 0
     status = None
-    answer_state, ray_candidate = state, 0
-    last_good = state
+    answer_state, ray_candidate = None, 0
     verify_failures = 0
     ray = None
     try:
@@ -285,11 +293,10 @@ def iterate(backend, op, data, params: alg.Params, state, termination: Terminati
             stats = backend.to_host(stats)
             elapsed = time.perf_counter() - start
             if stats[s["finite"]] < 1:
-                status, answer_state = Status.NUMERICAL_ERROR, last_good
+                status, answer_state = Status.NUMERICAL_ERROR, state
                 progress.line(iterations, stats, elapsed, "  non-finite values: stopping")
                 break
             progress.line(iterations, stats, elapsed, "  restart" if stats[s["restarted"]] else "")
-            last_good = stepped
             found = verify(stepped, stats)
             if found is not None:
                 status, ray, ray_candidate = found
@@ -305,8 +312,9 @@ def iterate(backend, op, data, params: alg.Params, state, termination: Terminati
                 status, answer_state = Status.TIME_LIMIT, stepped
                 break
             state = new_state
+            stepped = new_state = None  # the next chunk holds only its starting state
     except KeyboardInterrupt:
-        status, answer_state = Status.INTERRUPTED, last_good
+        status, answer_state = Status.INTERRUPTED, state
     return LoopOutcome(status, answer_state, ray, ray_candidate, iterations, verify_failures)
 
 
