@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 from problems import highs_solve
 
-from scotopt import LP, InvalidProblemError, Status
+from scotopt import LP, QP, InvalidOptionError, InvalidProblemError, Status
 from scotopt.solvers.admm.consensus import extensive_form, solve_consensus
 
 
@@ -35,6 +35,15 @@ def scenario_inventory(num_scenarios: int = 6, products: int = 3, seed: int = 0)
     return blocks, probabilities / probabilities.sum(), products
 
 
+def scenario_qp(num_scenarios: int = 6, products: int = 3, seed: int = 0):
+    """:func:`scenario_inventory` with convex quadratic costs: 0.05 q_j^2 (ordering gets dearer)
+    and 0.02 s_j^2 (selling more needs discounts), so blocks are QPs with P_s = diag(...)."""
+    blocks, probabilities, k = scenario_inventory(num_scenarios, products, seed)
+    curvature = sp.diags(np.r_[np.full(products, 0.05), np.full(products, 0.02)]).tocsr()
+    qps = [QP(curvature, b.c, b.A, b.con_lb, b.con_ub, b.var_lb, b.var_ub) for b in blocks]
+    return qps, probabilities, k
+
+
 def test_consensus_equals_monolithic_optimum():
     blocks, p, k = scenario_inventory()
     monolithic = extensive_form(blocks, p, k)
@@ -56,3 +65,13 @@ def test_consensus_input_errors():
         solve_consensus([blocks[0], LP(np.ones(2), sp.csr_matrix((0, 2)))], [0.5, 0.5], 1)
     with pytest.raises(InvalidProblemError, match="num_shared"):
         solve_consensus(blocks, p, 0)
+
+
+def test_consensus_sharding_options_are_checked():
+    """devices= / mesh= need backend='jax' and a device count JAX has (the sharded solves
+    themselves run on 4 forced host devices in tests/test_sharded.py)."""
+    blocks, p, k = scenario_inventory(num_scenarios=2)
+    with pytest.raises(InvalidOptionError, match="backend='jax'"):
+        solve_consensus(blocks, p, k, devices=1)
+    with pytest.raises(InvalidOptionError, match="xla_force_host_platform_device_count"):
+        solve_consensus(blocks, p, k, backend="jax", devices=64)

@@ -177,6 +177,24 @@ def _assert_lagrangian(out):
     assert abs(one - four) <= 1e-9 * (1 + abs(one)), out
 
 
+def test_sharded_consensus_equals_one_device_and_the_reference():
+    """Consensus ADMM's scenario blocks split over 4 devices (7 LP blocks, one padded; 6 QP blocks
+    over a 2 x 2 mesh) against the same solve on one device, and both against HiGHS (LP) /
+    CVXPY-Clarabel (QP) on the extensive form."""
+    pytest.importorskip("cvxpy")
+    (out,) = _run_cases("consensus")
+    for name in ("lp", "qp"):
+        case = out[name]
+        assert case["status"] == ["OPTIMAL", "OPTIMAL"], case
+        assert case["shards"] == [1, 4] and case["device"] == "4 x cpu", case
+        assert case["blocks_per_device"] == 2, case
+        assert case["rounds"][0] == case["rounds"][1], case
+        assert case["z_diff"] < 1e-8 and case["x_diff"] < 1e-8, case
+        for objective in case["objective"]:
+            assert abs(objective - case["reference"]) <= 1e-5 * (1 + abs(case["reference"])), case
+        assert max(case["kkt"]) <= 1e-6, case
+
+
 @pytest.mark.slow
 def test_sharded_solves_equal_single_device_solves_more():
     """The inventory scenario LP, multicommodity with coupling rows on 3 shards, DIMACS gridgen,
