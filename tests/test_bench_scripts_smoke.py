@@ -45,3 +45,14 @@ def test_io_read_ken07(tmp_path):
     pytest.importorskip("highspy")
     _run("bench/io_read.py", "--files", "ken-07", "--repeat", "1", "--out", tmp_path / "io")
     assert (tmp_path / "io.csv").exists()
+
+
+@pytest.mark.slow
+def test_scaling_consensus_tiny(tmp_path):
+    """bench/scaling.py's consensus study (host batch and 1, 2, 4 forced devices) at a tiny size."""
+    pytest.importorskip("jax")
+    _run("bench/scaling.py", "consensus", "--scenarios", "4", "--products", "3", "--rounds", "2", "--repeats", "1",
+         "--out", tmp_path / "scaling")
+    table = (tmp_path / "scaling_consensus.md").read_text()
+    assert [line.split("|")[2].strip() for line in table.splitlines() if line.startswith("| newsvendor")] == \
+        ["host", "1", "2", "4"]
