@@ -45,6 +45,7 @@ from scotopt.distributed.operator import fetch, put
 from scotopt.options import ADMMOptions
 from scotopt.solvers.admm import algorithm as alg
 from scotopt.solvers.admm.scaling import scale_qp
+from scotopt.status import Status
 
 _CG_TOLERANCE = 1e-7  # PCG's residual relative to its warm start's (alg.pcg_solve)
 
@@ -143,13 +144,15 @@ class ShardedConsensus:
         self._round = _round_program(self.mesh, m, n, k, float(rho), float(inner_eps), options, int(max_inner))
 
     def round(self):
-        """One round on the devices: returns (z, residual, inner iterations of the slowest block, None) on
-        the host; the last entry (an inner failure status on the host path) is always None here: a
-        block that reaches ``max_inner`` iterations goes on from there in the next round."""
+        """One round on the devices: returns (z, residual, inner iterations of the slowest block,
+        failure) on the host; failure is NUMERICAL_ERROR when z or the residual is not finite, else
+        None (a block that reaches ``max_inner`` iterations goes on from there in the next round)."""
         self.state, self.z, stats = self._round(self.data, self.state, self.z)
         stats = np.asarray(jax.device_get(stats))
         z = np.asarray(fetch(self.z), dtype=np.float64)
-        return z, float(np.sqrt(max(stats[0], 0.0))), int(stats[1]), None
+        residual = float(np.sqrt(max(stats[0], 0.0))) if np.isfinite(stats[0]) else np.inf
+        failed = None if np.isfinite(z).all() and np.isfinite(residual) else Status.NUMERICAL_ERROR
+        return z, residual, int(stats[1]), failed
 
     def point(self):
         """(x_all, y_all): the blocks' unscaled primal vectors (S n) and row duals (S m), scotopt signs."""

@@ -179,8 +179,8 @@ def solve_consensus(blocks, probabilities, num_shared: int, rho: float = 1.0, ep
     split the scenario blocks over those devices with ``backend='jax'``: each device solves its
     S / P blocks (S padded to a multiple of P) and z is averaged by an all-reduce
     (:mod:`scotopt.distributed.consensus`); ``extra`` then also holds ``shards``,
-    ``blocks_per_device`` and ``comm_bytes_per_round``. The rounds, stopping rule and extensive-form
-    check are the same as on the host.
+    ``blocks_per_device``, ``comm_bytes_per_round`` and ``block_bytes_per_device``. The rounds,
+    stopping rule and extensive-form check are the same as on the host.
     """
     started = time.perf_counter()
     p = _check_blocks(blocks, probabilities, num_shared)
