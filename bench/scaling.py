@@ -25,6 +25,17 @@ Strong scaling keeps the instance; weak scaling grows it with P (grid rows x P, 
 On this machine (2 shared cores) forced host devices share the same 2 cores, so speedup is
 bounded by 2 whatever P: the study shows the sharding overhead and the layout's communication
 volume, not GPU scaling.
+
+``consensus`` (``python bench/scaling.py consensus --scenarios 64 --products 100``): consensus ADMM
+(progressive hedging) on the scenario newsvendor
+(:func:`scotopt.models.newsvendor.scenario_newsvendor_blocks`, S blocks of 2 x products
+variables), per round: the host path (the blocks as one block-diagonal QP, scotopt's ADMM on
+NumPy with a sparse factorisation: the single-device baseline, "host" rows) and the blocks
+split over P = 1, 2, 4 JAX devices (``solve_consensus(..., backend="jax", devices=P)``). Time
+per round = median over ``--repeats`` pairs of (T(3N) - T(N)) / 2N with N = ``--rounds`` rounds
+(``max_rounds``), wall and CPU seconds of the process (all its threads); every configuration
+runs the same rounds. Communication: the all-reduce of z and two scalars per round; memory: the
+block data and iterates on one device.
 """
 
 from __future__ import annotations
@@ -111,6 +122,61 @@ def child(study: str, kinds: list[str], size: int, iterations: int, repeats: int
                 print(json.dumps(row), flush=True)
 
 
+def consensus_child(scenarios: int, products: int, rounds: int, repeats: int) -> None:
+    """The consensus study in this process (forced devices already set): one JSON row per configuration."""
+    import statistics
+
+    import jax
+
+    from scotopt.models.newsvendor import scenario_newsvendor_blocks
+    from scotopt.solvers.admm.consensus import solve_consensus
+
+    blocks, p, k = scenario_newsvendor_blocks(scenarios, products, seed=0)
+    configurations = [("host", {})] + [(str(d), {"backend": "jax", "devices": d}) for d in DEVICES
+                                       if d <= len(jax.devices())]
+    for label, where in configurations:
+        def run(count, where=where):
+            wall, cpu = time.perf_counter(), time.process_time()
+            result = solve_consensus(blocks, p, k, rho=1.0, eps=1e-12, max_rounds=count, **where)
+            return time.perf_counter() - wall, time.process_time() - cpu, result
+
+        run(rounds)  # compile (JAX) and warm the caches
+        walls, cpus = [], []
+        for _ in range(repeats):
+            short_wall, short_cpu, _ = run(rounds)
+            long_wall, long_cpu, result = run(3 * rounds)
+            walls.append((long_wall - short_wall) / (2 * rounds))
+            cpus.append((long_cpu - short_cpu) / (2 * rounds))
+        extra = result.extra
+        print(json.dumps({
+            "study": "consensus", "instance": f"newsvendor S={scenarios} x {2 * products} vars", "devices": label,
+            "rounds": extra["rounds"], "inner_iterations": extra["inner_iterations"],
+            "ms_per_round": 1e3 * statistics.median(walls), "ms_spread": 1e3 * (max(walls) - min(walls)),
+            "cpu_ms_per_round": 1e3 * statistics.median(cpus),
+            "comm_bytes_per_round": extra.get("comm_bytes_per_round", 0.0),
+            "block_bytes_per_device": extra.get("block_bytes_per_device", ""),
+            "objective": result.fun, "device": result.device,
+        }), flush=True)
+
+
+def _consensus_markdown(rows: list[dict]) -> str:
+    """The consensus table: speedups against the host path (single-device baseline) and against P = 1."""
+    by_label = {row["devices"]: row["ms_per_round"] for row in rows}
+    lines = ["# Consensus ADMM per round: host batch vs scenario blocks split over forced CPU devices", "",
+             "Machine: 2-core shared VM (other jobs running), no GPU; see bench/scaling.py.", "",
+             "| instance | devices | rounds | inner iters (last run) | ms/round | spread ms | CPU ms/round | "
+             "vs host | vs P=1 | comm B/round/device | block B/device |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        ms = row["ms_per_round"]
+        lines.append(f"| {row['instance']} | {row['devices']} | {row['rounds']} | {row['inner_iterations']} | "
+                     f"{ms:.2f} | {row['ms_spread']:.2f} | {row['cpu_ms_per_round']:.2f} | "
+                     f"{by_label['host'] / ms:.2f} | "
+                     f"{by_label.get('1', float('nan')) / ms:.2f} | {row['comm_bytes_per_round']:.0f} | "
+                     f"{row['block_bytes_per_device']} |")
+    return "\n".join(lines) + "\n"
+
+
 def _markdown(rows: list[dict], study: str) -> str:
     """The table of one study; "1*" is the unsharded single-device path, speedups are against "1"."""
     platform = rows[-1]["device"].split(" x ")[-1]
@@ -136,18 +202,24 @@ def _markdown(rows: list[dict], study: str) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("study", nargs="?", choices=("strong", "weak", "both"), default="both")
+    parser.add_argument("study", nargs="?", choices=("strong", "weak", "both", "consensus"), default="both")
     parser.add_argument("--kinds", default="network,csr,inventory")
     parser.add_argument("--size", type=int, default=150, help="grid side (strong) / grid side per device (weak)")
     parser.add_argument("--iterations", type=int, default=128, help="N: solves of N and 3N iterations are timed")
     parser.add_argument("--repeats", type=int, default=3, help="pairs of solves; the median counts")
+    parser.add_argument("--scenarios", type=int, default=64, help="consensus: scenario blocks")
+    parser.add_argument("--products", type=int, default=100, help="consensus: products (2 per variable pair)")
+    parser.add_argument("--rounds", type=int, default=10, help="consensus: N, solves of N and 3N rounds are timed")
     parser.add_argument("--platform", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "scaling"))
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     kinds = args.kinds.split(",")
     if args.child:
-        child(args.study, kinds, args.size, args.iterations, args.repeats)
+        if args.study == "consensus":
+            consensus_child(args.scenarios, args.products, args.rounds, args.repeats)
+        else:
+            child(args.study, kinds, args.size, args.iterations, args.repeats)
         return 0
     from bench.tables import write_csv
 
@@ -158,7 +230,8 @@ def main(argv=None) -> int:
     studies = ("strong", "weak") if args.study == "both" else (args.study,)
     for study in studies:
         command = [sys.executable, __file__, study, "--child", "--kinds", args.kinds, "--size", str(args.size),
-                   "--iterations", str(args.iterations), "--repeats", str(args.repeats)]
+                   "--iterations", str(args.iterations), "--repeats", str(args.repeats),
+                   "--scenarios", str(args.scenarios), "--products", str(args.products), "--rounds", str(args.rounds)]
         done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
         if done.returncode:
             print(done.stderr[-4000:], file=sys.stderr)
@@ -168,7 +241,7 @@ def main(argv=None) -> int:
             print(row, flush=True)
         prefix = f"{args.out}_{study}"
         write_csv(rows, prefix)
-        Path(prefix + ".md").write_text(_markdown(rows, study))
+        Path(prefix + ".md").write_text(_consensus_markdown(rows) if study == "consensus" else _markdown(rows, study))
     return 0
 
 

@@ -16,6 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+def inventory_model(scenarios: int):
+    """The seeded two-echelon distribution network of the inventory cases."""
+    from scotopt.models.inventory_instances import distribution_network
+
+    return distribution_network(2, 3, 2, 6, scenarios, seed=1)
+
+
 def _lp(case: str):
     from scotopt.io import load
     from scotopt.io.dimacs import read_dimacs
@@ -27,10 +34,8 @@ def _lp(case: str):
         return grid_multicommodity(5, 6, 4, seed=2).lp
     if case == "afiro":
         return load(SHARED_DATA / "netlib" / "afiro.mps.gz")
-    if case == "inventory":
-        from scotopt.models.inventory_instances import distribution_network
-
-        return distribution_network(2, 3, 2, 6, 8, seed=1).to_lp()
+    if case.startswith("inventory"):  # "inventory": 8 scenarios; "inventoryS": S scenarios
+        return inventory_model(int(case[len("inventory"):] or 8)).to_lp()
     if case == "dimacs":
         return read_dimacs(SHARED_DATA / "dimacs_mcf" / "gridgen_frangio_Network3.min.gz").lp
     raise ValueError(case)
@@ -60,7 +65,9 @@ def compare(case: str, devices: int = 4, dtype: str = "float64", eps: float = 1e
 
 
 def sharded_products(case: str, devices: int = 4) -> dict:
-    """max |sharded product - host product| of a scaled operator on random vectors, both ways."""
+    """max |sharded product - host product| of a scaled operator on random vectors, both ways, with
+    the padding slots of the input filled with nonzeros (a padding entry must not reach a real one);
+    ``padding``: max |value| the products leave in padding slots (they must stay 0)."""
     import jax
     import numpy as np
     import scipy.sparse as sp
@@ -69,8 +76,9 @@ def sharded_products(case: str, devices: int = 4) -> dict:
     from scotopt.kernels.inventory import InventoryOperator, InventoryStructure
 
     rng = np.random.default_rng(5)
-    if case == "inventory_ops":  # every row and column kind: storage, lanes, expediting, lead times
-        S, T, N, P, L = 8, 4, 3, 2, 4
+    if case.startswith("inventory"):  # every row and column kind: storage, lanes, expediting, lead times
+        # "inventory_ops": 8 scenarios; "inventoryS_ops": S (padding slots when the devices do not divide S)
+        S, T, N, P, L = int(case[len("inventory"):-len("_ops")] or 8), 4, 3, 2, 4
         structure = InventoryStructure(S, T, N, P, rng.integers(0, N, L), rng.integers(0, T + 1, L),
                                        sp.csr_matrix(sp.random(N, L, density=0.5, random_state=1)),
                                        rng.uniform(0.5, 2, P), rng.uniform(0.5, 2, P), True, True, True, True)
@@ -78,13 +86,18 @@ def sharded_products(case: str, devices: int = 4) -> dict:
     else:
         A = sp.random(30, 17, density=0.3, random_state=2, format="csr")
     x, y = rng.standard_normal(A.shape[1]), rng.standard_normal(A.shape[0])
+    from scotopt.distributed.operator import fetch
+
     with jax.enable_x64(True):
         placement = sharded_placement(devices)
         op = placement.operator(A, np.float64)
-        forward = placement.rows_to_host(op.matvec(placement.columns(x, np.float64)))
-        adjoint = placement.columns_to_host(op.rmatvec(placement.rows(y, np.float64)))
-    return {"case": case, "forward": float(np.abs(forward - A @ x).max()),
-            "adjoint": float(np.abs(adjoint - A.T @ y).max())}
+        forward = fetch(op.matvec(placement.columns(x, np.float64, fill=5.0)))
+        adjoint = fetch(op.rmatvec(placement.rows(y, np.float64, fill=3.0)))
+    rows, columns = placement.partition.rows, placement.partition.columns
+    padding = max(np.abs(forward[rows.source < 0]).max(initial=0.0),
+                  np.abs(adjoint[columns.source < 0]).max(initial=0.0))
+    return {"case": case, "forward": float(np.abs(rows.gather(forward) - A @ x).max()),
+            "adjoint": float(np.abs(columns.gather(adjoint) - A.T @ y).max()), "padding": float(padding)}
 
 
 def lagrangian(devices: int = 4) -> dict:
@@ -115,6 +128,38 @@ def lagrangian(devices: int = 4) -> dict:
             "iterations": [r.iterations for r in results]}
 
 
+def consensus(devices: int = 4) -> dict:
+    """Consensus ADMM with the scenario blocks on one device and split over ``devices`` (7 LP blocks:
+    one padded block on 4 devices; 6 QP blocks over a 2 x 2 user mesh), and each problem's
+    extensive form solved by an independent solver (HiGHS for the LP, CVXPY/Clarabel for the QP)."""
+    import jax
+    import numpy as np
+    from problems import highs_solve
+    from test_admm import cvxpy_solve
+    from test_consensus import scenario_inventory, scenario_qp
+
+    from scotopt.solvers.admm.consensus import extensive_form, solve_consensus
+
+    out = {"case": "consensus", "devices": devices}
+    for name, (blocks, p, k) in (("lp", scenario_inventory(7)), ("qp", scenario_qp(6))):
+        extensive = extensive_form(blocks, p, k)
+        reference = highs_solve(extensive)[1] if name == "lp" else cvxpy_solve(extensive)
+        where = {"devices": devices}
+        if name == "qp" and devices == 4:
+            where = {"mesh": jax.sharding.Mesh(np.asarray(jax.devices()[:4]).reshape(2, 2), ("a", "b"))}
+        results = [solve_consensus(blocks, p, k, eps=1e-6, time_limit=120, backend="jax", **w)
+                   for w in ({"devices": 1}, where)]
+        out[name] = {
+            "status": [r.status.name for r in results], "objective": [r.fun for r in results],
+            "reference": reference, "rounds": [r.extra["rounds"] for r in results],
+            "z_diff": float(np.max(np.abs(results[0].extra["z"] - results[1].extra["z"]))),
+            "x_diff": float(np.max(np.abs(results[0].x - results[1].x))),
+            "kkt": [r.kkt_error for r in results], "shards": [r.extra["shards"] for r in results],
+            "blocks_per_device": results[1].extra["blocks_per_device"], "device": results[1].device,
+        }
+    return out
+
+
 def sharded_flow(rows: int = 12, cols: int = 15, seed: int = 3) -> dict:
     """The shard-by-shard grid on every device against the same instance assembled on one device."""
     from scotopt.distributed.sharded_flow import solve_sharded_flow
@@ -131,6 +176,8 @@ def main(cases) -> None:
         name, _, devices = case.partition(":")
         if name == "sharded_flow":
             out = sharded_flow()
+        elif name == "consensus":
+            out = consensus(int(devices or 4))
         elif name == "lagrangian":
             out = lagrangian(int(devices or 4))
         elif name.endswith("_ops"):

@@ -64,3 +64,14 @@ def test_gpu_script_runs_its_sections_without_a_gpu(tmp_path):
     highs = {r["kind"]: r["objective"] for r in rows if r.get("solver") == "highs-simplex"}
     for kind in ("network", "inventory"):  # scotopt at eps 1e-4 vs HiGHS's optimum
         assert abs(optimal[kind] - highs[kind]) <= 1e-3 * abs(highs[kind])
+
+
+@pytest.mark.slow
+def test_scaling_consensus_tiny(tmp_path):
+    """bench/scaling.py's consensus study (host batch and 1, 2, 4 forced devices) at a tiny size."""
+    pytest.importorskip("jax")
+    _run("bench/scaling.py", "consensus", "--scenarios", "4", "--products", "3", "--rounds", "2", "--repeats", "1",
+         "--out", tmp_path / "scaling")
+    table = (tmp_path / "scaling_consensus.md").read_text()
+    assert [line.split("|")[2].strip() for line in table.splitlines() if line.startswith("| newsvendor")] == \
+        ["host", "1", "2", "4"]

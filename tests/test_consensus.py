@@ -8,31 +8,21 @@ import pytest
 import scipy.sparse as sp
 from problems import highs_solve
 
-from scotopt import LP, InvalidProblemError, Status
+from scotopt import LP, InvalidOptionError, InvalidProblemError, Status
+from scotopt.models.newsvendor import scenario_newsvendor_blocks
 from scotopt.solvers.admm.consensus import extensive_form, solve_consensus
 
 
 def scenario_inventory(num_scenarios: int = 6, products: int = 3, seed: int = 0):
     """Order q_j before demand d_sj is known (shared); per scenario sell s_sj <= min(q_j, d_sj),
-    hold the rest, within a shared storage capacity on q. Block variables: [q (products);
-    sales (products)]; rows: sales - q <= 0 and sum(volume * q) <= capacity."""
-    rng = np.random.default_rng(seed)
-    cost = rng.uniform(2, 4, products)
-    price = cost + rng.uniform(1, 3, products)
-    holding = rng.uniform(0.1, 0.5, products)
-    volume = rng.uniform(1, 2, products)
-    demand = rng.uniform(5, 20, (num_scenarios, products))
-    capacity = 0.8 * volume @ demand.mean(axis=0)
-    eye = sp.eye(products)
-    A = sp.vstack([sp.hstack([-eye, eye]), sp.hstack([sp.csr_matrix(volume), sp.csr_matrix((1, products))])]).tocsr()
-    blocks = []
-    for s in range(num_scenarios):
-        # cost per unit ordered (+ holding), minus (price + holding) per unit sold
-        c = np.concatenate([cost + holding, -(price + holding)])
-        blocks.append(LP(c, A, np.full(products + 1, -np.inf), np.r_[np.zeros(products), capacity],
-                         np.zeros(2 * products), np.r_[np.full(products, np.inf), demand[s]]))
-    probabilities = rng.uniform(0.5, 1.5, num_scenarios)
-    return blocks, probabilities / probabilities.sum(), products
+    hold the rest, within a shared storage capacity on q (LP blocks; the model's docstring)."""
+    return scenario_newsvendor_blocks(num_scenarios, products, seed)
+
+
+def scenario_qp(num_scenarios: int = 6, products: int = 3, seed: int = 0):
+    """:func:`scenario_inventory` with convex quadratic costs: 0.05 q_j^2 (ordering gets dearer)
+    and 0.02 s_j^2 (selling more needs discounts), so blocks are QPs with P_s = diag(...)."""
+    return scenario_newsvendor_blocks(num_scenarios, products, seed, curvature=(0.05, 0.02))
 
 
 def test_consensus_equals_monolithic_optimum():
@@ -56,3 +46,13 @@ def test_consensus_input_errors():
         solve_consensus([blocks[0], LP(np.ones(2), sp.csr_matrix((0, 2)))], [0.5, 0.5], 1)
     with pytest.raises(InvalidProblemError, match="num_shared"):
         solve_consensus(blocks, p, 0)
+
+
+def test_consensus_sharding_options_are_checked():
+    """devices= / mesh= need backend='jax' and a device count JAX has (the sharded solves
+    themselves run on 4 forced host devices in tests/test_sharded.py)."""
+    blocks, p, k = scenario_inventory(num_scenarios=2)
+    with pytest.raises(InvalidOptionError, match="backend='jax'"):
+        solve_consensus(blocks, p, k, devices=1)
+    with pytest.raises(InvalidOptionError, match="xla_force_host_platform_device_count"):
+        solve_consensus(blocks, p, k, backend="jax", devices=64)

@@ -159,14 +159,18 @@ def test_sharded_solves_equal_single_device_solves():
 
 
 def test_sharded_products_equal_host_products():
-    """The scenario-split inventory operator (storage, lane rows, expediting, lead times; 4 and 2
-    shards) and the row-split CSR (3 shards) against their host products; and the Lagrangian
-    oracle's batch axis split over the devices (see _assert_lagrangian)."""
-    outs = _run_cases("inventory_ops", "inventory_ops:2", "csr_ops:3", "lagrangian")
-    assert len(outs) == 4
-    for out in outs[:3]:
-        assert out["forward"] < 1e-12 and out["adjoint"] < 1e-12, out
-    _assert_lagrangian(outs[3])
+    """The scenario-split inventory operator (storage, lane rows, expediting, lead times; 8
+    scenarios on 4 and 2 shards, 7 on 4 and 3, 5 on 4: the last device then holds no real
+    scenario) and the row-split CSR (3 shards) against their host products, with nonzeros in the
+    inputs' padding slots, which must neither reach a real entry nor leave a nonzero in a padding
+    slot; and the Lagrangian oracle's batch axis split over the devices (see _assert_lagrangian)."""
+    products = ("inventory_ops", "inventory_ops:2", "inventory7_ops", "inventory7_ops:3", "inventory5_ops",
+                "csr_ops:3")
+    outs = _run_cases(*products, "lagrangian")
+    assert len(outs) == len(products) + 1
+    for out in outs[:-1]:
+        assert out["forward"] < 1e-12 and out["adjoint"] < 1e-12 and out["padding"] == 0.0, out
+    _assert_lagrangian(outs[-1])
 
 
 def _assert_lagrangian(out):
@@ -175,6 +179,40 @@ def _assert_lagrangian(out):
     one, four = out["bound"]
     assert out["iterations"][0] == out["iterations"][1]
     assert abs(one - four) <= 1e-9 * (1 + abs(one)), out
+
+
+def test_sharded_inventory_with_scenarios_not_divisible_by_the_devices():
+    """The inventory scenario LP with 5 scenarios over a 2 x 2 mesh (scenario slots 2, 2, 1 and
+    0 real per device): the padding scenarios are inert, so the solve equals the single-device one
+    (same iterations, x within 1e-6) and HiGHS on the same LP."""
+    from inventory_reference import highs_objective
+    from sharded_cases import inventory_model
+
+    (out,) = _run_cases("inventory5")
+    _assert_same(out)
+    assert out["iterations"][0] == out["iterations"][1] and out["x_diff"] < 1e-6, out
+    assert out["extra"]["shards"] == 4, out
+    objective, _ = highs_objective(inventory_model(5))  # HiGHS on an independently assembled LP
+    for value in out["objective"]:
+        assert abs(value - objective) <= 1e-5 * (1 + abs(objective)), (out, objective)
+
+
+def test_sharded_consensus_equals_one_device_and_the_reference():
+    """Consensus ADMM's scenario blocks split over 4 devices (7 LP blocks, one padded; 6 QP blocks
+    over a 2 x 2 mesh) against the same solve on one device, and both against HiGHS (LP) /
+    CVXPY-Clarabel (QP) on the extensive form."""
+    pytest.importorskip("cvxpy")
+    (out,) = _run_cases("consensus")
+    for name in ("lp", "qp"):
+        case = out[name]
+        assert case["status"] == ["OPTIMAL", "OPTIMAL"], case
+        assert case["shards"] == [1, 4] and case["device"] == "4 x cpu", case
+        assert case["blocks_per_device"] == 2, case
+        assert case["rounds"][0] == case["rounds"][1], case
+        assert case["z_diff"] < 1e-8 and case["x_diff"] < 1e-8, case
+        for objective in case["objective"]:
+            assert abs(objective - case["reference"]) <= 1e-5 * (1 + abs(case["reference"])), case
+        assert max(case["kkt"]) <= 1e-6, case
 
 
 @pytest.mark.slow

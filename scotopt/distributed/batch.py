@@ -16,10 +16,9 @@ over k become all-reduces. Each device thus solves K / P subproblems; per oracle
 devices exchange one vector of ``rows`` values (the subgradient) and a scalar.
 
 Consensus ADMM (``scotopt.solvers.admm.consensus``) has the same structure: its S scenario
-blocks are independent given (w_s, z), and z = sum_s p_s x_s is the one reduction. Its inner
-solve today is one block-diagonal QP on the host (ADMM with a sparse factorisation), so it is
-not sharded; splitting it means giving each device its scenario blocks and averaging z with a
-psum, exactly as here.
+blocks are independent given (w_s, z), and z = sum_s p_s x_s is the one reduction; with
+``devices=`` / ``mesh=`` its blocks are split over the mesh the same way (padded, masked) and z is
+averaged by a psum (:mod:`scotopt.distributed.consensus`).
 """
 
 from __future__ import annotations

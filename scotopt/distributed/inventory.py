@@ -1,6 +1,6 @@
 """The multi-echelon inventory operator split by scenarios over the devices of a mesh.
 
-Layout (P devices, S scenarios with S a multiple of P, S_b = S / P per device; kernels/inventory.py):
+Layout (P devices, S scenarios, S_b = ceil(S / P) scenario slots per device; kernels/inventory.py):
 
 - columns of device d: a block of ``ceil(nq / P)`` first-stage entries q (nq = T L P_products;
   the last block padded with zero columns), then the I, B (and E) tensors of scenarios
@@ -12,14 +12,24 @@ Every scenario block has the same matrix, so each device applies the single-host
 S_b scenarios (``DeviceInventory`` of ``structure.with_scenarios(S_b)``, the scaling factors
 replicated: they do not depend on the scenario) to its local tensors plus the shared q::
 
-    A~ x:    q = all-gather of the q blocks (nq values); local rows = A_local [q; I_d; B_d; E_d];
+    A~ x:    q = all-gather of the q blocks (nq values); local rows = M_d A_local [q; I_d; B_d; E_d];
              the lane rows (functions of q only) are computed by every device, each keeps its block
     A~^T y:  u = all-gather of the lane blocks (T L values), added on device 0 only;
-             [g_q; g_d] = A_local^T [y_d; u]; the q gradient (a sum over scenarios) is the
+             [g_q; g_d] = A_local^T [M_d y_d; u]; the q gradient (a sum over scenarios) is the
              reduce-scatter of g_q over the devices, the second-stage blocks g_d stay local
 
 so each iteration moves about 2 (P-1)/P (nq + T L) values per device, independent of S: the
 scenario tensors (the bulk: 2-3 S T N P_products entries) never leave their device.
+
+S need not be a multiple of P: the slots of scenarios S .. P S_b - 1 (on the last devices) are
+padding. Their columns are zero-cost padding columns and their rows padding rows [0, 0] of the
+layouts; ``M_d`` (the identity when P divides S) zeroes the rows of padding slots, both in A~ x
+and in the y entering A~^T y. So the sharded A~ is exactly the original A~ with zero rows and
+columns added: a padding row's value is 0 = its bounds, its dual stays at its start 0, a padding
+column meets no nonzero and has no cost, so it stays at 0; no real row sees a padding column (a
+scenario's I, B, E appear only in its own rows) and the q gradient sums only real scenarios. The
+iterates on the real entries, every norm, and the KKT measures (computed on the gathered,
+unpadded vectors of the original LP) are those of the unsharded solve up to summation order.
 """
 
 from __future__ import annotations
@@ -32,7 +42,6 @@ from jax.sharding import PartitionSpec as P
 from scotopt.distributed.layout import BlockLayout
 from scotopt.distributed.mesh import AXIS
 from scotopt.distributed.operator import ShardedOperator
-from scotopt.status import InvalidProblemError
 
 
 class ScenarioPartition:
@@ -41,13 +50,10 @@ class ScenarioPartition:
     def __init__(self, op, num_shards: int):
         st = op.structure
         self.num_shards = Pn = int(num_shards)
-        if st.scenarios % Pn:
-            raise InvalidProblemError(
-                f"a scenario-sharded inventory LP needs the scenario count ({st.scenarios}) to be a multiple of "
-                f"the number of devices ({Pn})")
         self.structure = st
         S, T, N, Pp, L = st.scenarios, st.periods, st.nodes, st.products, st.lanes
-        self.S_b = S // Pn
+        self.S_b = -(-S // Pn)  # the last devices hold padding slots when P does not divide S
+        self.uneven = self.S_b * Pn != S
         self.nq, self.nb = T * L * Pp, st.block
         self.q_b = -(-self.nq // Pn)
         self.lanes_total = T * L if st.lane_rows else 0
@@ -99,7 +105,9 @@ class ShardedInventory(ShardedOperator):
         self.local = local
         self.params = params
         self.shape = (partition.rows.padded_size, partition.columns.padded_size)
-        self.cache_key = ("sharded-inventory", local.cache_key, partition.num_shards,
+        # the mapped products close over the partition: the scenario count (not only the local
+        # S_b) decides which slots are padding
+        self.cache_key = ("sharded-inventory", local.cache_key, partition.num_shards, partition.structure.scenarios,
                           tuple(dev.id for dev in mesh.devices.reshape(-1)))
 
     def param_specs(self):
@@ -112,6 +120,22 @@ class ShardedInventory(ShardedOperator):
             start += size
         return out
 
+    def _real_rows(self, scenario_rows):
+        """``scenario_rows`` (this device's balance, then storage rows) with the rows of padding
+        scenario slots set to 0: the mask M_d of the module docstring."""
+        jnp = jax.numpy
+        part = self.part
+        if not part.uneven:
+            return scenario_rows
+        st = part.structure
+        real = jnp.clip(st.scenarios - jax.lax.axis_index(AXIS) * part.S_b, 0, part.S_b)
+        slot_real = jnp.arange(part.S_b) < real
+        masks = [jnp.repeat(slot_real, st.periods * st.nodes * st.products)]
+        if st.storage_rows:
+            masks.append(jnp.repeat(slot_real, st.periods * st.nodes))
+        mask = jnp.concatenate(masks) if len(masks) > 1 else masks[0]
+        return jnp.where(mask, scenario_rows, 0)
+
     def _local_matvec(self, *args):
         jnp = jax.numpy
         params, x = args[:-1], args[-1]
@@ -119,8 +143,8 @@ class ShardedInventory(ShardedOperator):
         q = jax.lax.all_gather(x[: part.q_b], AXIS, tiled=True)[: part.nq]
         rows = op.matvec(jnp.concatenate([q, x[part.q_b:]]))
         if not part.lanes_total:
-            return rows
-        scenario_rows = rows[: rows.shape[0] - part.lanes_total]
+            return self._real_rows(rows)
+        scenario_rows = self._real_rows(rows[: rows.shape[0] - part.lanes_total])
         lanes = jnp.pad(rows[rows.shape[0] - part.lanes_total:], (0, part.num_shards * part.lane_b - part.lanes_total))
         mine = jax.lax.dynamic_slice(lanes, (jax.lax.axis_index(AXIS) * part.lane_b,), (part.lane_b,))
         return jnp.concatenate([scenario_rows, mine])
@@ -130,10 +154,12 @@ class ShardedInventory(ShardedOperator):
         params, y = args[:-1], args[-1]
         part, op = self.part, self.local.with_params(params)
         if part.lanes_total:
-            scenario_rows = y[: y.shape[0] - part.lane_b]
+            scenario_rows = self._real_rows(y[: y.shape[0] - part.lane_b])
             lanes = jax.lax.all_gather(y[y.shape[0] - part.lane_b:], AXIS, tiled=True)[: part.lanes_total]
             lanes = lanes * (jax.lax.axis_index(AXIS) == 0)  # counted once in the sum over devices
             y = jnp.concatenate([scenario_rows, lanes])
+        else:
+            y = self._real_rows(y)
         g = op.rmatvec(y)
         g_q = jnp.pad(g[: part.nq], (0, part.num_shards * part.q_b - part.nq))
         g_q = jax.lax.psum_scatter(g_q, AXIS, scatter_dimension=0, tiled=True)

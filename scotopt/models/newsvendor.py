@@ -25,7 +25,50 @@ from scipy.special import ndtr, ndtri
 from scotopt.solvers.lagrangian import LagrangianOptions, solve_lagrangian
 from scotopt.status import InvalidProblemError
 
-__all__ = ["BudgetNewsvendor"]
+__all__ = ["BudgetNewsvendor", "scenario_newsvendor_blocks"]
+
+
+def scenario_newsvendor_blocks(num_scenarios: int = 6, products: int = 3, seed: int = 0,
+                               curvature: tuple[float, float] | None = None):
+    """A two-stage newsvendor with shared storage as scenario blocks for consensus ADMM.
+
+    Order q_j (first stage, shared) before the demand d_sj of scenario s is known; in scenario s
+    sell s_sj <= min(q_j, d_sj) and hold the rest. Per block, variables [q; sales] and
+
+        min  sum_j (cost_j + holding_j) q_j - (price_j + holding_j) s_sj
+             [+ 1/2 a sum_j q_j^2 + 1/2 b sum_j s_sj^2 when ``curvature`` = (a, b)]
+        s.t. s_sj - q_j <= 0,  sum_j volume_j q_j <= capacity,  q >= 0,  0 <= s_sj <= d_sj,
+
+    capacity = 0.8 volume' E[d]; seeded uniform data and random scenario probabilities. Returns
+    ``(blocks, probabilities, num_shared)`` for
+    :func:`scotopt.solvers.admm.consensus.solve_consensus` (LP blocks, or QP blocks with
+    P_s = diag(a, .., a, b, .., b) when ``curvature`` is given).
+    """
+    import scipy.sparse as sp
+
+    from scotopt.problem import LP, QP
+
+    rng = np.random.default_rng(seed)
+    cost = rng.uniform(2, 4, products)
+    price = cost + rng.uniform(1, 3, products)
+    holding = rng.uniform(0.1, 0.5, products)
+    volume = rng.uniform(1, 2, products)
+    demand = rng.uniform(5, 20, (num_scenarios, products))
+    capacity = 0.8 * volume @ demand.mean(axis=0)
+    eye = sp.eye(products)
+    A = sp.vstack([sp.hstack([-eye, eye]), sp.hstack([sp.csr_matrix(volume), sp.csr_matrix((1, products))])]).tocsr()
+    c = np.concatenate([cost + holding, -(price + holding)])
+    row_lb, row_ub = np.full(products + 1, -np.inf), np.r_[np.zeros(products), capacity]
+    blocks = []
+    for s in range(num_scenarios):
+        var_ub = np.r_[np.full(products, np.inf), demand[s]]
+        if curvature is None:
+            blocks.append(LP(c, A, row_lb, row_ub, np.zeros(2 * products), var_ub))
+        else:
+            P = sp.diags(np.r_[np.full(products, curvature[0]), np.full(products, curvature[1])]).tocsr()
+            blocks.append(QP(P, c, A, row_lb, row_ub, np.zeros(2 * products), var_ub))
+    probabilities = rng.uniform(0.5, 1.5, num_scenarios)
+    return blocks, probabilities / probabilities.sum(), products
 
 
 class BudgetNewsvendor:

@@ -20,10 +20,16 @@ from one round to the next. The rounds stop when the consensus residual
 to 1 + ||z||) AND the answer passes the check every scotopt answer passes: on the extensive
 form (the monolithic LP/QP, :func:`extensive_form`), (x, y) = ((z, v_1..v_S), (p_s y_s)) has
 KKT measures within eps in float64. Until both hold the rounds go on.
+
+With ``devices=`` / ``mesh=`` the blocks are not assembled: they are split over the devices of a
+JAX mesh, each device solves its own blocks (OSQP iterations vmapped over them), and the one
+coupling sum, z = sum_s p_s x_s, is an all-reduce (:mod:`scotopt.distributed.consensus`); the
+outer rounds, the stopping rule and the extensive-form check are this module's, unchanged.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import numpy as np
@@ -109,80 +115,120 @@ def extensive_form(blocks, probabilities, num_shared: int):
     return QP(sp.csr_matrix(P), c, A, con_lb, con_ub, var_lb, var_ub, c0=c0, name="extensive_form")
 
 
+class _HostBatch:
+    """The S block problems as one block-diagonal QP solved by scotopt's ADMM (``backend``), warm-started.
+
+    Block s is weighted by p_s (objective p_s [f_s + w_s'x_s + rho/2 ||x_s - z||^2]) so the row
+    duals come out on the extensive form's scale; only the linear term changes between rounds.
+    """
+
+    device = None
+
+    def __init__(self, blocks, p, k: int, rho: float, inner_eps: float, backend: str, inner_options):
+        import scotopt
+
+        self._solve = scotopt.solve
+        S, self.k, self.p, self.rho = len(blocks), k, p, rho
+        m, n = blocks[0].shape
+        penalty = sp.diags(np.r_[np.full(k, rho), np.zeros(n - k)])
+        self.P = sp.block_diag([p[s] * (_quadratic(b) + penalty) for s, b in enumerate(blocks)], format="csr")
+        self.A = sp.block_diag([b.A for b in blocks], format="csr")
+        self.base_c = np.concatenate([p[s] * b.c for s, b in enumerate(blocks)])
+        self.shared = np.arange(S)[:, None] * n + np.arange(k)[None, :]  # positions of x_s in the stacked vector
+        self.bounds = [np.concatenate([getattr(b, name) for b in blocks])
+                       for name in ("con_lb", "con_ub", "var_lb", "var_ub")]
+        self.inner_eps, self.backend, self.inner_options = inner_eps, backend, inner_options
+        self.w, self.z = np.zeros((S, k)), np.zeros(k)
+        self.x_all = self.y_all = None
+
+    def round(self):
+        """One round: returns (z, residual, inner iterations, the inner status if not OPTIMAL else None)."""
+        c = self.base_c.copy()
+        c[self.shared] += self.p[:, None] * (self.w - self.rho * self.z)
+        batch = QP(self.P, c, self.A, *self.bounds, name="consensus_batch")
+        warm = (self.x_all, self.y_all) if self.x_all is not None else None
+        inner = self._solve(batch, method="admm", backend=self.backend, eps=self.inner_eps, warm_start=warm,
+                            options=self.inner_options)
+        self.x_all, self.y_all = inner.x, inner.y
+        if inner.status != Status.OPTIMAL:
+            return self.z, np.inf, inner.iterations, inner.status
+        xs = self.x_all[self.shared]
+        self.z = self.p @ xs
+        self.w = self.w + self.rho * (xs - self.z)
+        residual = float(np.sqrt(self.p @ np.sum((xs - self.z) ** 2, axis=1)))
+        return self.z, residual, inner.iterations, None
+
+    def point(self):
+        return self.x_all, self.y_all
+
+    def describe(self) -> dict:
+        return {}
+
+
 def solve_consensus(blocks, probabilities, num_shared: int, rho: float = 1.0, eps: float = 1e-4,
                     max_rounds: int = 10_000, time_limit: float | None = None, inner_options: ADMMOptions | None = None,
-                    backend: str = "numpy", verbose: bool = False) -> Result:
+                    backend: str = "numpy", verbose: bool = False, devices=None, mesh=None) -> Result:
     """Progressive hedging over scenario ``blocks`` (LP or QP, equal shapes); see the module docstring.
 
     Returns a :class:`Result` in the coordinates of :func:`extensive_form` (x = (z, v_1..v_S),
     y = the blocks' row duals times their probabilities), its status decided by the KKT check
     of the extensive form. ``extra`` holds ``rounds``, ``consensus_residual``, ``z`` and
     ``inner_iterations``.
-    """
-    import scotopt
 
+    ``devices`` (a count or a list of JAX devices) or ``mesh`` (a ``jax.sharding.Mesh``, flattened)
+    split the scenario blocks over those devices with ``backend='jax'``: each device solves its
+    S / P blocks (S padded to a multiple of P) and z is averaged by an all-reduce
+    (:mod:`scotopt.distributed.consensus`); ``extra`` then also holds ``shards``,
+    ``blocks_per_device``, ``comm_bytes_per_round`` and ``block_bytes_per_device``. The rounds,
+    stopping rule and extensive-form check are the same as on the host.
+    """
     started = time.perf_counter()
     p = _check_blocks(blocks, probabilities, num_shared)
     if not (np.isfinite(rho) and rho > 0):
         raise InvalidOptionError(f"rho must be a positive number, got {rho!r}")
     S, k = len(blocks), num_shared
     m, n = blocks[0].shape
-    # The batched subproblem: block-diagonal, objective sum_s [f_s + w_s'x_s + rho/2 ||x_s - z||^2].
-    # Block s is weighted by p_s so the row duals come out on the extensive form's scale.
-    penalty = sp.diags(np.r_[np.full(k, rho), np.zeros(n - k)])
-    P = sp.block_diag([p[s] * (_quadratic(b) + penalty) for s, b in enumerate(blocks)], format="csr")
-    A = sp.block_diag([b.A for b in blocks], format="csr")
-    base_c = np.concatenate([p[s] * b.c for s, b in enumerate(blocks)])
-    shared = (np.arange(S)[:, None] * n + np.arange(k)[None, :])  # positions of x_s in the stacked vector
-    con_lb = np.concatenate([b.con_lb for b in blocks])
-    con_ub = np.concatenate([b.con_ub for b in blocks])
-    var_lb = np.concatenate([b.var_lb for b in blocks])
-    var_ub = np.concatenate([b.var_ub for b in blocks])
     monolithic = extensive_form(blocks, p, k)
+    inner_eps = max(eps * 1e-2, 1e-10)
+    sharded = devices is not None or mesh is not None
+    if sharded:
+        if backend != "jax":
+            raise InvalidOptionError(f"devices= / mesh= run on JAX's runtime: use backend='jax', not {backend!r}")
+        engine, precision = _sharded_engine(blocks, p, k, rho, inner_eps, inner_options, devices, mesh)
+    else:
+        engine, precision = _HostBatch(blocks, p, k, rho, inner_eps, backend, inner_options), _no_precision()
 
     def extensive_point(z, x_all, y_all):
         return np.concatenate([z, x_all.reshape(S, n)[:, k:].reshape(-1)]), y_all
 
-    w = np.zeros((S, k))
     z = np.zeros(k)
-    x_all = y_all = None
     inner_iterations, rounds, residual = 0, 0, np.inf
-    inner_eps = max(eps * 1e-2, 1e-10)
     status = Status.ITERATION_LIMIT
-    try:
-        while rounds < max_rounds:
-            rounds += 1
-            c = base_c.copy()
-            c[shared] += p[:, None] * (w - rho * z)
-            batch = QP(P, c, A, con_lb, con_ub, var_lb, var_ub, name="consensus_batch")
-            warm = (x_all, y_all) if x_all is not None else None
-            inner = scotopt.solve(batch, method="admm", backend=backend, eps=inner_eps, warm_start=warm,
-                                  options=inner_options)
-            inner_iterations += inner.iterations
-            if inner.status != Status.OPTIMAL:
-                status = inner.status if inner.status != Status.OPTIMAL else status
-                x_all, y_all = inner.x, inner.y
-                break
-            x_all, y_all = inner.x, inner.y
-            xs = x_all[shared]
-            z_prev = z
-            z = p @ xs
-            w = w + rho * (xs - z)
-            residual = float(np.sqrt(p @ np.sum((xs - z) ** 2, axis=1)))
-            change = rho * float(np.linalg.norm(z - z_prev))
-            scale = 1.0 + float(np.linalg.norm(z))
-            if verbose:
-                print(f"{rounds:>6d} consensus {residual:.2e} change {change:.2e} inner {inner.iterations} "
-                      f"{time.perf_counter() - started:.2f}s", flush=True)
-            if residual <= eps * scale and change <= eps * scale:
-                if kkt.kkt_report(monolithic, *extensive_point(z, x_all, y_all)).is_optimal(eps):
-                    status = Status.OPTIMAL
+    with precision:
+        try:
+            while rounds < max_rounds:
+                rounds += 1
+                z_prev = z
+                z, residual, iterations, failed = engine.round()
+                inner_iterations += iterations
+                if failed is not None:
+                    status = failed
                     break
-            if time_limit is not None and time.perf_counter() - started >= time_limit:
-                status = Status.TIME_LIMIT
-                break
-    except KeyboardInterrupt:
-        status = Status.INTERRUPTED
+                change = rho * float(np.linalg.norm(z - z_prev))
+                scale = 1.0 + float(np.linalg.norm(z))
+                if verbose:
+                    print(f"{rounds:>6d} consensus {residual:.2e} change {change:.2e} inner {iterations} "
+                          f"{time.perf_counter() - started:.2f}s", flush=True)
+                if residual <= eps * scale and change <= eps * scale:
+                    if kkt.kkt_report(monolithic, *extensive_point(z, *engine.point())).is_optimal(eps):
+                        status = Status.OPTIMAL
+                        break
+                if time_limit is not None and time.perf_counter() - started >= time_limit:
+                    status = Status.TIME_LIMIT
+                    break
+        except KeyboardInterrupt:
+            status = Status.INTERRUPTED
+        x_all, y_all = engine.point()
 
     if x_all is None:
         x_all, y_all = np.zeros(S * n), np.zeros(S * m)
@@ -190,6 +236,25 @@ def solve_consensus(blocks, probabilities, num_shared: int, rho: float = 1.0, ep
     return measured_result(
         monolithic, x, y, status, iterations=inner_iterations, solve_time=time.perf_counter() - started,
         backend=backend,
-        device="cpu" if backend == "numpy" else backend, dtype="float64", method="consensus-admm", eps=eps,
-        extra={"rounds": rounds, "consensus_residual": residual, "z": z, "inner_iterations": inner_iterations},
+        device=engine.device or ("cpu" if backend == "numpy" else backend), dtype="float64", method="consensus-admm",
+        eps=eps,
+        extra={"rounds": rounds, "consensus_residual": residual, "z": z, "inner_iterations": inner_iterations,
+               **engine.describe()},
     )
+
+
+def _no_precision():
+    return contextlib.nullcontext()
+
+
+def _sharded_engine(blocks, p, k, rho, inner_eps, inner_options, devices, mesh):
+    """The sharded per-round engine (built in float64) and the float64 context its rounds run in."""
+    import jax
+
+    from scotopt.distributed.consensus import ShardedConsensus
+
+    options = inner_options if inner_options is not None else ADMMOptions()
+    with jax.enable_x64(True):
+        engine = ShardedConsensus(blocks, [_quadratic(b) for b in blocks], p, k, rho, inner_eps, options,
+                                  devices=devices, mesh=mesh)
+    return engine, jax.enable_x64(True)
