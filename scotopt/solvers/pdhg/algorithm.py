@@ -138,7 +138,7 @@ def pdhg_map(xp, op, data: PDHGData, x, y, ax, aty, omega):
     neg_sigma = xp.asarray(-sigma)
     x_hat = xp.clip(x - tau * (data.c - aty), data.var_lb, data.var_ub)
     ax_hat = op.matvec(x_hat)
-    v = y - sigma * (2.0 * ax_hat - ax)
+    v = y - sigma * ((ax_hat + ax_hat) - ax)  # ax_hat + ax_hat is 2 ax_hat exactly, and a cheaper NumPy call
     y_hat = v - xp.clip(v, neg_sigma * data.con_ub, neg_sigma * data.con_lb)
     aty_hat = op.rmatvec(y_hat)
     return x_hat, y_hat, ax_hat, aty_hat
