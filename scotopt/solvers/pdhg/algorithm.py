@@ -323,34 +323,28 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
                | ((r <= params.restart_necessary * r0) & (r > s.r_prev))
                | (s.k >= params.restart_artificial * s.n))
 
-    # PID update of log(omega) on the primal/dual displacement imbalance since the anchor.
-    move_x = _norm(xp, dx0)
-    move_y = _norm(xp, dy0)
-    safe_x = xp.where(move_x > 0, move_x, 1.0)
-    safe_y = xp.where(move_y > 0, move_y, 1.0)
-    error = xp.log(s.omega * safe_x / safe_y)
-    integral = params.pid_integral_decay * s.pid_integral + error
-    log_omega = xp.log(s.omega) - (params.pid_kp * error + params.pid_ki * integral
-                                   + params.pid_kd * (error - s.pid_previous))
-    # The residual-ratio safeguard only means something when both residuals are nonzero: with
-    # every variable boxed the dual residual is exactly 0 (Netlib RECIPE) and the weight would
-    # never move.
-    both = (rel_p > 0) & (rel_d > 0)
-    ratio = xp.where(both, rel_d / xp.where(rel_p > 0, rel_p, 1.0), 1.0)
-    unsafe = ((move_x < 1e-16) | (move_x > 1e12) | (move_y < 1e-16) | (move_y > 1e12)
-              | (ratio < 1e-8) | (ratio > 1e8) | ~xp.isfinite(log_omega))
-    omega_new = xp.where(unsafe, s.omega_best, xp.exp(xp.clip(log_omega, -50.0, 50.0)))
-    integral = xp.where(unsafe, 0.0, integral)
-    previous = xp.where(unsafe, 0.0, error)
-    balance = xp.abs(xp.log10(xp.where(ratio > 0, ratio, 1e-300)))
-    better = (~unsafe) & both & (balance < s.balance_best)
-    # Remember the weight that was in force when the residuals were best balanced (cuPDLPx keeps
-    # the one produced at that restart, which on Netlib GROW7 with geometric-mean scaling was
-    # already 1e-5 and led the reset to a dead weight).
-    omega_best = xp.where(restart & better, s.omega, s.omega_best)
-    balance_best = xp.where(restart & better, balance, s.balance_best)
-
     def restarted():
+        # PID update of log(omega) on the primal/dual displacement imbalance since the anchor
+        # (it only takes effect at a restart, so it is computed only then where the namespace
+        # can branch).
+        move_x = _norm(xp, dx0)
+        move_y = _norm(xp, dy0)
+        safe_x = xp.where(move_x > 0, move_x, 1.0)
+        safe_y = xp.where(move_y > 0, move_y, 1.0)
+        error = xp.log(s.omega * safe_x / safe_y)
+        integral = params.pid_integral_decay * s.pid_integral + error
+        log_omega = xp.log(s.omega) - (params.pid_kp * error + params.pid_ki * integral
+                                       + params.pid_kd * (error - s.pid_previous))
+        # The residual-ratio safeguard only means something when both residuals are nonzero: with
+        # every variable boxed the dual residual is exactly 0 (Netlib RECIPE) and the weight would
+        # never move.
+        both = (rel_p > 0) & (rel_d > 0)
+        ratio = xp.where(both, rel_d / xp.where(rel_p > 0, rel_p, 1.0), 1.0)
+        unsafe = ((move_x < 1e-16) | (move_x > 1e12) | (move_y < 1e-16) | (move_y > 1e12)
+                  | (ratio < 1e-8) | (ratio > 1e8) | ~xp.isfinite(log_omega))
+        omega_new = xp.where(unsafe, s.omega_best, xp.exp(xp.clip(log_omega, -50.0, 50.0)))
+        balance = xp.abs(xp.log10(xp.where(ratio > 0, ratio, 1e-300)))
+        better = (~unsafe) & both & (balance < s.balance_best)
         # The reference residual of a new epoch is that of its anchor under the new weight
         # (cuPDLPx measures it right after the restart). Using the pre-restart residual instead
         # made epochs end after one check and the weight update run away.
@@ -358,13 +352,19 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
         r_anchor = fixed_point_residual(xp, data, omega_new, x_hat - xa, y_hat - ya, ax_hat - axa)
         return PDHGState(
             x=x_hat, y=y_hat, ax=ax_hat, aty=aty_hat, x0=x_hat, y0=y_hat, ax0=ax_hat, aty0=aty_hat,
-            k=0.0 * s.k, n=s.n, omega=omega_new, pid_integral=integral, pid_previous=previous,
+            k=0.0 * s.k, n=s.n, omega=omega_new,
+            pid_integral=xp.where(unsafe, 0.0, integral), pid_previous=xp.where(unsafe, 0.0, error),
             r0=r_anchor, r_prev=xp.asarray(float("inf"), dtype=r.dtype),
-            omega_best=omega_best, balance_best=balance_best, restarts=s.restarts + 1.0,
+            # Remember the weight that was in force when the residuals were best balanced (cuPDLPx
+            # keeps the one produced at that restart, which on Netlib GROW7 with geometric-mean
+            # scaling was already 1e-5 and led the reset to a dead weight).
+            omega_best=xp.where(better, s.omega, s.omega_best),
+            balance_best=xp.where(better, balance, s.balance_best),
+            restarts=s.restarts + 1.0,
         )
 
     def continued():
-        return s._replace(r0=r0, r_prev=r, omega_best=omega_best, balance_best=balance_best)
+        return s._replace(r0=r0, r_prev=r)
 
     new_state = _cond_state(xp, restart, restarted, continued)
     finite = xp.isfinite(r) & xp.isfinite(pobj) & xp.isfinite(dobj) & xp.isfinite(rel_p) & xp.isfinite(rel_d)
