@@ -118,6 +118,7 @@ def _array_namespace():
     clip = getattr(umath, "clip", None)
     namespace = types.ModuleType("scotopt.kernels.numpy_namespace", _array_namespace.__doc__)
     namespace.__dict__.update({k: v for k, v in np.__dict__.items() if not k.startswith("__")})
+    namespace.__getattr__ = lambda name: getattr(np, name)  # numpy's lazily loaded attributes (PEP 562)
     if isinstance(clip, np.ufunc):
         namespace.clip = clip
     namespace.sum = _reduction(np.add, np.sum)
