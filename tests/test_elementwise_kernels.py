@@ -12,10 +12,11 @@ from scotopt.solvers.pdhg import algorithm as alg
 
 
 def _fake_namespace(fuse):
-    """numpy with a ``fuse`` attribute, as CuPy has; ``__name__`` keeps its cache entry apart."""
-    ns = types.SimpleNamespace(**{name: getattr(np, name) for name in ("minimum", "maximum", "clip")})
+    """numpy with a ``fuse`` attribute, as CuPy has (a module object, as every ``xp`` is)."""
+    ns = types.ModuleType("fake_cupy")
+    for name in ("minimum", "maximum", "clip"):
+        setattr(ns, name, getattr(np, name))
     ns.fuse = fuse
-    ns.__name__ = f"fake-{id(ns)}"
     return ns
 
 
@@ -30,17 +31,18 @@ def _inputs(rng, n=50):
 def test_fused_bodies_equal_the_clip_form():
     rng = np.random.default_rng(0)
     x, aty, c, y, ax_hat, ax, lb, ub = _inputs(rng)
-    eta, omega, k, gamma = 0.7, 1.3, np.float64(4.0), 1.0
+    eta, omega, k, gamma = 0.7, 1.3, 4.0, 1.0
     ufunc_ns = _fake_namespace(fuse=lambda fn: fn)  # "fusing" = the min/max bodies run as written
     tau, sigma = eta / omega, eta * omega
-    primal = alg.elementwise(ufunc_ns, alg._primal_step)(x, aty, c, lb, ub, eta, omega)
+    primal = alg.elementwise(ufunc_ns, alg._primal_step)(x, aty, c, lb, ub, tau)
     np.testing.assert_allclose(primal, np.clip(x - tau * (c - aty), lb, ub), rtol=1e-15)
-    dual = alg.elementwise(ufunc_ns, alg._dual_step)(y, ax_hat, ax, lb, ub, eta, omega)
+    dual = alg.elementwise(ufunc_ns, alg._dual_step)(y, ax_hat, ax, lb, ub, sigma, -sigma)
     v = y - sigma * (2.0 * ax_hat - ax)
     np.testing.assert_allclose(dual, v - np.clip(v, -sigma * ub, -sigma * lb), rtol=1e-15)
     w = (k + 1.0) / (k + 2.0)
-    halpern = alg.elementwise(ufunc_ns, alg._halpern)(x, y, c, k, gamma)
-    np.testing.assert_allclose(halpern, 2 * gamma * w * x + (1 - 2 * gamma) * w * y + (1 - w) * c, rtol=1e-15)
+    a, b, anchor = 2 * gamma * w, (1 - 2 * gamma) * w, 1 - w
+    halpern = alg.elementwise(ufunc_ns, alg._halpern)(x, y, c, a, b, anchor)
+    np.testing.assert_allclose(halpern, a * x + b * y + anchor * c, rtol=1e-15)
 
 
 def test_fusion_failure_falls_back_with_a_warning():
@@ -55,7 +57,7 @@ def test_fusion_failure_falls_back_with_a_warning():
     x, aty, c, _, _, _, lb, ub = _inputs(rng)
     primal = alg.elementwise(ns, alg._primal_step)
     with pytest.warns(UserWarning, match="cupy.fuse failed"):
-        first = primal(x, aty, c, lb, ub, 0.5, 2.0)
+        first = primal(x, aty, c, lb, ub, 0.25)
     np.testing.assert_array_equal(first, np.clip(x - 0.25 * (c - aty), lb, ub))
-    second = primal(x, aty, c, lb, ub, 0.5, 2.0)  # no second warning: the plain body is kept
+    second = primal(x, aty, c, lb, ub, 0.25)  # no second warning: the plain body is kept
     np.testing.assert_array_equal(second, first)

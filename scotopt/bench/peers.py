@@ -13,6 +13,7 @@ Every ``solve_*`` function takes a :class:`scotopt.problem.LP` (OSQP: a :class:`
     seconds     float  wall time of the solve call only (model conversion excluded)
     iterations  int    simplex / IPM / PDHG iterations as reported by the solver
     solver_seconds float  the solver's own reported solve time
+    cpu_seconds float  CPU seconds of this process during the solve call (HiGHS, PDLP; nan elsewhere)
 
 Sign convention (scotopt's, see ``scotopt.solvers.kkt``): the row duals y satisfy
 ``c - A^T y = r`` with r the reduced costs; ``y_i > 0`` only at a finite row lower bound,
@@ -44,7 +45,8 @@ __all__ = [
 ]
 
 
-def _result(solver, status, raw_status, objective, x, y, seconds, iterations, solver_seconds):
+def _result(solver, status, raw_status, objective, x, y, seconds, iterations, solver_seconds,
+            cpu_seconds=math.nan):
     return {
         "solver": solver,
         "status": status,
@@ -55,6 +57,7 @@ def _result(solver, status, raw_status, objective, x, y, seconds, iterations, so
         "seconds": float(seconds),
         "iterations": int(iterations),
         "solver_seconds": float(solver_seconds),
+        "cpu_seconds": float(cpu_seconds),
     }
 
 
@@ -106,9 +109,9 @@ def solve_highs(lp, method: str = "simplex", time_limit: float | None = None, th
         h.setOptionValue("time_limit", float(time_limit))
     if h.passModel(to_highs_lp(lp)) == highspy.HighsStatus.kError:
         raise RuntimeError(f"HiGHS rejected the model {lp.name!r}")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     h.run()
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     model_status = h.getModelStatus()
     info = h.getInfo()
     sol = h.getSolution()
@@ -118,7 +121,7 @@ def solve_highs(lp, method: str = "simplex", time_limit: float | None = None, th
     objective = info.objective_function_value if sol.value_valid else math.nan
     return _result(
         f"highs-{method}", _highs_status(model_status), h.modelStatusToString(model_status), objective,
-        x, y, seconds, max(int(iterations), 0), h.getRunTime(),
+        x, y, seconds, max(int(iterations), 0), h.getRunTime(), cpu_seconds,
     )
 
 
@@ -189,9 +192,9 @@ def solve_ortools_pdlp(
     params.num_threads = int(threads)
     params.verbosity_level = 0
     params.handle_some_primal_gradients_on_finite_bounds_as_residuals = bool(bound_gradients_as_residuals)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = pdlp.primal_dual_hybrid_gradient(qp, params)
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     log = res.solve_log
     raw = solve_log_pb2.TerminationReason.Name(log.termination_reason)
     x = np.asarray(res.primal_solution, dtype=np.float64)
@@ -204,7 +207,7 @@ def solve_ortools_pdlp(
         x = y = None
     return _result(
         "pdlp", _PDLP_STATUS.get(raw, "OTHER"), raw, objective, x, y, seconds,
-        log.iteration_count, log.solve_time_sec,
+        log.iteration_count, log.solve_time_sec, cpu_seconds,
     )
 
 

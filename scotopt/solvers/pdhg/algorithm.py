@@ -105,6 +105,12 @@ class Params(NamedTuple):
     pid_ki: float
     pid_kd: float
     pid_integral_decay: float
+    check_every: float = 64.0  # iterations between evaluations (PDHGOptions.check_every)
+    # PDLP's ray tests run at one evaluation in this many (at iteration counts n with
+    # n mod (ray_check_period * check_every) < check_every): on Netlib-sized LPs the four tests
+    # cost as much as the rest of an evaluation, about 5 iterations' worth, and an infeasible LP
+    # is still detected at most 3 checks later. Optimality is tested at every evaluation.
+    ray_check_period: float = 4.0
 
 
 def init_state(xp, op, data: PDHGData, x, y, dtype) -> PDHGState:
@@ -131,25 +137,23 @@ def _clip_by_ufuncs(xp):
 
 
 def _primal_step(xp, clip):
-    def primal_step(x, aty, c, var_lb, var_ub, eta, omega):
-        return clip(x - (eta / omega) * (c - aty), var_lb, var_ub)
+    def primal_step(x, aty, c, var_lb, var_ub, tau):
+        return clip(x - tau * (c - aty), var_lb, var_ub)
 
     return primal_step
 
 
 def _dual_step(xp, clip):
-    def dual_step(y, ax_hat, ax, con_lb, con_ub, eta, omega):
-        sigma = eta * omega
-        v = y - sigma * (2.0 * ax_hat - ax)
-        return v - clip(v, -sigma * con_ub, -sigma * con_lb)
+    def dual_step(y, ax_hat, ax, con_lb, con_ub, sigma, neg_sigma):
+        v = y - sigma * ((ax_hat + ax_hat) - ax)  # ax_hat + ax_hat is 2 ax_hat exactly, and a cheaper NumPy call
+        return v - clip(v, neg_sigma * con_ub, neg_sigma * con_lb)
 
     return dual_step
 
 
 def _halpern(xp, clip):
-    def halpern(hat, current, start, k, reflection):
-        w = (k + 1.0) / (k + 2.0)
-        return (2.0 * reflection * w) * hat + ((1.0 - 2.0 * reflection) * w) * current + (1.0 - w) * start
+    def halpern(hat, current, start, a, b, anchor):
+        return a * hat + b * current + anchor * start
 
     return halpern
 
@@ -187,7 +191,7 @@ def elementwise(xp, factory):
     traffic, set the time (bench/README.md, GPU section). NumPy runs it as written; JAX fuses
     it under jit by itself.
     """
-    key = (xp.__name__, factory)
+    key = (xp, factory)  # array namespaces are modules: hashable
     if key not in _KERNELS:
         if hasattr(xp, "fuse"):
             _KERNELS[key] = _FusedOrPlain(xp, factory(xp, xp.clip), factory(xp, _clip_by_ufuncs(xp)))
@@ -198,9 +202,14 @@ def elementwise(xp, factory):
 
 def pdhg_map(xp, op, data: PDHGData, x, y, ax, aty, omega):
     """One application of T: returns (x^, y^, A x^, A^T y^)."""
-    x_hat = elementwise(xp, _primal_step)(x, aty, data.c, data.var_lb, data.var_ub, data.eta, omega)
+    # Step sizes as 0-d arrays (xp.asarray is free on traced values): NumPy multiplies an array
+    # by a 0-d array ~0.2 us faster than by a NumPy scalar, which 0-d arithmetic returns.
+    tau = xp.asarray(data.eta / omega)
+    sigma = xp.asarray(data.eta * omega)
+    neg_sigma = xp.asarray(-sigma)
+    x_hat = elementwise(xp, _primal_step)(x, aty, data.c, data.var_lb, data.var_ub, tau)
     ax_hat = op.matvec(x_hat)
-    y_hat = elementwise(xp, _dual_step)(y, ax_hat, ax, data.con_lb, data.con_ub, data.eta, omega)
+    y_hat = elementwise(xp, _dual_step)(y, ax_hat, ax, data.con_lb, data.con_ub, sigma, neg_sigma)
     aty_hat = op.rmatvec(y_hat)
     return x_hat, y_hat, ax_hat, aty_hat
 
@@ -208,15 +217,17 @@ def pdhg_map(xp, op, data: PDHGData, x, y, ax, aty, omega):
 def step(xp, op, data: PDHGData, params: Params, s: PDHGState) -> PDHGState:
     """One reflected Halpern PDHG iteration (no host synchronisation)."""
     x_hat, y_hat, ax_hat, aty_hat = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.aty, s.omega)
+    w = (s.k + 1.0) / (s.k + 2.0)
+    a = xp.asarray(2.0 * params.reflection * w)  # 0-d arrays: see pdhg_map
+    b = xp.asarray((1.0 - 2.0 * params.reflection) * w)
+    anchor = xp.asarray(1.0 - w)
     halpern = elementwise(xp, _halpern)
-    gamma = params.reflection
-    return s._replace(
-        x=halpern(x_hat, s.x, s.x0, s.k, gamma),
-        y=halpern(y_hat, s.y, s.y0, s.k, gamma),
-        ax=halpern(ax_hat, s.ax, s.ax0, s.k, gamma),
-        aty=halpern(aty_hat, s.aty, s.aty0, s.k, gamma),
-        k=s.k + 1.0,
-        n=s.n + 1.0,
+    return PDHGState(  # positional, in field order (cheaper than _replace in a NumPy loop)
+        halpern(x_hat, s.x, s.x0, a, b, anchor),
+        halpern(y_hat, s.y, s.y0, a, b, anchor),
+        halpern(ax_hat, s.ax, s.ax0, a, b, anchor),
+        halpern(aty_hat, s.aty, s.aty0, a, b, anchor),
+        s.x0, s.y0, s.ax0, s.aty0, s.k + 1.0, s.n + 1.0, *s[10:],
     )
 
 
@@ -228,27 +239,66 @@ def _max_abs(xp, v):
     return xp.max(xp.abs(v)) if v.shape[0] > 0 else xp.asarray(0.0, dtype=v.dtype)
 
 
-def _sign_project(xp, v, lower, upper):
-    """Zero the positive part of v where lower = -inf and the negative part where upper = +inf."""
-    v = xp.where((v > 0) & xp.isneginf(lower), 0.0, v)
-    return xp.where((v < 0) & xp.isposinf(upper), 0.0, v)
+def _cond(xp, pred, if_true, if_false):
+    """``if_true()`` where ``pred`` holds, else ``if_false()`` (arrays of one shape): only the
+    branch taken where the namespace can branch on the host (:func:`_cond_state`)."""
+    cond = getattr(xp, "cond", None)
+    if cond is not None:
+        return cond(pred, if_true, if_false)
+    return xp.where(pred, if_true(), if_false())
+
+
+def _cond_state(xp, pred, if_true, if_false) -> PDHGState:
+    """The :class:`PDHGState` ``if_true()`` where ``pred`` holds, else ``if_false()``.
+
+    A namespace that can branch on a scalar on the host (the NumPy backend's ``xp.cond``) runs
+    only the branch taken; traced ones (JAX under ``jit``, CuPy without a host sync) evaluate both
+    and select field by field with ``where``.
+    """
+    cond = getattr(xp, "cond", None)
+    if cond is not None:
+        return cond(pred, if_true, if_false)
+    return PDHGState(*(xp.where(pred, new, old) for new, old in zip(if_true(), if_false(), strict=True)))
+
+
+class InfiniteBounds(NamedTuple):
+    """Where the scaled bounds are infinite (row lower, row upper, column lower, column upper):
+    computed once per evaluation and shared by the KKT measures and the four ray tests."""
+
+    row_lower: Any
+    row_upper: Any
+    col_lower: Any
+    col_upper: Any
+
+
+def infinite_bounds(xp, data: PDHGData) -> InfiniteBounds:
+    return InfiniteBounds(xp.isneginf(data.con_lb), xp.isposinf(data.con_ub),
+                          xp.isneginf(data.var_lb), xp.isposinf(data.var_ub))
+
+
+def _sign_project(xp, v, lower_inf, upper_inf):
+    """Zero the positive part of v where lower = -inf and the negative part where upper = +inf
+    (``lower_inf`` / ``upper_inf``: the masks of :class:`InfiniteBounds`)."""
+    v = xp.where(lower_inf, xp.minimum(v, 0.0), v)
+    return xp.where(upper_inf, xp.maximum(v, 0.0), v)
 
 
 def _support(xp, lower_fin, upper_fin, v):
     return xp.sum(lower_fin * xp.maximum(v, 0.0)) + xp.sum(upper_fin * xp.minimum(v, 0.0))
 
 
-def _cone_violation(xp, lower, upper, v):
-    hi = xp.where(xp.isposinf(upper), v, xp.minimum(v, 0.0))
-    clipped = xp.where(xp.isneginf(lower), hi, xp.maximum(hi, 0.0))
+def _cone_violation(xp, lower_inf, upper_inf, v):
+    hi = xp.where(upper_inf, v, xp.minimum(v, 0.0))
+    clipped = xp.where(lower_inf, hi, xp.maximum(hi, 0.0))
     return _max_abs(xp, v - clipped)
 
 
-def kkt_measures(xp, data: PDHGData, x_hat, y_hat, ax_hat, aty_hat):
+def kkt_measures(xp, data: PDHGData, x_hat, y_hat, ax_hat, aty_hat, inf: InfiniteBounds | None = None):
     """Relative KKT measures of the UNSCALED problem at a scaled point (kkt.py's definitions)."""
+    inf = infinite_bounds(xp, data) if inf is None else inf
     row_res = (ax_hat - xp.clip(ax_hat, data.con_lb, data.con_ub)) / (data.theta_b * data.d1)
     g = (data.c - aty_hat) / (data.theta_c * data.d2)
-    r = _sign_project(xp, g, data.var_lb, data.var_ub)
+    r = _sign_project(xp, g, inf.col_lower, inf.col_upper)
     y = data.d1 * y_hat / data.theta_c
     pobj = xp.sum(data.c * x_hat) / (data.theta_b * data.theta_c) + data.c0
     dobj = (data.c0 + _support(xp, data.con_lb_fin, data.con_ub_fin, y)
@@ -259,36 +309,44 @@ def kkt_measures(xp, data: PDHGData, x_hat, y_hat, ax_hat, aty_hat):
     return rel_p, rel_d, rel_gap, pobj, dobj
 
 
-def dual_ray_measures(xp, data: PDHGData, y_ray, aty_ray):
+def _unit_scale(xp, scale):
+    """1 / scale, or 0 where scale is 0 (a zero direction stays zero): 1 / inf is exactly 0."""
+    return 1.0 / xp.where(scale > 0, scale, xp.inf)
+
+
+def dual_ray_measures(xp, data: PDHGData, y_ray, aty_ray, inf: InfiniteBounds | None = None):
     """PDLP's Farkas test (objective, infeasibility) for a scaled dual direction, unit max-norm."""
+    inf = infinite_bounds(xp, data) if inf is None else inf
     y = data.d1 * y_ray
     scale = _max_abs(xp, y)
-    inv = xp.where(scale > 0, 1.0 / xp.where(scale > 0, scale, 1.0), 0.0)
+    inv = _unit_scale(xp, scale)
     y = y * inv
-    y_s = _sign_project(xp, y, data.con_lb, data.con_ub)
-    g = -(aty_ray / data.d2) * inv
-    r = _sign_project(xp, g, data.var_lb, data.var_ub)
+    y_s = _sign_project(xp, y, inf.row_lower, inf.row_upper)
+    g = (aty_ray / data.d2) * (-inv)
+    r = _sign_project(xp, g, inf.col_lower, inf.col_upper)
     objective = _support(xp, data.con_lb_fin, data.con_ub_fin, y_s) + _support(xp, data.var_lb_fin, data.var_ub_fin, r)
     infeas = xp.maximum(_max_abs(xp, g - r), _max_abs(xp, y - y_s))
     return xp.where(scale > 0, objective, 0.0), infeas
 
 
-def primal_ray_measures(xp, data: PDHGData, x_ray, ax_ray):
+def primal_ray_measures(xp, data: PDHGData, x_ray, ax_ray, inf: InfiniteBounds | None = None):
     """Unboundedness test (-c@d, infeasibility) for a scaled primal direction, unit max-norm."""
+    inf = infinite_bounds(xp, data) if inf is None else inf
     d = data.d2 * x_ray
     scale = _max_abs(xp, d)
-    inv = xp.where(scale > 0, 1.0 / xp.where(scale > 0, scale, 1.0), 0.0)
+    inv = _unit_scale(xp, scale)
     d = d * inv
     ad = ax_ray / data.d1 * inv
     objective = -xp.sum(data.c * x_ray) * inv / data.theta_c
-    infeas = xp.maximum(_cone_violation(xp, data.con_lb, data.con_ub, ad),
-                        _cone_violation(xp, data.var_lb, data.var_ub, d))
+    infeas = xp.maximum(_cone_violation(xp, inf.row_lower, inf.row_upper, ad),
+                        _cone_violation(xp, inf.col_lower, inf.col_upper, d))
     return objective, infeas
 
 
 def fixed_point_residual(xp, data: PDHGData, omega, dx, dy, adx):
     """||(dx, dy)||_P with P = [[I/tau, A^T], [A, I/sigma]], tau = eta/omega, sigma = eta*omega
-    (cuPDLPx ``restart.md``); ``adx`` is A dx, already at hand from the carried products."""
+    (cuPDLPx ``restart.md``); ``adx`` is A dx, already at hand from the carried products. Even in
+    (dx, dy, adx): the sign of the difference does not matter."""
     r2 = (xp.sum(dx * dx) * omega / data.eta + xp.sum(dy * dy) / (data.eta * omega)
           + 2.0 * xp.sum(dy * adx))
     return xp.sqrt(xp.maximum(r2, 0.0))
@@ -301,73 +359,85 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
     decides to stop, the answer is T(s), recomputed by :func:`candidate`.
     """
     x_hat, y_hat, ax_hat, aty_hat = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.aty, s.omega)
-    r = fixed_point_residual(xp, data, s.omega, s.x - x_hat, s.y - y_hat, s.ax - ax_hat)
-    rel_p, rel_d, rel_gap, pobj, dobj = kkt_measures(xp, data, x_hat, y_hat, ax_hat, aty_hat)
+    # The step T(z) - z and the epoch displacement T(z) - z0, each formed once: the residual,
+    # the ray tests and the primal-weight update all read them.
+    dx, dy, adx, atdy = x_hat - s.x, y_hat - s.y, ax_hat - s.ax, aty_hat - s.aty
+    dx0, dy0, adx0, atdy0 = x_hat - s.x0, y_hat - s.y0, ax_hat - s.ax0, aty_hat - s.aty0
+    r = fixed_point_residual(xp, data, s.omega, dx, dy, adx)
+    inf = infinite_bounds(xp, data)
+    rel_p, rel_d, rel_gap, pobj, dobj = kkt_measures(xp, data, x_hat, y_hat, ax_hat, aty_hat, inf)
 
-    # Infeasibility candidates: the step direction T(z) - z and the epoch displacement
-    # T(z) - z0; for an infeasible LP both grow along the certificate ray.
-    dro1, dri1 = dual_ray_measures(xp, data, y_hat - s.y, aty_hat - s.aty)
-    dro2, dri2 = dual_ray_measures(xp, data, y_hat - s.y0, aty_hat - s.aty0)
-    pro1, pri1 = primal_ray_measures(xp, data, x_hat - s.x, ax_hat - s.ax)
-    pro2, pri2 = primal_ray_measures(xp, data, x_hat - s.x0, ax_hat - s.ax0)
-    use_second_dual = dri2 * xp.maximum(dro1, 0.0) < dri1 * xp.maximum(dro2, 0.0)
-    use_second_primal = pri2 * xp.maximum(pro1, 0.0) < pri1 * xp.maximum(pro2, 0.0)
-    dro, dri = xp.where(use_second_dual, dro2, dro1), xp.where(use_second_dual, dri2, dri1)
-    pro, pri = xp.where(use_second_primal, pro2, pro1), xp.where(use_second_primal, pri2, pri1)
-    ray_candidate = 1.0 * use_second_dual + 2.0 * use_second_primal
+    def ray_tests():
+        # Infeasibility candidates: the step direction T(z) - z and the epoch displacement
+        # T(z) - z0; for an infeasible LP both grow along the certificate ray.
+        dro1, dri1 = dual_ray_measures(xp, data, dy, atdy, inf)
+        dro2, dri2 = dual_ray_measures(xp, data, dy0, atdy0, inf)
+        pro1, pri1 = primal_ray_measures(xp, data, dx, adx, inf)
+        pro2, pri2 = primal_ray_measures(xp, data, dx0, adx0, inf)
+        use_second_dual = dri2 * xp.maximum(dro1, 0.0) < dri1 * xp.maximum(dro2, 0.0)
+        use_second_primal = pri2 * xp.maximum(pro1, 0.0) < pri1 * xp.maximum(pro2, 0.0)
+        return xp.stack([
+            xp.where(use_second_dual, dro2, dro1), xp.where(use_second_dual, dri2, dri1),
+            xp.where(use_second_primal, pro2, pro1), xp.where(use_second_primal, pri2, pri1),
+            1.0 * use_second_dual + 2.0 * use_second_primal,
+        ]).astype(r.dtype)
+
+    def no_ray_tests():  # objectives 0: no infeasibility claim
+        return xp.asarray([0.0, float("inf"), 0.0, float("inf"), 0.0], dtype=r.dtype)
+
+    period = params.ray_check_period * params.check_every
+    check_rays = (s.n - period * xp.floor(s.n / period)) < params.check_every
+    dro, dri, pro, pri, ray_candidate = _cond(xp, check_rays, ray_tests, no_ray_tests)
 
     r0 = xp.where(xp.isinf(s.r0), r, s.r0)
     restart = ((r <= params.restart_sufficient * r0)
                | ((r <= params.restart_necessary * r0) & (r > s.r_prev))
                | (s.k >= params.restart_artificial * s.n))
 
-    # PID update of log(omega) on the primal/dual displacement imbalance since the anchor.
-    move_x = _norm(xp, x_hat - s.x0)
-    move_y = _norm(xp, y_hat - s.y0)
-    safe_x = xp.where(move_x > 0, move_x, 1.0)
-    safe_y = xp.where(move_y > 0, move_y, 1.0)
-    error = xp.log(s.omega * safe_x / safe_y)
-    integral = params.pid_integral_decay * s.pid_integral + error
-    log_omega = xp.log(s.omega) - (params.pid_kp * error + params.pid_ki * integral
-                                   + params.pid_kd * (error - s.pid_previous))
-    # The residual-ratio safeguard only means something when both residuals are nonzero: with
-    # every variable boxed the dual residual is exactly 0 (Netlib RECIPE) and the weight would
-    # never move.
-    both = (rel_p > 0) & (rel_d > 0)
-    ratio = xp.where(both, rel_d / xp.where(rel_p > 0, rel_p, 1.0), 1.0)
-    unsafe = ((move_x < 1e-16) | (move_x > 1e12) | (move_y < 1e-16) | (move_y > 1e12)
-              | (ratio < 1e-8) | (ratio > 1e8) | ~xp.isfinite(log_omega))
-    omega_new = xp.where(unsafe, s.omega_best, xp.exp(xp.clip(log_omega, -50.0, 50.0)))
-    integral = xp.where(unsafe, 0.0, integral)
-    previous = xp.where(unsafe, 0.0, error)
-    balance = xp.abs(xp.log10(xp.where(ratio > 0, ratio, 1e-300)))
-    better = (~unsafe) & both & (balance < s.balance_best)
-    # Remember the weight that was in force when the residuals were best balanced (cuPDLPx keeps
-    # the one produced at that restart, which on Netlib GROW7 with geometric-mean scaling was
-    # already 1e-5 and led the reset to a dead weight).
-    omega_best = xp.where(restart & better, s.omega, s.omega_best)
-    balance_best = xp.where(restart & better, balance, s.balance_best)
+    def restarted():
+        # PID update of log(omega) on the primal/dual displacement imbalance since the anchor
+        # (it only takes effect at a restart, so it is computed only then where the namespace
+        # can branch).
+        move_x = _norm(xp, dx0)
+        move_y = _norm(xp, dy0)
+        safe_x = xp.where(move_x > 0, move_x, 1.0)
+        safe_y = xp.where(move_y > 0, move_y, 1.0)
+        error = xp.log(s.omega * safe_x / safe_y)
+        integral = params.pid_integral_decay * s.pid_integral + error
+        log_omega = xp.log(s.omega) - (params.pid_kp * error + params.pid_ki * integral
+                                       + params.pid_kd * (error - s.pid_previous))
+        # The residual-ratio safeguard only means something when both residuals are nonzero: with
+        # every variable boxed the dual residual is exactly 0 (Netlib RECIPE) and the weight would
+        # never move.
+        both = (rel_p > 0) & (rel_d > 0)
+        ratio = xp.where(both, rel_d / xp.where(rel_p > 0, rel_p, 1.0), 1.0)
+        unsafe = ((move_x < 1e-16) | (move_x > 1e12) | (move_y < 1e-16) | (move_y > 1e12)
+                  | (ratio < 1e-8) | (ratio > 1e8) | ~xp.isfinite(log_omega))
+        omega_new = xp.where(unsafe, s.omega_best, xp.exp(xp.clip(log_omega, -50.0, 50.0)))
+        balance = xp.abs(xp.log10(xp.where(ratio > 0, ratio, 1e-300)))
+        better = (~unsafe) & both & (balance < s.balance_best)
+        # The reference residual of a new epoch is that of its anchor under the new weight
+        # (cuPDLPx measures it right after the restart). Using the pre-restart residual instead
+        # made epochs end after one check and the weight update run away.
+        xa, ya, axa, _ = pdhg_map(xp, op, data, x_hat, y_hat, ax_hat, aty_hat, omega_new)
+        r_anchor = fixed_point_residual(xp, data, omega_new, x_hat - xa, y_hat - ya, ax_hat - axa)
+        return PDHGState(
+            x=x_hat, y=y_hat, ax=ax_hat, aty=aty_hat, x0=x_hat, y0=y_hat, ax0=ax_hat, aty0=aty_hat,
+            k=0.0 * s.k, n=s.n, omega=omega_new,
+            pid_integral=xp.where(unsafe, 0.0, integral), pid_previous=xp.where(unsafe, 0.0, error),
+            r0=r_anchor, r_prev=xp.asarray(float("inf"), dtype=r.dtype),
+            # Remember the weight that was in force when the residuals were best balanced (cuPDLPx
+            # keeps the one produced at that restart, which on Netlib GROW7 with geometric-mean
+            # scaling was already 1e-5 and led the reset to a dead weight).
+            omega_best=xp.where(better, s.omega, s.omega_best),
+            balance_best=xp.where(better, balance, s.balance_best),
+            restarts=s.restarts + 1.0,
+        )
 
-    def pick(new, old):
-        return xp.where(restart, new, old)
+    def continued():
+        return s._replace(r0=r0, r_prev=r)
 
-    # The reference residual of a new epoch is that of its anchor under the new weight
-    # (cuPDLPx measures it right after the restart). Using the pre-restart residual instead
-    # made epochs end after one check and the weight update run away.
-    omega_next = pick(omega_new, s.omega)
-    xa, ya, axa, _ = pdhg_map(xp, op, data, x_hat, y_hat, ax_hat, aty_hat, omega_next)
-    r_anchor = fixed_point_residual(xp, data, omega_next, x_hat - xa, y_hat - ya, ax_hat - axa)
-
-    new_state = PDHGState(
-        x=pick(x_hat, s.x), y=pick(y_hat, s.y), ax=pick(ax_hat, s.ax), aty=pick(aty_hat, s.aty),
-        x0=pick(x_hat, s.x0), y0=pick(y_hat, s.y0), ax0=pick(ax_hat, s.ax0), aty0=pick(aty_hat, s.aty0),
-        k=pick(0.0 * s.k, s.k), n=s.n,
-        omega=omega_next,
-        pid_integral=pick(integral, s.pid_integral), pid_previous=pick(previous, s.pid_previous),
-        r0=pick(r_anchor, r0), r_prev=pick(xp.asarray(float("inf"), dtype=r.dtype), r),
-        omega_best=omega_best, balance_best=balance_best,
-        restarts=s.restarts + pick(1.0, 0.0),
-    )
+    new_state = _cond_state(xp, restart, restarted, continued)
     finite = xp.isfinite(r) & xp.isfinite(pobj) & xp.isfinite(dobj) & xp.isfinite(rel_p) & xp.isfinite(rel_d)
     stats = xp.stack([
         rel_p, rel_d, rel_gap, pobj, dobj, r, 1.0 * restart, s.omega,

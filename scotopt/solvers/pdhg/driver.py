@@ -126,7 +126,7 @@ def algorithm_params(options: PDHGOptions) -> alg.Params:
         reflection=options.reflection, restart_sufficient=options.restart_sufficient,
         restart_necessary=options.restart_necessary, restart_artificial=options.restart_artificial,
         pid_kp=options.pid_kp, pid_ki=options.pid_ki, pid_kd=options.pid_kd,
-        pid_integral_decay=options.pid_integral_decay,
+        pid_integral_decay=options.pid_integral_decay, check_every=float(options.check_every),
     )
 
 
