@@ -200,6 +200,18 @@ def elementwise(xp, factory):
     return _KERNELS[key]
 
 
+_ITERATION_BODIES: dict = {}
+
+
+def _iteration_bodies(xp):
+    """(primal step, dual step, Halpern update) for ``xp``: one dict lookup per call, since the
+    NumPy loop on small LPs spends ~30 us an iteration and every call there counts."""
+    bodies = _ITERATION_BODIES.get(xp)
+    if bodies is None:
+        bodies = _ITERATION_BODIES[xp] = tuple(elementwise(xp, f) for f in (_primal_step, _dual_step, _halpern))
+    return bodies
+
+
 def pdhg_map(xp, op, data: PDHGData, x, y, ax, aty, omega):
     """One application of T: returns (x^, y^, A x^, A^T y^)."""
     # Step sizes as 0-d arrays (xp.asarray is free on traced values): NumPy multiplies an array
@@ -207,9 +219,10 @@ def pdhg_map(xp, op, data: PDHGData, x, y, ax, aty, omega):
     tau = xp.asarray(data.eta / omega)
     sigma = xp.asarray(data.eta * omega)
     neg_sigma = xp.asarray(-sigma)
-    x_hat = elementwise(xp, _primal_step)(x, aty, data.c, data.var_lb, data.var_ub, tau)
+    primal_step, dual_step, _ = _iteration_bodies(xp)
+    x_hat = primal_step(x, aty, data.c, data.var_lb, data.var_ub, tau)
     ax_hat = op.matvec(x_hat)
-    y_hat = elementwise(xp, _dual_step)(y, ax_hat, ax, data.con_lb, data.con_ub, sigma, neg_sigma)
+    y_hat = dual_step(y, ax_hat, ax, data.con_lb, data.con_ub, sigma, neg_sigma)
     aty_hat = op.rmatvec(y_hat)
     return x_hat, y_hat, ax_hat, aty_hat
 
@@ -221,7 +234,7 @@ def step(xp, op, data: PDHGData, params: Params, s: PDHGState) -> PDHGState:
     a = xp.asarray(2.0 * params.reflection * w)  # 0-d arrays: see pdhg_map
     b = xp.asarray((1.0 - 2.0 * params.reflection) * w)
     anchor = xp.asarray(1.0 - w)
-    halpern = elementwise(xp, _halpern)
+    halpern = _iteration_bodies(xp)[2]
     return PDHGState(  # positional, in field order (cheaper than _replace in a NumPy loop)
         halpern(x_hat, s.x, s.x0, a, b, anchor),
         halpern(y_hat, s.y, s.y0, a, b, anchor),
