@@ -122,8 +122,8 @@ def main(argv=None) -> int:
                      f"{r.get('gap', float('nan')):.2e} | {r['status']} |")
     details = [r for r in rows if "master_seconds" in r]
     if details:
-        lines += ["", "| instance | wall s | CPU s | master wall s (share) | master CPU s | HiGHS runs (stopped at the "
-                  "deadline) | simplex iterations | path columns | capacity rows | load average before / after |",
+        lines += ["", "| instance | wall s | CPU s | master wall s (share) | master CPU s | HiGHS runs (stopped early: "
+                  "deadline or slice) | simplex iterations | path columns | capacity rows | load before / after |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
         for r in details:
             lines.append(f"| {r['instance']} | {r['total_seconds']:.1f} | {r['cpu_seconds']:.1f} | "

@@ -44,14 +44,14 @@ RMP towards the LP optimum (Dantzig-Wolfe; with no negative reduced cost left, t
 the LP optimum). The Lagrangian iterations supply columns too: the paths of the latest ``recent``
 oracle calls enter the master when it is next solved.
 
-Time: the RMP is solved every ``every`` driver iterations, while its share of the elapsed time is
-at most ``time_share``. A call may use the share not used yet (at least ``min_slice`` seconds):
-that instant and the deadline (``deadline``, a ``time.perf_counter()`` instant, set by
-``LagrangianMMCF.solve`` from the driver's time limit) are checked before every pricing round and
-passed to HiGHS as its time limit. A warm HiGHS run stopped there keeps its basis, and the next
-call goes on from it. The first, cold, solve uses HiGHS's presolve, which leaves no basis when
-stopped early, so only the deadline bounds it. A solution of a stopped run is used only when it
-passes the feasibility check above. The
+Time: a call starts every ``every`` driver iterations while the master's share of the elapsed
+time is at most ``time_share``. The deadline (``deadline``, a ``time.perf_counter()`` instant, set
+by ``LagrangianMMCF.solve`` from the driver's time limit) is checked before every pricing round
+and passed to HiGHS as its time limit. A warm HiGHS run is further limited to the share not used
+yet (at least ``min_slice`` seconds); stopped there, it keeps its basis and the next call goes on
+from it. A cold solve uses HiGHS's presolve, which leaves no basis when stopped early, so only
+the deadline bounds it. A solution of a stopped run is used only when it passes the feasibility
+check above. The
 RMP's capacity duals, lam = -mu >= 0, are handed back to the driver as multipliers to evaluate: with
 no improving column left, L(-mu) equals the RMP optimum and the gap closes. The master keeps at
 most ``max_columns`` paths: beyond that, non-basic paths with no flow, least recently used first,
@@ -348,8 +348,9 @@ class PathMaster:
         return (self.deadline is None or now < self.deadline) and (until is None or now < until)
 
     def run(self, allowance: float | None = None):
-        """RMP with up to ``pricing_rounds`` pricing rounds, within ``allowance`` seconds after the
-        first solve (None: no limit but the deadline); returns (commodity_flow, cost) or None."""
+        """RMP with up to ``pricing_rounds`` pricing rounds until the deadline; a warm HiGHS run
+        stops after ``allowance`` seconds (None: no limit but the deadline); returns
+        (commodity_flow, cost) or None."""
         started, cpu = time.perf_counter(), time.process_time()
         until = None if allowance is None else started + allowance
         best = None
@@ -359,7 +360,7 @@ class PathMaster:
             while self._offered:
                 self.add_paths(*self._offered.popleft())
             for _ in range(max(1, self.pricing_rounds)):
-                if not self._time_left(until if self.solves else None):
+                if not self._time_left():
                     break
                 solved = self.solve_master(until)
                 if solved is None:
@@ -374,7 +375,7 @@ class PathMaster:
                     break
                 self._prune(y)
                 self.multipliers = -np.minimum(mu, 0.0)
-                if not self._time_left(until) or self.price(mu, sigma) == 0:
+                if not self._time_left() or self.price(mu, sigma) == 0:
                     break
             return best
         finally:
