@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 import time
 from pathlib import Path
@@ -58,25 +59,30 @@ def main(argv=None) -> int:
         path = DATA / index[name]["file"]
         if "lagrangian" in solvers:
             arrays = read_commalab_arrays(path)
-            started = time.perf_counter()
+            load_before = os.getloadavg()[0]
+            started, cpu = time.perf_counter(), time.process_time()
             model = LagrangianMMCF(arrays["tail"], arrays["head"], arrays["cost"], arrays["capacity"],
                                    arrays["origin"], arrays["destination"], arrays["demand"],
                                    num_nodes=arrays["num_nodes"])
             result = model.solve(method="volume", options=LagrangianOptions(
                 gap_tolerance=args.gap, max_iterations=10**9, time_limit=args.time_limit, print_every=5,
                 stall_iterations=10**9))
-            total = time.perf_counter() - started
+            total, cpu = time.perf_counter() - started, time.process_time() - cpu
             reached = [t for (_, _, best, _, t) in result.history if best >= optimum * (1 - args.gap)]
             master = model.last_master
             rows.append({"instance": name, "solver": "lagrangian-volume+master",
                          "seconds_to_gap": total if result.status.name == "OPTIMAL" else float("nan"),
                          "seconds_lb_to_published": reached[0] if reached else float("nan"),
-                         "total_seconds": total, "iterations": result.iterations,
+                         "total_seconds": total, "cpu_seconds": cpu, "iterations": result.iterations,
                          "lower_bound": result.lower_bound, "upper_bound": result.upper_bound, "gap": result.gap,
                          "lb_rel_error": (optimum - result.lower_bound) / optimum,
                          "final_rel_error": (result.upper_bound - optimum) / optimum,
                          "master_solves": master.solves, "master_seconds": master.seconds,
-                         "columns": len(master.col_arcs), "status": result.status.name})
+                         "master_cpu_seconds": master.cpu_seconds, "master_share": master.seconds / total,
+                         "simplex_iterations": master.simplex_iterations, "master_timed_out": master.timed_out,
+                         "columns": len(master.col_arcs), "capacity_rows": master.capacity_rows,
+                         "load_before": load_before, "load_after": os.getloadavg()[0],
+                         "status": result.status.name})
             print(rows[-1], flush=True)
         if "pdhg" in solvers or "highs-ipm" in solvers:
             flow = read_commalab(path)
@@ -114,6 +120,17 @@ def main(argv=None) -> int:
                      f"{r.get('seconds_lb_to_published', float('nan')):.1f} | {r['total_seconds']:.1f} | "
                      f"{r['iterations']} | {r.get('lb_rel_error', float('nan')):.2e} | {r['final_rel_error']:.2e} | "
                      f"{r.get('gap', float('nan')):.2e} | {r['status']} |")
+    details = [r for r in rows if "master_seconds" in r]
+    if details:
+        lines += ["", "| instance | wall s | CPU s | master wall s (share) | master CPU s | HiGHS runs (stopped early: "
+                  "deadline or slice) | simplex iterations | path columns | capacity rows | load before / after |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        for r in details:
+            lines.append(f"| {r['instance']} | {r['total_seconds']:.1f} | {r['cpu_seconds']:.1f} | "
+                         f"{r['master_seconds']:.1f} ({100 * r['master_share']:.0f} %) | "
+                         f"{r['master_cpu_seconds']:.1f} | {r['master_solves']} ({r['master_timed_out']}) | "
+                         f"{r['simplex_iterations']} | {r['columns']} | {r['capacity_rows']} | "
+                         f"{r['load_before']:.1f} / {r['load_after']:.1f} |")
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

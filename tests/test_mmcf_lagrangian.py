@@ -182,3 +182,75 @@ def test_commalab_gap_closes_larger(name):
 @pytest.mark.parametrize("name", ["grid3", "grid4", "grid5", "grid6", "grid7", "grid8", "planar100", "planar150"])
 def test_commalab_larger(name):
     _check_commalab(name, iterations=3000, heuristic=None)
+
+
+# -- the incremental restricted master --------------------------------------------------------------
+def restricted_master_lp(model: LagrangianMMCF, master) -> LP:
+    """The RMP over the master's path columns with a capacity row for EVERY arc, assembled here
+    from the arrays and the columns' arc lists (no lazy rows, no overflow: the paths must fit)."""
+    n, E = len(master.col_arcs), model.tail.size
+    active = np.flatnonzero((model.origin != model.destination) & (model.demand > 0))
+    row = {k: i for i, k in enumerate(active.tolist())}
+    rows, cols = [], []
+    for j, (k, arcs) in enumerate(zip(master.col_commodity, master.col_arcs, strict=True)):
+        rows += [row[k]] + [active.size + a for a in arcs.tolist()]
+        cols += [j] * (1 + arcs.size)
+    A = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(active.size + E, n))
+    cost = np.array([model.cost[arcs].sum() for arcs in master.col_arcs])
+    lb = np.r_[model.demand[active], np.full(E, -np.inf)]
+    ub = np.r_[model.demand[active], model.capacity]
+    return LP(cost, A, lb, ub)
+
+
+def test_incremental_master_matches_a_cold_solve_of_the_same_columns():
+    from scotopt.models.mmcf_master import PathMaster
+
+    model = grid_mmcf(side=5, commodities=20, seed=4)
+    master = PathMaster(model, every=5, pricing_rounds=1)
+    result = model.solve(heuristic=master, options=LagrangianOptions(gap_tolerance=1e-9, max_iterations=60))
+    assert master.solves >= 3  # the same model re-solved several times, columns added in between
+    assert master.capacity_rows < model.tail.size  # rows only for arcs the columns could overload
+    assert master._highs.getNumCol() == len(master.col_arcs) + master.capacity_rows
+    # re-solve the live model from its basis, then cold-solve the same columns with all capacity rows
+    master._pending = []
+    y, overflow, _, _, optimal = master.solve_master()
+    assert optimal and master._highs.getInfo().simplex_iteration_count == 0  # warm: the basis is optimal
+    status, objective, _, _ = highs_solve(restricted_master_lp(model, master))
+    assert status == "optimal" and overflow.max(initial=0.0) == 0
+    assert master.last_objective == pytest.approx(objective, rel=1e-7)
+    found = master.feasible_flow(y)
+    assert found is not None
+    assert_feasible_flow(model, *found)
+    assert result.upper_bound <= found[1] * (1 + 1e-9)
+
+
+def test_master_without_binding_capacities_needs_no_rows():
+    from scotopt.models.mmcf_master import PathMaster
+
+    model = grid_mmcf(seed=5)
+    model.capacity[:] = 1e6  # nothing binds: the LP optimum routes every commodity on a shortest path
+    master = PathMaster(model, every=1)
+    result = model.solve(heuristic=master, options=LagrangianOptions(gap_tolerance=1e-9, max_iterations=20))
+    status, optimum, _, _ = highs_solve(full_lp(model))
+    assert status == "optimal" and result.status == Status.OPTIMAL
+    assert master.capacity_rows == 0
+    assert result.upper_bound == pytest.approx(optimum, rel=1e-9)
+    assert_feasible_flow(model, result.x_best_feasible, result.upper_bound)
+
+
+def test_master_honours_the_deadline():
+    import time
+
+    from scotopt.models.mmcf_master import PathMaster
+
+    model = grid_mmcf(side=5, commodities=20, seed=6)
+    master = PathMaster(model, every=1, deadline=time.perf_counter() - 1.0)  # already past
+    assert master.heuristic(np.zeros(model.tail.size), None, None) is None
+    assert master.solves == 0
+    # through the driver: the time limit becomes the master's deadline
+    master = PathMaster(model, every=1, pricing_rounds=50)
+    result = model.solve(heuristic=master, options=LagrangianOptions(gap_tolerance=0.0, time_limit=0.3,
+                                                                     max_iterations=10**6))
+    assert master.deadline is not None
+    assert result.status in (Status.TIME_LIMIT, Status.OPTIMAL, Status.ITERATION_LIMIT)
+    assert result.solve_time < 0.3 + 2.0  # one oracle call and one bound evaluation may follow the deadline

@@ -22,6 +22,8 @@ predecessor arcs, all commodities at once.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
@@ -129,8 +131,9 @@ class LagrangianMMCF:
         ``heuristic``: ``"master"`` (default) gives upper bounds from a restricted master LP over
         the oracle's paths (:class:`~scotopt.models.mmcf_master.PathMaster` with its defaults),
         ``x_best_feasible`` is then a (commodities x arcs) CSR matrix of a feasible flow; a
-        ``PathMaster`` instance uses that one; a callable is the driver's hook as is; None: no
-        upper bound (the gap stays infinite unless ``upper_bound`` is given).
+        ``PathMaster`` instance uses that one (its ``deadline`` is set from ``options.time_limit``);
+        a callable is the driver's hook as is; None: no upper bound (the gap stays infinite unless
+        ``upper_bound`` is given).
         """
         from scotopt.models.mmcf_master import PathMaster
 
@@ -145,8 +148,12 @@ class LagrangianMMCF:
         def oracle(lam):
             result = model.oracle(lam)
             if pool is not None:
-                pool.add_paths(*model.last_paths)
+                pool.offer(*model.last_paths)
             return result
+
+        if pool is not None and options is not None and options.time_limit is not None:
+            # the master checks this instant inside its pricing rounds and hands the rest to HiGHS
+            pool.deadline = time.perf_counter() + options.time_limit
 
         oracle.residual = lambda flow: flow - model.capacity
         hook = master.heuristic if pool is not None else master

@@ -2,83 +2,145 @@
 
 The Lagrangian oracle of :class:`~scotopt.models.mmcf_lagrangian.LagrangianMMCF` routes every
 commodity k on one shortest path per call. Those paths are the columns of the Dantzig-Wolfe
-(path-flow) form of the arc-flow LP. With P_k the paths of commodity k seen so far, cost(p) =
+(path-flow) form of the arc-flow LP. With P_k the paths of commodity k in the master, cost(p) =
 sum_{a in p} c_a, y_p the flow on path p and s_a >= 0 an overflow on arc a, the restricted master
 (RMP) is
 
-    min  sum_k sum_{p in P_k} cost(p) y_p + M sum_a s_a
+    min  sum_k sum_{p in P_k} cost(p) y_p + M sum_{a in R} s_a
     s.t. sum_{p in P_k} y_p = v_k                          (every commodity k: convexity, sigma_k)
-         sum_k sum_{p in P_k, p owns a} y_p - s_a <= u'_a   (every arc a: capacity, mu_a <= 0)
+         sum_k sum_{p in P_k, p owns a} y_p - s_a <= u'_a   (every arc a in R: capacity, mu_a <= 0)
          y, s >= 0,
 
 with u'_a = u_a - 1e-7 max(1, u_a) (a margin for the LP solver's feasibility tolerance) and
-M = 1 + sum_a c_a (more than any simple path costs). The RMP is always feasible. When its
-optimum has s = 0, the arc flows x_ka = sum_{p in P_k, p owns a} y_p conserve flow exactly (every
-path carries v_k's share from o_k to d_k; y is rescaled per commodity so that sum_p y_p = v_k in
-floating point), respect the capacities, and their cost sum_a c_a sum_k x_ka is an upper bound
-on the LP optimum. Adding columns can only lower the RMP optimum.
+M = 1 + sum_a c_a (more than any simple path costs). The RMP is always feasible.
 
-Pricing (column generation): the RMP's duals give arc lengths c_a - mu_a >= 0; a shortest path
-of commodity k with length below sigma_k has negative reduced cost. ``pricing_rounds`` rounds of
-"solve the RMP, add every commodity's shortest path under its duals" per call drive the RMP
-towards the LP optimum (Dantzig-Wolfe; with no negative reduced cost left, the RMP optimum
-is the LP optimum). The Lagrangian iterations supply most columns for free; the RMP is
-solved by HiGHS (SciPy ``linprog(method="highs")``) only every few iterations, and at most
-``time_share`` of the run's time goes to it (checked when a call starts). The RMP's capacity duals,
-lam = -mu >= 0, are handed back to the driver as multipliers to evaluate: with no improving
-column left, L(-mu) equals the RMP optimum and the gap closes. The pool keeps at most ``max_columns`` paths:
-beyond that, the paths with no flow in the latest RMP, least recently used first, are dropped.
+Capacity rows are added only when needed: R holds the arcs whose capacity the master's columns
+could exceed, that is, where sum_k v_k [some path of k in the master owns a] > u'_a. An arc outside
+R carries at most that much in every solution of the RMP, so its capacity holds without a row.
+R only grows (a row stays when the columns that required it are dropped).
+
+When the optimum has s = 0, the arc flows x_ka = sum_{p in P_k, p owns a} y_p conserve flow exactly
+(every path carries v_k's share from o_k to d_k; y is rescaled per commodity so that sum_p y_p = v_k
+in floating point). The flow is then checked against the original capacities u (every arc, not
+only R) and non-negativity, and only a flow that passes gives an upper bound, its cost
+sum_a c_a sum_k x_ka.
+
+The master is incremental: one ``highspy.Highs`` model lives as long as the ``PathMaster``. New
+paths are appended with ``addCols``, new capacity rows (with their overflow columns) with
+``addRows``, dropped paths are removed with ``deleteCols`` (only non-basic ones), and a re-solve
+starts from the previous basis (new columns enter non-basic at zero, new rows with a basic slack).
+A warm start pays when few columns come in: after a large batch (more than ``cold_fraction`` of the
+paths already in the model) the basis of the previous RMP, often one that still needed overflow,
+was measured to be a worse start than none, so such a batch is solved from scratch on the same
+model (``clearSolver``; HiGHS's presolve then applies). Measured on grid14 (HiGHS 1.16, CPU s):
+11.7k new paths on 36.6k after a basis with overflow, cold 19.6 s, warm unfinished after 95 s;
+6.8k new on 48.4k after an overflow-free optimum, cold 27.2 s (24.9k pivots), warm 54.0 s (32.3k);
+3.7k new on 55.2k, warm 38.5 s (23.1k pivots).
+
+Pricing (column generation): the RMP's duals give arc lengths c_a - mu_a >= 0 (mu_a = 0 off R); a
+shortest path of commodity k with length below sigma_k has negative reduced cost. ``pricing_rounds``
+rounds of "solve the RMP, add every commodity's shortest path under its duals" per call drive the
+RMP towards the LP optimum (Dantzig-Wolfe; with no negative reduced cost left, the RMP optimum is
+the LP optimum). The Lagrangian iterations supply columns too: the paths of the latest ``recent``
+oracle calls enter the master when it is next solved.
+
+Time: a call starts every ``every`` driver iterations while the master's share of the elapsed
+time is at most ``time_share``. The deadline (``deadline``, a ``time.perf_counter()`` instant, set
+by ``LagrangianMMCF.solve`` from the driver's time limit) is checked before every pricing round
+and passed to HiGHS as its time limit. A warm HiGHS run is further limited to the share not used
+yet (at least ``min_slice`` seconds); stopped there, it keeps its basis and the next call goes on
+from it. A cold solve uses HiGHS's presolve, which leaves no basis when stopped early, so only
+the deadline bounds it. A solution of a stopped run is used only when it passes the feasibility
+check above. The
+RMP's capacity duals, lam = -mu >= 0, are handed back to the driver as multipliers to evaluate: with
+no improving column left, L(-mu) equals the RMP optimum and the gap closes. The master keeps at
+most ``max_columns`` paths: beyond that, non-basic paths with no flow, least recently used first,
+are deleted from the model (and may come back when generated again).
 """
 
 from __future__ import annotations
 
+import collections
 import time
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
 __all__ = ["PathMaster"]
 
 
 class PathMaster:
-    """Path-column pool and restricted master LP of a :class:`LagrangianMMCF` (see the module text).
+    """Path columns and the incremental restricted master LP of a :class:`LagrangianMMCF`.
 
     ``heuristic(lam, x, x_average)`` is the driver's upper-bound hook: it returns
     ``(commodity_flow, cost, multipliers)``, commodity_flow a (commodities x arcs) CSR matrix of a
     feasible arc-commodity flow (None with cost inf while the RMP still needs overflow) and
     multipliers = -mu, the RMP's capacity duals, for the driver to evaluate as a Lagrangian
     bound; or None when not due.
+
+    Counters for reports: ``solves`` (HiGHS runs), ``seconds`` / ``cpu_seconds`` (wall and process
+    time inside the master, pricing included), ``simplex_iterations``, ``timed_out`` (runs that
+    HiGHS stopped at the deadline or at the end of the call's slice), ``cold_solves`` (runs from
+    scratch, see the module text).
     """
 
     def __init__(self, model, every: int = 10, pricing_rounds: int = 3, time_share: float = 0.5,
-                 max_columns: int | None = None, seed: int = 0):
+                 max_columns: int | None = None, recent: int | None = None, deadline: float | None = None,
+                 cold_fraction: float = 0.05, seed: int = 0):
         self.model = model
         self.every = int(every)
         self.pricing_rounds = int(pricing_rounds)
         self.time_share = float(time_share)
+        self.deadline = deadline
+        self.min_slice = 0.5  # seconds a warm HiGHS run may always take
+        self.cold_fraction = float(cold_fraction)
         self.active = np.flatnonzero((model.origin != model.destination) & (model.demand > 0))
         self.max_columns = int(max_columns or max(2000, 20 * self.active.size))
+        self._offered = collections.deque(maxlen=int(recent or self.every))  # the latest oracle paths
         rng = np.random.default_rng(seed)
         self._arc_hash = rng.integers(1, 2**62, model.tail.size, dtype=np.int64).astype(np.uint64)
         self._seen: set = set()
+        # the master's path columns, in the order of the model's path columns
         self.col_commodity: list[int] = []
         self.col_arcs: list[np.ndarray] = []
         self.col_key: list[tuple] = []
         self.col_used: list[int] = []  # the RMP solve that last gave the column flow (or added it)
+        self._pending: list[tuple[int, np.ndarray, tuple]] = []  # paths not yet in the model
         self.solves = 0
         self.calls = 0
         self.seconds = 0.0
+        self.cpu_seconds = 0.0
+        self.simplex_iterations = 0
+        self.timed_out = 0
+        self.cold_solves = 0
         self.started = None
         self.last_objective = np.inf
         self.last_overflow = np.inf
         self.multipliers = None  # -mu of the latest RMP: Lagrangian multipliers for the driver to try
         self.capacity_rhs = model.capacity - 1e-7 * np.maximum(1.0, model.capacity)
         self.penalty = 1.0 + float(model.cost.sum())
+        self._highs = None
+        self._row_of = np.full(model.origin.size, -1, dtype=np.int64)  # convexity row of a commodity
+        self._row_of[self.active] = np.arange(self.active.size)
+        self._capacity_row = np.full(model.tail.size, -1, dtype=np.int64)  # model row of an arc in R
+        self._row_arc: list[int] = []
+        self._is_path = np.zeros(0, dtype=bool)  # per model column: a path (True) or an overflow
+        self._overflow_arc = np.zeros(0, dtype=np.int64)  # per model column: its arc, -1 for paths
+        self._pair_keys = np.zeros(0, dtype=np.int64)  # distinct commodity * E + arc over the columns
+        self._reach = np.zeros(model.tail.size)  # sum_k v_k [a path of k in the model owns a]
+
+    @property
+    def capacity_rows(self) -> int:
+        """How many arcs have a capacity row in the master (the set R)."""
+        return len(self._row_arc)
 
     # -- the column pool -------------------------------------------------------------------------
+    def offer(self, which: np.ndarray, arcs: np.ndarray):
+        """Remember one oracle call's paths (commodity, arc) pairs; the latest ``recent`` calls enter the master."""
+        self._offered.append((which, arcs))
+
     def add_paths(self, which: np.ndarray, arcs: np.ndarray) -> int:
-        """Add the paths given as (commodity, arc) pairs, one path per commodity; returns the new ones."""
+        """Queue the paths given as (commodity, arc) pairs, one path per commodity; returns the new ones."""
         if which.size == 0:
             return 0
         order = np.argsort(which, kind="stable")
@@ -89,22 +151,103 @@ class PathMaster:
         added = 0
         for k, key, lo, hi in zip(which[starts].tolist(), keys.tolist(), starts.tolist(), ends.tolist(), strict=True):
             ident = (k, key, hi - lo)
-            if ident in self._seen:
+            if ident in self._seen or self._row_of[k] < 0:
                 continue
             self._seen.add(ident)
-            self.col_commodity.append(k)
-            self.col_arcs.append(arcs[lo:hi].copy())
-            self.col_key.append(ident)
-            self.col_used.append(self.solves)
+            self._pending.append((k, arcs[lo:hi].copy(), ident))
             added += 1
         return added
 
-    def _prune(self, flow: np.ndarray):
+    # -- the incremental model -------------------------------------------------------------------
+    def _new_model(self):
+        import highspy
+
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        demand = self.model.demand[self.active]
+        empty = np.zeros(0, dtype=np.int32)
+        h.addRows(self.active.size, demand, demand, 0, empty, empty, np.zeros(0))
+        self._inf = highspy.kHighsInf
+        self._optimal = highspy.HighsModelStatus.kOptimal
+        self._time_limit = highspy.HighsModelStatus.kTimeLimit
+        self._basic = highspy.HighsBasisStatus.kBasic
+        return h
+
+    def _add_rows(self, arcs: np.ndarray):
+        """Capacity rows (with their overflow columns) for ``arcs``, entries from every path column."""
+        h = self._highs
+        first = h.getNumRow()
+        self._capacity_row[arcs] = first + np.arange(arcs.size)
+        self._row_arc.extend(arcs.tolist())
+        n = len(self.col_arcs)
+        if n:
+            lengths = np.fromiter((a.size for a in self.col_arcs), dtype=np.int64, count=n)
+            owner = np.concatenate(self.col_arcs)
+            column = np.flatnonzero(self._is_path)[np.repeat(np.arange(n), lengths)]
+            keep = np.isin(owner, arcs)
+            rows = sp.csr_matrix((np.ones(int(keep.sum())), (self._capacity_row[owner[keep]] - first, column[keep])),
+                                 shape=(arcs.size, h.getNumCol()))
+        else:
+            rows = sp.csr_matrix((arcs.size, h.getNumCol()))
+        h.addRows(arcs.size, np.full(arcs.size, -self._inf), self.capacity_rhs[arcs], rows.nnz,
+                  rows.indptr[:-1].astype(np.int32), rows.indices.astype(np.int32), rows.data)
+        rows_now = (first + np.arange(arcs.size)).astype(np.int32)
+        h.addCols(arcs.size, np.full(arcs.size, self.penalty), np.zeros(arcs.size), np.full(arcs.size, self._inf),
+                  arcs.size, np.arange(arcs.size, dtype=np.int32), rows_now, -np.ones(arcs.size))
+        self._is_path = np.r_[self._is_path, np.zeros(arcs.size, dtype=bool)]
+        self._overflow_arc = np.r_[self._overflow_arc, arcs]
+
+    def _add_columns(self, new: list):
+        """Append queued paths as model columns; first the capacity rows they make necessary."""
+        m = self.model
+        E = m.tail.size
+        commodity = np.fromiter((k for k, _, _ in new), dtype=np.int64, count=len(new))
+        lengths = np.fromiter((a.size for _, a, _ in new), dtype=np.int64, count=len(new))
+        arcs = np.concatenate([a for _, a, _ in new])
+        owner = np.repeat(commodity, lengths)
+        pairs = np.setdiff1d(np.unique(owner * E + arcs), self._pair_keys, assume_unique=True)
+        if pairs.size:
+            self._pair_keys = np.union1d(self._pair_keys, pairs)
+            self._reach += np.bincount(pairs % E, weights=m.demand[pairs // E], minlength=E)
+        needed = np.flatnonzero((self._reach > self.capacity_rhs) & (self._capacity_row < 0))
+        if needed.size:
+            self._add_rows(needed)
+        # one column per path: its convexity row, then the capacity rows of its arcs in R
+        row = self._capacity_row[arcs]
+        in_r = row >= 0
+        count = np.bincount(np.repeat(np.arange(len(new)), lengths)[in_r], minlength=len(new)) + 1
+        starts = np.r_[0, np.cumsum(count)[:-1]]
+        index = np.empty(int(count.sum()), dtype=np.int32)
+        index[starts] = self._row_of[commodity]
+        offset = np.arange(in_r.sum()) - np.repeat(np.r_[0, np.cumsum(count - 1)[:-1]], count - 1)
+        index[np.repeat(starts + 1, count - 1) + offset] = row[in_r]
+        cost = np.bincount(np.repeat(np.arange(len(new)), lengths), weights=m.cost[arcs], minlength=len(new))
+        self._highs.addCols(len(new), cost, np.zeros(len(new)), np.full(len(new), self._inf), index.size,
+                            starts.astype(np.int32), index, np.ones(index.size))
+        self._is_path = np.r_[self._is_path, np.ones(len(new), dtype=bool)]
+        self._overflow_arc = np.r_[self._overflow_arc, np.full(len(new), -1, dtype=np.int64)]
+        for k, a, ident in new:
+            self.col_commodity.append(k)
+            self.col_arcs.append(a)
+            self.col_key.append(ident)
+            self.col_used.append(self.solves)
+
+    def _prune(self, y: np.ndarray):
+        """Delete idle non-basic paths, least recently used first, down to ``max_columns``."""
         excess = len(self.col_arcs) - self.max_columns
         if excess <= 0:
             return
-        idle = np.flatnonzero(flow <= 0)
+        columns = np.flatnonzero(self._is_path)
+        status = self._highs.getBasis().col_status
+        basic = np.fromiter((status[j] == self._basic for j in columns.tolist()), dtype=bool, count=columns.size)
+        idle = np.flatnonzero((y <= 0) & ~basic)
         drop = idle[np.argsort(np.asarray(self.col_used)[idle], kind="stable")[:excess]]
+        if not drop.size:
+            return
+        self._highs.deleteCols(drop.size, np.sort(columns[drop]).astype(np.int32))
+        keep_model = np.ones(self._is_path.size, dtype=bool)
+        keep_model[columns[drop]] = False
+        self._is_path, self._overflow_arc = self._is_path[keep_model], self._overflow_arc[keep_model]
         keep = np.ones(len(self.col_arcs), dtype=bool)
         keep[drop] = False
         for j in drop.tolist():
@@ -114,36 +257,54 @@ class PathMaster:
             setattr(self, name, [v for v, kept in zip(values, keep, strict=True) if kept])
 
     # -- the restricted master -------------------------------------------------------------------
-    def solve_master(self):
-        """Solve the RMP; returns (y per column, overflow per arc, mu, sigma) or None on failure."""
-        m = self.model
-        E, K = m.tail.size, m.origin.size
-        n = len(self.col_arcs)
-        lengths = np.fromiter((a.size for a in self.col_arcs), dtype=np.int64, count=n)
-        arcs = np.concatenate(self.col_arcs) if n else np.zeros(0, dtype=np.int64)
-        cols = np.repeat(np.arange(n), lengths)
-        commodity = np.asarray(self.col_commodity, dtype=np.int64)
-        path_cost = np.bincount(cols, weights=m.cost[arcs], minlength=n)
-        capacity = sp.hstack([sp.csr_matrix((np.ones(arcs.size), (arcs, cols)), shape=(E, n)),
-                              -sp.eye(E, format="csr")], format="csr")
-        row_of = np.full(K, -1, dtype=np.int64)
-        row_of[self.active] = np.arange(self.active.size)
-        convexity = sp.csr_matrix((np.ones(n), (row_of[commodity], np.arange(n))), shape=(self.active.size, n + E))
-        c = np.r_[path_cost, np.full(E, self.penalty)]
-        res = linprog(c, A_ub=capacity, b_ub=self.capacity_rhs, A_eq=convexity, b_eq=m.demand[self.active],
-                      bounds=(0, None), method="highs")
+    def solve_master(self, until: float | None = None):
+        """Re-solve the RMP from the previous basis after adding the queued paths, by ``until`` (a
+        ``time.perf_counter()`` instant; the deadline as well).
+
+        Returns (y per path column, overflow per arc in R, mu per arc (0 off R), sigma per active
+        commodity, optimal) or None when HiGHS gave no solution.
+        """
+        if self._highs is None:
+            self._highs = self._new_model()
+        h = self._highs
+        cold = not h.getBasis().valid or len(self._pending) > self.cold_fraction * len(self.col_arcs)
+        if self._pending:
+            self._add_columns(self._pending)
+            self._pending = []
+        if cold:  # from scratch, with presolve, on the same model
+            h.clearSolver()
+            self.cold_solves += 1
+        # a cold solve (HiGHS's presolve) leaves no basis when stopped early: only the deadline bounds
+        # it; a warm solve (no presolve) stopped at its slice keeps its basis for the next call
+        until = self.deadline if cold or until is None else min(until, self.deadline or np.inf)
+        limit = np.inf if until is None else max(until - time.perf_counter(), 1e-3)
+        h.setOptionValue("time_limit", float(min(limit, 1e30)))
+        h.run()
         self.solves += 1
-        if res.status != 0:
+        status = h.getModelStatus()
+        self.simplex_iterations += int(h.getInfo().simplex_iteration_count)
+        if status == self._time_limit:
+            self.timed_out += 1
+        solution = h.getSolution()
+        if status not in (self._optimal, self._time_limit) or not solution.value_valid:
             return None
-        y = np.maximum(res.x[:n], 0.0)
+        x = np.asarray(solution.col_value)
+        y = np.maximum(x[self._is_path], 0.0)
+        optimal = status == self._optimal
         used = self.col_used
         for j in np.flatnonzero(y > 0).tolist():
             used[j] = self.solves
-        self.last_objective = float(res.fun)
-        return y, np.maximum(res.x[n:], 0.0), res.ineqlin.marginals, res.eqlin.marginals
+        mu = np.zeros(self.model.tail.size)
+        sigma = np.zeros(self.active.size)
+        if optimal and solution.dual_valid:
+            dual = np.asarray(solution.row_dual)
+            sigma = dual[:self.active.size]
+            mu[self._row_arc] = dual[self.active.size:]
+            self.last_objective = float(h.getInfo().objective_function_value)
+        return y, np.maximum(x[~self._is_path], 0.0), mu, sigma, optimal
 
     def price(self, mu: np.ndarray, sigma: np.ndarray) -> int:
-        """Add every commodity's shortest path under lengths c - mu; returns how many priced out."""
+        """Queue every commodity's shortest path under lengths c - mu; returns how many priced out."""
         m = self.model
         dist, predecessor = m.shortest_paths(m.cost - np.minimum(mu, 0.0))
         reach = dist[m.source_of[self.active], m.destination[self.active]]
@@ -166,33 +327,60 @@ class PathMaster:
         return sp.csr_matrix((np.repeat(y, lengths), (np.repeat(commodity, lengths), np.concatenate(self.col_arcs))),
                              shape=(m.origin.size, m.tail.size))
 
-    def run(self):
-        """RMP with up to ``pricing_rounds`` pricing rounds; returns (commodity_flow, cost) or None."""
-        started = time.perf_counter()
+    def feasible_flow(self, y: np.ndarray):
+        """(flow, cost) when the rescaled path flows y meet every demand and every original capacity, else None."""
+        m = self.model
+        commodity = np.asarray(self.col_commodity, dtype=np.int64)
+        shipped = np.bincount(commodity, weights=y, minlength=m.origin.size)[self.active]
+        target = m.demand[self.active]
+        if np.any(np.abs(shipped - target) > 1e-6 * np.maximum(1.0, target)):
+            return None  # a commodity is not shipped (an interrupted solve): rescaling would not fix it
+        flow = self.flow_of(y)
+        total = np.asarray(flow.sum(axis=0)).ravel()
+        if flow.nnz and flow.data.min() < 0:
+            return None
+        if np.any(total > m.capacity * (1 + 1e-9) + 1e-9):
+            return None
+        return flow, float(m.cost @ total)
+
+    def _time_left(self, until: float | None = None) -> bool:
+        now = time.perf_counter()
+        return (self.deadline is None or now < self.deadline) and (until is None or now < until)
+
+    def run(self, allowance: float | None = None):
+        """RMP with up to ``pricing_rounds`` pricing rounds until the deadline; a warm HiGHS run
+        stops after ``allowance`` seconds (None: no limit but the deadline); returns
+        (commodity_flow, cost) or None."""
+        started, cpu = time.perf_counter(), time.process_time()
+        until = None if allowance is None else started + allowance
         best = None
         if self.active.size == 0:  # nothing to ship: the zero flow
             return sp.csr_matrix((self.model.origin.size, self.model.tail.size)), 0.0
         try:
+            while self._offered:
+                self.add_paths(*self._offered.popleft())
             for _ in range(max(1, self.pricing_rounds)):
-                solved = self.solve_master()
+                if not self._time_left():
+                    break
+                solved = self.solve_master(until)
                 if solved is None:
                     return best
-                y, overflow, mu, sigma = solved
+                y, overflow, mu, sigma, optimal = solved
                 self.last_overflow = float(overflow.max(initial=0.0))
                 if self.last_overflow <= 0:
-                    flow = self.flow_of(y)
-                    total = np.asarray(flow.sum(axis=0)).ravel()
-                    if np.all(total <= self.model.capacity * (1 + 1e-9) + 1e-9):
-                        cost = float(self.model.cost @ total)
-                        if best is None or cost < best[1]:
-                            best = (flow, cost)
+                    found = self.feasible_flow(y)
+                    if found is not None and (best is None or found[1] < best[1]):
+                        best = found
+                if not optimal:
+                    break
                 self._prune(y)
                 self.multipliers = -np.minimum(mu, 0.0)
-                if self.price(mu, sigma) == 0:
+                if not self._time_left() or self.price(mu, sigma) == 0:
                     break
             return best
         finally:
             self.seconds += time.perf_counter() - started
+            self.cpu_seconds += time.process_time() - cpu
 
     def heuristic(self, lam, x, x_average):
         """The driver's hook: the RMP every ``every`` calls while it takes <= ``time_share`` of the time."""
@@ -202,10 +390,13 @@ class PathMaster:
         self.calls += 1
         if self.calls % self.every:
             return None
-        if self.calls > self.every and self.seconds > self.time_share * (now - self.started):
+        allowance = self.time_share * (now - self.started) - self.seconds  # the master's share not used yet
+        if self.calls > self.every and allowance < 0:
+            return None
+        if not self._time_left():
             return None
         self.multipliers = None
-        best = self.run()
+        best = self.run(max(allowance, self.min_slice))
         if best is None:
             return None if self.multipliers is None else (None, np.inf, self.multipliers)
         return best[0], best[1], self.multipliers
