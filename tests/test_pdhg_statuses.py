@@ -12,7 +12,7 @@ import scipy.sparse.linalg as spla
 
 import scotopt
 from scotopt import PDHGOptions, Termination
-from scotopt.kernels import gpu_available
+from scotopt.kernels import CUPY_BELOW, gpu_available, gpu_backend_for
 from scotopt.problem import LP
 from scotopt.solvers.kkt import kkt_report
 from scotopt.status import (
@@ -318,6 +318,21 @@ def test_auto_backend_is_numpy_without_gpu():
     assert res.backend == "numpy"
     assert res.device == "cpu"
     assert res.status == Status.OPTIMAL
+
+
+@pytest.mark.parametrize(
+    ("size", "cupy_gpu", "jax_gpu", "expected"),
+    [
+        (10_000, True, True, "cupy"),  # mid-size: no compilation wins
+        (CUPY_BELOW, True, True, "jax"),  # at scale: the fused iteration wins
+        (None, True, True, "jax"),  # unknown size: the choice that scales
+        (10**9, True, False, "cupy"),  # the only GPU backend there is
+        (10, False, True, "jax"),
+        (10, False, False, None),  # no GPU: resolve_backend falls back to numpy
+    ],
+)
+def test_auto_gpu_backend_policy(size, cupy_gpu, jax_gpu, expected):
+    assert gpu_backend_for(size, cupy_gpu, jax_gpu) == expected
 
 
 @pytest.mark.parametrize(

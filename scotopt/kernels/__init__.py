@@ -55,13 +55,29 @@ def gpu_available() -> str | None:
     return "jax" if _jax_sees_gpu() else None
 
 
-def resolve_backend(name: str) -> str:
+# Below this many units of work per iteration (nonzeros + rows + columns) a one-off GPU solve is
+# faster on CuPy, which compiles nothing, than on JAX, which compiles for 2-5 s per new shape;
+# above it JAX's fused iteration wins (H200, bench/README.md GPU section: CuPy 1.4 s vs JAX 3.0 s
+# cold at 1.1e6 on a 10^6-arc network, a tie at 1.4e6 on the inventory LP, JAX 2-5x faster per
+# iteration at 10^7).
+CUPY_BELOW = 2_000_000
+
+
+def gpu_backend_for(size: int | None, cupy_gpu: bool, jax_gpu: bool) -> str | None:
+    """The GPU backend 'auto' picks for a problem of ``size`` units of work (None: unknown, as
+    JAX's fused iteration is the safer choice at scale), given which GPU backends are usable."""
+    if cupy_gpu and (not jax_gpu or (size is not None and size < CUPY_BELOW)):
+        return "cupy"
+    return "jax" if jax_gpu else None
+
+
+def resolve_backend(name: str, size: int | None = None) -> str:
     """Map 'auto' to a concrete backend: a GPU backend when present, else the CPU default.
 
-    On a GPU, JAX when it sees the GPU, else CuPy: on an H200 JAX's jitted iteration (XLA
-    fuses the elementwise work and the iteration loop runs on the device) took 1.4x the
-    memory-traffic bound at 10^7 arcs, CuPy 5.6x, and JAX was 2.5-8x faster end to end
-    (bench/README.md, GPU section).
+    On a GPU (:func:`gpu_backend_for`): CuPy for problems below :data:`CUPY_BELOW` units of work
+    (``size`` = nonzeros + rows + columns), where JAX's compilation would dominate; JAX above,
+    where its jitted iteration (XLA fuses the elementwise work and the loop runs on the device)
+    took 1.1-2.1x the memory-traffic bound at 10^7 against 3-6x for CuPy on an H200.
 
     On CPU the NumPy/SciPy backend is the default: bench/README.md shows it faster than
     JAX-on-CPU on the Netlib/Kennington suite (JAX's scatter-based sparse matvec and its
@@ -71,10 +87,10 @@ def resolve_backend(name: str) -> str:
         if name not in BACKENDS:
             raise InvalidOptionError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)} or 'auto'")
         return name
-    gpu = gpu_available()
-    if gpu is not None and _jax_sees_gpu():
-        return "jax"
-    return gpu or "numpy"
+    cupy_gpu = gpu_available() == "cupy"
+    jax_gpu = _jax_sees_gpu() if cupy_gpu else gpu_available() == "jax"
+    return gpu_backend_for(size, cupy_gpu, jax_gpu) or "numpy"
 
 
-__all__ = ["BACKENDS", "get_backend", "gpu_available", "resolve_backend", "BackendUnavailableError"]
+__all__ = ["BACKENDS", "get_backend", "gpu_available", "gpu_backend_for", "resolve_backend",
+           "BackendUnavailableError"]

@@ -29,7 +29,8 @@ def solve(problem: LP, method: str = "pdhg", backend: str = "auto", dtype: str =
         "admm": OSQP-style ADMM (LPs and QPs), with a sparse LU of the KKT system on NumPy for
         problems up to ``ADMMOptions.direct_max_nonzeros``, matrix-free PCG otherwise.
     backend : {"auto", "numpy", "jax", "cupy"}
-        "auto" picks JAX when it sees a GPU (CuPy when only CuPy does), else NumPy/SciPy (the faster CPU
+        "auto" picks, on a GPU, CuPy below 2e6 nonzeros + rows + columns (no compilation) and JAX
+        above (a faster fused iteration), else NumPy/SciPy (the faster CPU
         backend on our benchmarks; see bench/README.md).
     dtype : {"float64", "float32"}
         Iteration precision. Termination is always decided in float64 on the original problem,
@@ -98,7 +99,8 @@ def solve(problem: LP, method: str = "pdhg", backend: str = "auto", dtype: str =
             raise InvalidOptionError("devices= / mesh= shard PDHG solves only (method='pdhg')")
         if backend not in ("auto", "jax"):
             raise InvalidOptionError(f"devices= / mesh= run on JAX's runtime: use backend='jax', not {backend!r}")
-    name = "jax" if sharded else resolve_backend(backend)
+    m, n = problem.shape
+    name = "jax" if sharded else resolve_backend(backend, m + n + (0 if problem.is_matrix_free else problem.A.nnz))
     placement = None
     if sharded:
         from scotopt.distributed import sharded_placement
