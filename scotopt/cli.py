@@ -160,12 +160,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _jax_installed() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("jax") is not None
-
-
 def _fail(message: str) -> int:
     print(f"scotopt: error: {message}", file=sys.stderr)
     return EXIT_BAD_INPUT
@@ -179,11 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "demo"
     if args.command is None:
         args = build_parser().parse_args(["demo"])
-    if command in ("solve", "demo", "bench") and getattr(args, "backend", "auto") in ("auto", "jax") \
-            and _jax_installed():
+    if command in ("solve", "demo", "bench") and getattr(args, "backend", "auto") in ("auto", "jax"):
         from scotopt.kernels import compile_cache
 
-        compile_cache.enable()  # a process per solve: keep JAX's compiled chunks (SCOTOPT_CACHE_DIR=off: don't)
+        # a process per solve: keep JAX's compiled chunks (a no-op without JAX; SCOTOPT_CACHE_DIR=off: don't)
+        compile_cache.enable()
     try:
         if command == "solve":
             return _solve(args)

@@ -14,6 +14,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from scotopt.distributed.mesh import AXIS
+from scotopt.kernels.params_operator import ParamsOperator
 
 
 def spec_of(array):
@@ -34,18 +35,11 @@ def put(mesh, host_array, dtype=None):
 _MAPPED: dict = {}
 
 
-class ShardedOperator:
+class ShardedOperator(ParamsOperator):
     """Base class: subclasses set ``shape``, ``params``, ``cache_key`` and define ``_local_matvec``
     / ``_local_rmatvec`` (per-device functions of (params..., vector block))."""
 
     mesh = None
-    params: tuple = ()
-
-    def with_params(self, params):
-        op = type(self).__new__(type(self))
-        op.__dict__.update(self.__dict__)
-        op.params = params
-        return op
 
     def param_specs(self):
         """How each parameter is laid out: split along ``shards`` unless 0-d."""

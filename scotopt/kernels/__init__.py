@@ -43,15 +43,19 @@ def _jax_sees_gpu() -> bool:
         return False
 
 
-def gpu_available() -> str | None:
-    """Name of a GPU backend usable here ('cupy' or 'jax'), or None. Never raises."""
+def _cupy_sees_gpu() -> bool:
     try:
         import cupy
 
-        if cupy.cuda.runtime.getDeviceCount() > 0:
-            return "cupy"
+        return cupy.cuda.runtime.getDeviceCount() > 0
     except Exception:  # noqa: BLE001 - any import or driver failure means "no CuPy GPU"
-        pass
+        return False
+
+
+def gpu_available() -> str | None:
+    """Name of a GPU backend usable here ('cupy' or 'jax'), or None. Never raises."""
+    if _cupy_sees_gpu():
+        return "cupy"
     return "jax" if _jax_sees_gpu() else None
 
 
@@ -87,9 +91,7 @@ def resolve_backend(name: str, size: int | None = None) -> str:
         if name not in BACKENDS:
             raise InvalidOptionError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)} or 'auto'")
         return name
-    cupy_gpu = gpu_available() == "cupy"
-    jax_gpu = _jax_sees_gpu() if cupy_gpu else gpu_available() == "jax"
-    return gpu_backend_for(size, cupy_gpu, jax_gpu) or "numpy"
+    return gpu_backend_for(size, _cupy_sees_gpu(), _jax_sees_gpu()) or "numpy"
 
 
 __all__ = ["BACKENDS", "get_backend", "gpu_available", "gpu_backend_for", "resolve_backend",

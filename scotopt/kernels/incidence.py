@@ -45,6 +45,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from scotopt.kernels.params_operator import ParamsOperator
+
 
 def index_dtype(num_nodes: int):
     """int32 while node ids fit, int64 beyond."""
@@ -323,7 +325,7 @@ def _inverse_sqrt(values):
     return safe_inverse_sqrt(np.asarray(values, dtype=np.float64))
 
 
-class DeviceNetwork:
+class DeviceNetwork(ParamsOperator):
     """A~ on a backend: ``matvec`` / ``rmatvec`` on device arrays, written against ``xp``.
 
     ``params = (tail, head, d1, d2)`` are the device arrays (``d2`` may be 0-d); the structure
@@ -351,12 +353,6 @@ class DeviceNetwork:
         op._sorted = None
         if op.kind == "numpy" and op.K > 1:
             op._sorted = (_sorted_segments(net.tail, op.V), _sorted_segments(net.head, op.V))
-        return op
-
-    def with_params(self, params):
-        op = DeviceNetwork.__new__(DeviceNetwork)
-        op.__dict__.update(self.__dict__)
-        op.params = params
         return op
 
     # forward: A~ x

@@ -45,6 +45,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from scotopt.kernels.params_operator import ParamsOperator
+
 
 @dataclasses.dataclass(frozen=True)
 class InventoryStructure:
@@ -331,7 +333,7 @@ def _split_factors(st: InventoryStructure, r, c, ms, nq) -> InventoryScaling:
 
 
 # ----------------------------------------------------------------------------- device operator
-class DeviceInventory:
+class DeviceInventory(ParamsOperator):
     """A~ on a backend, written once against ``xp`` (dense tensor arithmetic over the scenario,
     period, node and product axes; lane-to-node sums through a small sparse product on NumPy and
     CuPy and ``segment_sum`` on JAX).
@@ -379,12 +381,6 @@ class DeviceInventory:
         )
         op.cache_key = ("inventory", st.scenarios, st.periods, st.nodes, st.products, st.lanes, C.nnz,
                         st.backorders, st.expediting, st.storage_rows, st.lane_rows)
-        return op
-
-    def with_params(self, params):
-        op = DeviceInventory.__new__(DeviceInventory)
-        op.__dict__.update(self.__dict__)
-        op.params = params
         return op
 
     # ------------------------------------------------------------------ lane <-> node sums

@@ -136,14 +136,14 @@ def _clip_by_ufuncs(xp):
     return clip
 
 
-def _primal_step(xp, clip):
+def _primal_step(clip):
     def primal_step(x, aty, c, var_lb, var_ub, tau):
         return clip(x - tau * (c - aty), var_lb, var_ub)
 
     return primal_step
 
 
-def _dual_step(xp, clip):
+def _dual_step(clip):
     def dual_step(y, ax_hat, ax, con_lb, con_ub, sigma, neg_sigma):
         v = y - sigma * ((ax_hat + ax_hat) - ax)  # ax_hat + ax_hat is 2 ax_hat exactly, and a cheaper NumPy call
         return v - clip(v, neg_sigma * con_ub, neg_sigma * con_lb)
@@ -151,7 +151,7 @@ def _dual_step(xp, clip):
     return dual_step
 
 
-def _halpern(xp, clip):
+def _halpern(clip):
     def halpern(hat, current, start, a, b, anchor):
         return a * hat + b * current + anchor * start
 
@@ -180,32 +180,26 @@ class _FusedOrPlain:
         return self.plain(*args)
 
 
-_KERNELS: dict = {}
-
-
 def elementwise(xp, factory):
-    """The elementwise body ``factory(xp, clip)`` for this array namespace, built once.
+    """The elementwise body ``factory(clip)`` for this array namespace.
 
     On CuPy (an ``xp`` with ``fuse``) it runs as one fused kernel: CuPy otherwise launches a
     kernel per operation, and at ~45 launches an iteration the launches, not the memory
     traffic, set the time (bench/README.md, GPU section). NumPy runs it as written; JAX fuses
     it under jit by itself.
     """
-    key = (xp, factory)  # array namespaces are modules: hashable
-    if key not in _KERNELS:
-        if hasattr(xp, "fuse"):
-            _KERNELS[key] = _FusedOrPlain(xp, factory(xp, xp.clip), factory(xp, _clip_by_ufuncs(xp)))
-        else:
-            _KERNELS[key] = factory(xp, xp.clip)
-    return _KERNELS[key]
+    if hasattr(xp, "fuse"):
+        return _FusedOrPlain(xp, factory(xp.clip), factory(_clip_by_ufuncs(xp)))
+    return factory(xp.clip)
 
 
 _ITERATION_BODIES: dict = {}
 
 
 def _iteration_bodies(xp):
-    """(primal step, dual step, Halpern update) for ``xp``: one dict lookup per call, since the
-    NumPy loop on small LPs spends ~30 us an iteration and every call there counts."""
+    """(primal step, dual step, Halpern update) for ``xp``, built once per namespace (namespaces
+    are modules: hashable); one dict lookup per call, since the NumPy loop on small LPs spends
+    ~30 us an iteration and every call there counts."""
     bodies = _ITERATION_BODIES.get(xp)
     if bodies is None:
         bodies = _ITERATION_BODIES[xp] = tuple(elementwise(xp, f) for f in (_primal_step, _dual_step, _halpern))
