@@ -56,18 +56,32 @@ def _host_matrix(A):
     return sp.csr_matrix(dense.astype(np.float64))
 
 
+def constant_vector(value: float, length: int) -> np.ndarray:
+    """A read-only float64 vector of ``length`` copies of ``value`` that stores one number
+    (a stride-0 view): default and scalar bounds cost no memory per column or row."""
+    return np.broadcast_to(np.float64(value), (length,))
+
+
+def is_constant_view(arr) -> bool:
+    """True for a vector made by :func:`constant_vector` (or any stride-0 1-D view)."""
+    return isinstance(arr, np.ndarray) and arr.ndim == 1 and arr.shape[0] > 1 and arr.strides == (0,)
+
+
 def _vector(name, value, length, default):
     if value is None:
-        return np.full(length, default, dtype=np.float64)
+        return constant_vector(default, length)
     arr = to_host(value)
     if arr.ndim == 0:
-        return np.full(length, float(arr), dtype=np.float64)
+        _require_real(name, arr)
+        return constant_vector(float(arr), length)
     _require_real(name, arr)
     arr = np.asarray(arr, dtype=np.float64).reshape(-1) if arr.ndim == 1 else arr
     if arr.ndim != 1 or arr.shape[0] != length:
         raise InvalidProblemError(
             f"{name} must have shape ({length},) to match A, got shape {np.shape(value)}"
         )
+    if is_constant_view(arr):  # already one number: keep it one number
+        return arr
     return np.array(arr, dtype=np.float64)
 
 

@@ -22,7 +22,8 @@ class Result:
     - DUAL_INFEASIBLE: ``x`` is a primal ray d (c@d < 0, A d in the recession cone of the row
       bounds) verified on the original problem; ``y`` is the last dual iterate.
     - TIME_LIMIT / ITERATION_LIMIT / INTERRUPTED: the last iterate, not certified.
-    - NUMERICAL_ERROR: the last iterate whose values were all finite.
+    - NUMERICAL_ERROR: an earlier iterate whose values were all finite, not certified (PDHG:
+      its last restart point, or the starting point if it never restarted).
 
     The relative measures are those of ARCHITECTURE.md section 5 for (x, y), evaluated in
     float64 on the original problem whatever the status.

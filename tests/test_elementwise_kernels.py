@@ -61,3 +61,45 @@ def test_fusion_failure_falls_back_with_a_warning():
     np.testing.assert_array_equal(first, np.clip(x - 0.25 * (c - aty), lb, ub))
     second = primal(x, aty, c, lb, ub, 0.25)  # no second warning: the plain body is kept
     np.testing.assert_array_equal(second, first)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_in_place_primal_step_equals_the_expression(dtype):
+    """NumPy's in-place primal step is bitwise the expression it replaces, writes only into
+    ``aty`` (the fresh product it is given), and takes 0-d (constant) bounds."""
+    from scotopt.kernels import get_backend
+
+    xp = get_backend("numpy").xp
+    rng = np.random.default_rng(2)
+    x, aty, c, _, _, _, lb, ub = (v.astype(dtype) for v in _inputs(rng, 200))
+    step = alg.elementwise(xp, alg._primal_step)
+    assert step.__qualname__.startswith("_primal_step_in_place")
+    tau = np.asarray(0.37, dtype=dtype)
+    copies = [v.copy() for v in (x, c, lb, ub)]
+    product = aty.copy()
+    out = step(x, product, c, lb, ub, tau)
+    np.testing.assert_array_equal(out, np.clip(x - tau * (c - aty), lb, ub))
+    assert out.dtype == dtype and out is product
+    for before, after in zip(copies, (x, c, lb, ub), strict=True):
+        np.testing.assert_array_equal(before, after)
+    zero, cap = np.asarray(0.0, dtype=dtype), np.asarray(1.5, dtype=dtype)
+    np.testing.assert_array_equal(step(x, aty.copy(), c, zero, cap, tau), np.clip(x - tau * (c - aty), zero, cap))
+
+
+@pytest.mark.parametrize("n", [200, 3 * (1 << 16) + 5])
+def test_in_place_halpern_equals_the_expression(n):
+    """NumPy's in-place Halpern update (into the fresh T(z) vector, in blocks when long) is
+    bitwise a*hat + b*current + anchor*start and leaves current and start alone."""
+    from scotopt.kernels import get_backend
+
+    xp = get_backend("numpy").xp
+    rng = np.random.default_rng(3)
+    hat, current, start = (rng.normal(size=n).astype(np.float32) for _ in range(3))
+    a, b, anchor = (np.asarray(v, dtype=np.float32) for v in (1.6, -0.6, 0.2))
+    expected = a * hat + b * current + anchor * start
+    kept = current.copy(), start.copy()
+    halpern = alg.elementwise(xp, alg._halpern)
+    out = halpern(hat.copy(), current, start, a, b, anchor)
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(kept[0], current)
+    np.testing.assert_array_equal(kept[1], start)

@@ -110,13 +110,15 @@ def test_closed_form_scaling_matches_generic_preconditioner(case, ruiz, alpha):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("K,coupling", [(1, False), (1, True), (4, True), (3, False)])
-def test_device_operators_match_explicit(backend, dtype, K, coupling):
+@pytest.mark.parametrize("vector_d2", [False, True])
+def test_device_operators_match_explicit(backend, dtype, K, coupling, vector_d2):
     rng = np.random.default_rng(7)
     V, E = 11, 40
     tail, head = rng.integers(0, V, E), rng.integers(0, V, E)
     d1 = rng.uniform(0.5, 2.0, K * V + (E if coupling else 0))
-    A = NetworkMatrix(tail, head, V, K, coupling, row_scale=d1, col_scale=0.7)
-    M = explicit(tail, head, V, K, coupling, d1, 0.7)
+    d2 = rng.uniform(0.5, 2.0, K * E) if vector_d2 else 0.7
+    A = NetworkMatrix(tail, head, V, K, coupling, row_scale=d1, col_scale=d2)
+    M = explicit(tail, head, V, K, coupling, d1, d2)
     be = get_backend(backend)
     dt = np.dtype(dtype)
     with be.precision(dt):

@@ -165,7 +165,7 @@ def test_numerical_error_from_operator():
 
 
 def test_numerical_error_operator_stays_broken():
-    """Result docs: NUMERICAL_ERROR returns "the last iterate whose values were all finite",
+    """Result docs: NUMERICAL_ERROR returns an earlier iterate whose values were all finite,
     even when the operator keeps returning NaN afterwards."""
     inst = _inst()
     _, calls = _clean_run(inst)

@@ -159,7 +159,6 @@ def _solve(make_shard, mesh, termination, options, verbose, backend, start):
     data = alg.PDHGData(
         c=scale(cost, d2 * theta_c), con_lb=scale(supply, d1 * theta_b), con_ub=scale(supply, d1 * theta_b),
         var_lb=zero, var_ub=scale(capacity, theta_b / d2), d1=d1, d2=d2,
-        con_lb_fin=supply, con_ub_fin=supply, var_lb_fin=zero, var_ub_fin=capacity,
         theta_b=theta_b, theta_c=theta_c, c0=0.0, bound_norm=bound_norm, cost_norm=cost_norm,
         eta=options.step_size_safety / norm,
     )
@@ -204,7 +203,7 @@ def _solve(make_shard, mesh, termination, options, verbose, backend, start):
 def _original_measures(op, raw, data, original, s):
     """KKT measures of T(s) on the original problem (float64), plus the flow's sum and norm."""
     x, y, _, _ = alg.candidate(jnp, op, data, s)
-    rel_p, rel_d, gap, pobj, dobj = alg.kkt_measures(jnp, original, x, y, raw.matvec(x), raw.rmatvec(y))
+    rel_p, rel_d, gap, pobj, dobj = alg.kkt_measures(jnp, original, x, y, raw.matvec(x), original.c - raw.rmatvec(y))
     return (rel_p, rel_d, gap, pobj, dobj, jnp.sum(x), jnp.sqrt(jnp.sum(x * x))), (x, y)
 
 

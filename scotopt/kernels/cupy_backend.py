@@ -88,8 +88,17 @@ class CupyBackend:  # pragma: no cover - needs a GPU
         return fn
 
     def repeat(self, body, n, state):
-        for _ in range(n):
-            state = body(state)
+        """``n`` applications of ``body``; ``state`` may be a one-element list, emptied here so
+        that the caller's reference does not keep the first state alive. A KeyboardInterrupt
+        leaves with the last completed state as its ``state`` attribute."""
+        if type(state) is list:
+            state = state.pop()
+        try:
+            for _ in range(n):
+                state = body(state)
+        except KeyboardInterrupt as interrupt:
+            interrupt.state = state
+            raise
         return state
 
     def while_loop(self, cond, body, state):  # pragma: no cover - needs a GPU

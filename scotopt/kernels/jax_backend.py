@@ -92,6 +92,8 @@ class JaxBackend:
         return jax.jit(fn)
 
     def repeat(self, body, n, state):
+        if type(state) is list:  # a one-element holder (see NumpyBackend.repeat); traced, not emptied
+            state = state[0]
         return jax.lax.fori_loop(0, n, lambda _, s: body(s), state)
 
     def while_loop(self, cond, body, state):

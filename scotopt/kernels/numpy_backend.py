@@ -69,11 +69,13 @@ class ScipyLinearOperator:
     def with_params(self, params):
         return self
 
+    # copies: the algorithm may overwrite a product (algorithm.pdhg_map), and a user's operator
+    # may return an array it keeps
     def matvec(self, x):
-        return np.asarray(self.A.matvec(x), dtype=self.dtype).reshape(-1)
+        return np.array(self.A.matvec(x), dtype=self.dtype).reshape(-1)
 
     def rmatvec(self, y):
-        return np.asarray(self.A.rmatvec(y), dtype=self.dtype).reshape(-1)
+        return np.array(self.A.rmatvec(y), dtype=self.dtype).reshape(-1)
 
 
 def _cond(pred, if_true, if_false):
@@ -110,7 +112,11 @@ def _array_namespace():
       iteration clips twice;
     - ``sum`` and ``max`` of a 1-D array call ``ufunc.reduce`` directly (:func:`_reduction`);
     - ``cond(pred, if_true, if_false)`` branches on the host, so that work needed only after a
-      restart is done only then (``algorithm._cond_state``).
+      restart is done only then (``algorithm._cond_state``);
+    - ``writes_in_place``: arrays are mutable, so ``algorithm.elementwise`` may write a step's
+      intermediate results into its output (``out=``) instead of fresh temporaries;
+    - ``column_block``: ``algorithm.column_reduce`` reduces long column expressions in blocks of
+      this many entries, so an evaluation holds block-sized temporaries, not column-sized ones.
 
     Same ufuncs, same results.
     """
@@ -124,6 +130,8 @@ def _array_namespace():
     namespace.sum = _reduction(np.add, np.sum)
     namespace.max = _reduction(np.maximum, np.max)
     namespace.cond = _cond
+    namespace.writes_in_place = True  # algorithm.elementwise may use out= (mutable arrays)
+    namespace.column_block = 1 << 16  # algorithm.column_reduce: 256 KB float32 temporaries
     return namespace
 
 
@@ -149,8 +157,17 @@ class NumpyBackend:
         return fn
 
     def repeat(self, body, n, state):
-        for _ in range(n):
-            state = body(state)
+        """``n`` applications of ``body``; ``state`` may be a one-element list, emptied here so
+        that the caller's reference does not keep the first state alive. A KeyboardInterrupt
+        leaves with the last completed state as its ``state`` attribute."""
+        if type(state) is list:
+            state = state.pop()
+        try:
+            for _ in range(n):
+                state = body(state)
+        except KeyboardInterrupt as interrupt:
+            interrupt.state = state
+            raise
         return state
 
     def while_loop(self, cond, body, state):

@@ -54,7 +54,7 @@ def _real(name, values, length=None):
     ):
         raise InvalidProblemError(f"{name} must be real numeric data, got dtype {arr.dtype}")
     if length is not None and arr.ndim == 0:
-        arr = np.full(length, float(arr))
+        arr = np.broadcast_to(np.float64(arr), (length,))  # one value, no arc-length copy
     arr = np.asarray(arr, dtype=np.float64)
     if arr.ndim != 1:
         raise InvalidProblemError(f"{name} must be 1-D, got shape {arr.shape}")

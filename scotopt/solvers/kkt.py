@@ -48,7 +48,7 @@ class KKTReport:
     dual_objective: float
     max_primal_violation: float
     max_dual_violation: float
-    reduced_costs: np.ndarray
+    reduced_costs: np.ndarray | None  # None from kkt_report(..., keep_reduced_costs=False)
 
     @property
     def max_relative(self) -> float:
@@ -109,14 +109,15 @@ def _chunks(n: int):
     return (slice(i, min(i + CHUNK, n)) for i in range(0, n, CHUNK))
 
 
-def kkt_report(lp: LP, x, y) -> KKTReport:
+def kkt_report(lp: LP, x, y, keep_reduced_costs: bool = True) -> KKTReport:
     """Evaluate (x, y) on ``lp`` in float64. ``x`` and ``y`` are host arrays of any float dtype.
 
     Memory: besides x (float64) and the returned reduced costs, one float64 vector of length n
     (c - A^T y) and whatever the operator's ``rmatvec`` needs; every other column quantity is
     formed in blocks of :data:`CHUNK` entries, so the check holds three float64 column vectors
-    (x, c - A^T y, the reduced costs) where it used to hold up to five. On a 10^7-arc network
-    the solve's peak is elsewhere (setup and the periodic evaluation), so that peak did not move.
+    (x, c - A^T y, the reduced costs) where it used to hold up to five, and two with
+    ``keep_reduced_costs=False`` (the report's ``reduced_costs`` is then None: the solvers'
+    verification of an optimality claim, which needs only the measures).
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
@@ -136,15 +137,17 @@ def kkt_report(lp: LP, x, y) -> KKTReport:
         g += px  # the QP's gradient P x + c
         quadratic = 0.5 * float(x @ px)
         del px
-    r = np.empty_like(g)
+    r = np.empty_like(g) if keep_reduced_costs else None
     dual_sq, max_dual, bound_support = 0.0, 0.0, 0.0
     for part in _chunks(g.size):
         lower, upper = lp.var_lb[part], lp.var_ub[part]
-        r[part] = _reduced_part(g[part], lower, upper)
-        g[part] -= r[part]  # the part of g the bounds cannot absorb
+        reduced = _reduced_part(g[part], lower, upper)
+        if r is not None:
+            r[part] = reduced
+        g[part] -= reduced  # the part of g the bounds cannot absorb
         dual_sq += float(g[part] @ g[part])
         max_dual = max(max_dual, _max_abs(g[part]))
-        bound_support += _support(lower, upper, r[part])
+        bound_support += _support(lower, upper, reduced)
     del g
     y_res = y - y_s
     dual_norm = np.sqrt(dual_sq + y_res @ y_res)

@@ -3,7 +3,9 @@
 Every function here is pure: it takes an array namespace ``xp`` (numpy, jax.numpy or cupy),
 an operator ``op`` with ``matvec`` / ``rmatvec`` on the scaled matrix A~, the immutable
 :class:`PDHGData` and a :class:`PDHGState`, and returns new values. Nothing here loops over
-iterations or talks to the host; the drivers do (``driver.py``).
+iterations or talks to the host; the drivers do (``driver.py``). The one mutation: on NumPy
+(``xp.writes_in_place``) a product that ``op`` has just returned, which every device operator
+allocates fresh, is overwritten with what is computed from it (a column vector less at 10^8).
 
 The LP (already preconditioned, see ``scaling.py``) is ``min c@x s.t. l <= A x <= u,
 lv <= x <= uv``, with saddle function ``c@x - y@A@x + p(y)``, p(y) = sum(l y^+ - u y^-).
@@ -20,8 +22,12 @@ reflection coefficient gamma, gamma = 1 is full reflection)::
 
     z^{k+1} = (k+1)/(k+2) [2 gamma T(z^k) + (1 - 2 gamma) z^k] + 1/(k+2) z0
 
-A x and A^T y are carried along with x and y (they are linear in the iterates), so one
-iteration costs one ``matvec`` and one ``rmatvec``.
+A x is carried along with x (it is linear in the iterates, so the Halpern combination of the
+A x^ already computed for the dual step gives it), and A^T y is recomputed from y at the start
+of each application of T; either way one iteration costs one ``matvec`` and one ``rmatvec``.
+Carrying A^T y as well (as an earlier version did) would cost the same products plus a Halpern
+update of a column vector and two column vectors of state (A^T y, A^T y0): 8 of the ~64 bytes
+per arc of a float32 network solve.
 
 Restarts use the fixed-point residual r(z) = ||z - T z||_P in the PDHG metric
 P = [[I/tau, A^T], [A, I/sigma]] (cuPDLPx ``restart.md``): restart when
@@ -48,8 +54,8 @@ STAT = {name: i for i, name in enumerate(STAT_NAMES)}
 class PDHGData(NamedTuple):
     """Scaled problem data on the backend device plus what is needed to unscale measures.
 
-    ``*_fin`` arrays are the ORIGINAL (unscaled) bounds with infinities replaced by 0, used in
-    dual objectives; infinities are read from the scaled bounds.
+    The original (unscaled) bounds that dual objectives need are derived from the scaled ones
+    when used (:func:`original_bounds`): storing them would cost two more column vectors.
     """
 
     c: Any
@@ -59,10 +65,6 @@ class PDHGData(NamedTuple):
     var_ub: Any
     d1: Any
     d2: Any
-    con_lb_fin: Any
-    con_ub_fin: Any
-    var_lb_fin: Any
-    var_ub_fin: Any
     theta_b: float
     theta_c: float
     c0: float
@@ -76,12 +78,10 @@ class PDHGState(NamedTuple):
 
     x: Any
     y: Any
-    ax: Any
-    aty: Any
+    ax: Any  # A x, carried (see the module docstring)
     x0: Any
     y0: Any
     ax0: Any
-    aty0: Any
     k: Any  # iterations since the last restart
     n: Any  # total iterations
     omega: Any  # primal weight
@@ -115,13 +115,13 @@ class Params(NamedTuple):
 
 def init_state(xp, op, data: PDHGData, x, y, dtype) -> PDHGState:
     """State at iteration 0 from scaled starting points x, y (already projected)."""
-    ax, aty = op.matvec(x), op.rmatvec(y)
+    ax = op.matvec(x)
 
     def scalar(v):
         return xp.asarray(v, dtype=dtype)
 
     return PDHGState(
-        x=x, y=y, ax=ax, aty=aty, x0=x, y0=y, ax0=ax, aty0=aty,
+        x=x, y=y, ax=ax, x0=x, y0=y, ax0=ax,
         k=scalar(0.0), n=scalar(0.0), omega=scalar(1.0),
         pid_integral=scalar(0.0), pid_previous=scalar(0.0),
         r0=scalar(float("inf")), r_prev=scalar(float("inf")),
@@ -180,6 +180,41 @@ class _FusedOrPlain:
         return self.plain(*args)
 
 
+def _primal_step_in_place(xp):
+    """The primal step for NumPy, written into ``aty`` (a product the operator has just returned,
+    which nothing else holds; see :func:`pdhg_map`): the same operations in the same order as
+    :func:`_primal_step` (so the same result), without its three column-length temporaries
+    (NumPy elides only some), 12 bytes per column at float32 less at the step's peak."""
+
+    def primal_step(x, aty, c, var_lb, var_ub, tau):
+        out = xp.subtract(c, aty, out=aty)  # aty is the operator's fresh product: reuse it
+        xp.multiply(tau, out, out=out)
+        xp.subtract(x, out, out=out)
+        xp.maximum(out, var_lb, out=out)
+        return xp.minimum(out, var_ub, out=out)
+
+    return primal_step
+
+
+def _halpern_in_place(xp):
+    """The Halpern combination for NumPy, written into ``hat`` (T(z)'s fresh vector, which the
+    step does not read again), block by block so that ``b * current`` and ``anchor * start``
+    are block-sized temporaries: the same operations in the same order as :func:`_halpern`."""
+    block = xp.column_block
+
+    def halpern(hat, current, start, a, b, anchor):
+        n = hat.shape[0]
+        for first in range(0, n, block) if n > block else (None,):
+            part = slice(first, first + block) if first is not None else slice(None)
+            h = hat[part]
+            xp.multiply(a, h, out=h)
+            h += b * current[part]
+            h += anchor * start[part]
+        return hat
+
+    return halpern
+
+
 def elementwise(xp, factory):
     """The elementwise body ``factory(clip)`` for this array namespace.
 
@@ -190,6 +225,11 @@ def elementwise(xp, factory):
     """
     if hasattr(xp, "fuse"):
         return _FusedOrPlain(xp, factory(xp.clip), factory(_clip_by_ufuncs(xp)))
+    if getattr(xp, "writes_in_place", False):
+        if factory is _primal_step:
+            return _primal_step_in_place(xp)
+        if factory is _halpern:
+            return _halpern_in_place(xp)
     return factory(xp.clip)
 
 
@@ -206,35 +246,35 @@ def _iteration_bodies(xp):
     return bodies
 
 
-def pdhg_map(xp, op, data: PDHGData, x, y, ax, aty, omega):
-    """One application of T: returns (x^, y^, A x^, A^T y^)."""
+def pdhg_map(xp, op, data: PDHGData, x, y, ax, omega):
+    """One application of T: returns (x^, y^, A x^)."""
     # Step sizes as 0-d arrays (xp.asarray is free on traced values): NumPy multiplies an array
     # by a 0-d array ~0.2 us faster than by a NumPy scalar, which 0-d arithmetic returns.
     tau = xp.asarray(data.eta / omega)
     sigma = xp.asarray(data.eta * omega)
     neg_sigma = xp.asarray(-sigma)
     primal_step, dual_step, _ = _iteration_bodies(xp)
-    x_hat = primal_step(x, aty, data.c, data.var_lb, data.var_ub, tau)
+    # op.rmatvec returns a fresh array (every device operator does), which NumPy's in-place
+    # primal step overwrites with x^
+    x_hat = primal_step(x, op.rmatvec(y), data.c, data.var_lb, data.var_ub, tau)
     ax_hat = op.matvec(x_hat)
     y_hat = dual_step(y, ax_hat, ax, data.con_lb, data.con_ub, sigma, neg_sigma)
-    aty_hat = op.rmatvec(y_hat)
-    return x_hat, y_hat, ax_hat, aty_hat
+    return x_hat, y_hat, ax_hat
 
 
 def step(xp, op, data: PDHGData, params: Params, s: PDHGState) -> PDHGState:
     """One reflected Halpern PDHG iteration (no host synchronisation)."""
-    x_hat, y_hat, ax_hat, aty_hat = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.aty, s.omega)
+    x_hat, y_hat, ax_hat = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.omega)
     w = (s.k + 1.0) / (s.k + 2.0)
     a = xp.asarray(2.0 * params.reflection * w)  # 0-d arrays: see pdhg_map
     b = xp.asarray((1.0 - 2.0 * params.reflection) * w)
     anchor = xp.asarray(1.0 - w)
-    halpern = _iteration_bodies(xp)[2]
+    halpern = _iteration_bodies(xp)[2]  # may overwrite the hats (NumPy): nothing below reads them
     return PDHGState(  # positional, in field order (cheaper than _replace in a NumPy loop)
         halpern(x_hat, s.x, s.x0, a, b, anchor),
         halpern(y_hat, s.y, s.y0, a, b, anchor),
         halpern(ax_hat, s.ax, s.ax0, a, b, anchor),
-        halpern(aty_hat, s.aty, s.aty0, a, b, anchor),
-        s.x0, s.y0, s.ax0, s.aty0, s.k + 1.0, s.n + 1.0, *s[10:],
+        s.x0, s.y0, s.ax0, s.k + 1.0, s.n + 1.0, *s[8:],
     )
 
 
@@ -290,8 +330,12 @@ def _sign_project(xp, v, lower_inf, upper_inf):
     return xp.where(upper_inf, xp.maximum(v, 0.0), v)
 
 
-def _support(xp, lower_fin, upper_fin, v):
-    return xp.sum(lower_fin * xp.maximum(v, 0.0)) + xp.sum(upper_fin * xp.minimum(v, 0.0))
+def _row_support(xp, data: PDHGData, inf: InfiniteBounds, y):
+    """sum(l y^+) + sum(u y^-) over the ORIGINAL row bounds (l = l~ / (theta_b d1)), infinite
+    bounds counting 0 (y has been sign-projected there)."""
+    lower = xp.where(inf.row_lower, 0.0, data.con_lb)
+    upper = xp.where(inf.row_upper, 0.0, data.con_ub)
+    return (xp.sum(lower * xp.maximum(y, 0.0) / data.d1) + xp.sum(upper * xp.minimum(y, 0.0) / data.d1)) / data.theta_b
 
 
 def _cone_violation(xp, lower_inf, upper_inf, v):
@@ -300,18 +344,61 @@ def _cone_violation(xp, lower_inf, upper_inf, v):
     return _max_abs(xp, v - clipped)
 
 
-def kkt_measures(xp, data: PDHGData, x_hat, y_hat, ax_hat, aty_hat, inf: InfiniteBounds | None = None):
-    """Relative KKT measures of the UNSCALED problem at a scaled point (kkt.py's definitions)."""
+def column_reduce(xp, reduce, fn, *columns):
+    """``reduce(fn(*columns))`` for column vectors (0-d values broadcast), with ``reduce`` one of
+    ``xp.sum`` / ``xp.max``.
+
+    A namespace with a ``column_block`` size (NumPy's) evaluates it block by block, so that the
+    temporaries of ``fn`` are a few cache-sized blocks instead of whole columns (each one is
+    400 MB in float32 at 10^8 columns, and an evaluation forms a dozen); JAX and CuPy fuse or
+    free them anyway and get the plain expression. Blocked sums add partial sums (a different
+    rounding order from one pairwise sum, not a less accurate one).
+    """
+    block = getattr(xp, "column_block", None)
+    n = max((v.shape[0] for v in columns if getattr(v, "ndim", 0) == 1), default=0)
+    if block is None or n <= block:
+        return reduce(fn(*columns))
+    partial = [reduce(fn(*(v[start:start + block] if getattr(v, "ndim", 0) == 1 else v for v in columns)))
+               for start in range(0, n, block)]
+    return reduce(xp.asarray(partial))
+
+
+def _dual_infeasibility(xp, g, lower_inf, upper_inf):
+    """g - proj(g), the part of a reduced cost g with the wrong sign for its bounds: g^+ where the
+    lower bound is -inf, g^- where the upper bound is +inf (all of g for a free variable)."""
+    return xp.where(lower_inf, xp.maximum(g, 0.0), 0.0) + xp.where(upper_inf, xp.minimum(g, 0.0), 0.0)
+
+
+def _scaled_col_support(xp, g, var_lb, var_ub, lower_inf, upper_inf):
+    """sum(lv~ g^+) + sum(uv~ g^-) over the finite scaled variable bounds. With g = c~ - A~^T y~
+    this is theta_b theta_c times the original problem's bound term sum(lv r^+) + sum(uv r^-),
+    r = sign-projected unscaled reduced costs: D2 cancels, and projecting r changes nothing
+    where the bound it multiplies is finite."""
+    return (xp.where(lower_inf, 0.0, var_lb) * xp.maximum(g, 0.0)
+            + xp.where(upper_inf, 0.0, var_ub) * xp.minimum(g, 0.0))
+
+
+def kkt_measures(xp, data: PDHGData, x_hat, y_hat, ax_hat, reduced, inf: InfiniteBounds | None = None):
+    """Relative KKT measures of the UNSCALED problem at a scaled point (kkt.py's definitions);
+    ``reduced`` = c~ - A~^T y^, the scaled reduced costs. Column terms go through
+    :func:`column_reduce`."""
     inf = infinite_bounds(xp, data) if inf is None else inf
     row_res = (ax_hat - xp.clip(ax_hat, data.con_lb, data.con_ub)) / (data.theta_b * data.d1)
-    g = (data.c - aty_hat) / (data.theta_c * data.d2)
-    r = _sign_project(xp, g, inf.col_lower, inf.col_upper)
     y = data.d1 * y_hat / data.theta_c
-    pobj = xp.sum(data.c * x_hat) / (data.theta_b * data.theta_c) + data.c0
-    dobj = (data.c0 + _support(xp, data.con_lb_fin, data.con_ub_fin, y)
-            + _support(xp, data.var_lb_fin, data.var_ub_fin, r))
+    objective_scale = data.theta_b * data.theta_c
+    pobj = column_reduce(xp, xp.sum, lambda c, x: c * x, data.c, x_hat) / objective_scale + data.c0
+    col_support = column_reduce(
+        xp, xp.sum, lambda g, lb, ub, lo, up: _scaled_col_support(xp, g, lb, ub, lo, up),
+        reduced, data.var_lb, data.var_ub, inf.col_lower, inf.col_upper)
+    dobj = data.c0 + _row_support(xp, data, inf, y) + col_support / objective_scale
+
+    def squared_dual_residual(g, d2, lo, up):
+        residual = _dual_infeasibility(xp, g, lo, up) / d2
+        return residual * residual
+
+    dual_squared = column_reduce(xp, xp.sum, squared_dual_residual, reduced, data.d2, inf.col_lower, inf.col_upper)
     rel_p = _norm(xp, row_res) / (1.0 + data.bound_norm)
-    rel_d = _norm(xp, g - r) / (1.0 + data.cost_norm)
+    rel_d = xp.sqrt(dual_squared) / data.theta_c / (1.0 + data.cost_norm)
     rel_gap = xp.abs(pobj - dobj) / (1.0 + xp.abs(pobj) + xp.abs(dobj))
     return rel_p, rel_d, rel_gap, pobj, dobj
 
@@ -322,39 +409,75 @@ def _unit_scale(xp, scale):
 
 
 def dual_ray_measures(xp, data: PDHGData, y_ray, aty_ray, inf: InfiniteBounds | None = None):
-    """PDLP's Farkas test (objective, infeasibility) for a scaled dual direction, unit max-norm."""
+    """PDLP's Farkas test (objective, infeasibility) for a scaled dual direction, unit max-norm.
+
+    The unscaled direction is y = D1 y~ / s (s = its max-norm) with A^T y = D2^-1 A~^T y~ / s;
+    g = -A^T y is its reduced cost, whose bound term is that of :func:`_scaled_col_support`
+    applied to D2 g = -A~^T y~ / s (divided by theta_b)."""
     inf = infinite_bounds(xp, data) if inf is None else inf
     y = data.d1 * y_ray
     scale = _max_abs(xp, y)
     inv = _unit_scale(xp, scale)
     y = y * inv
     y_s = _sign_project(xp, y, inf.row_lower, inf.row_upper)
-    g = (aty_ray / data.d2) * (-inv)
-    r = _sign_project(xp, g, inf.col_lower, inf.col_upper)
-    objective = _support(xp, data.con_lb_fin, data.con_ub_fin, y_s) + _support(xp, data.var_lb_fin, data.var_ub_fin, r)
-    infeas = xp.maximum(_max_abs(xp, g - r), _max_abs(xp, y - y_s))
+    col_support = column_reduce(
+        xp, xp.sum, lambda a, lb, ub, lo, up: _scaled_col_support(xp, a * (-inv), lb, ub, lo, up),
+        aty_ray, data.var_lb, data.var_ub, inf.col_lower, inf.col_upper)
+    objective = _row_support(xp, data, inf, y_s) + col_support / data.theta_b
+    col_infeasibility = column_reduce(
+        xp, xp.max, lambda a, d2, lo, up: xp.abs(_dual_infeasibility(xp, a * (-inv) / d2, lo, up)),
+        aty_ray, data.d2, inf.col_lower, inf.col_upper) if aty_ray.shape[0] else xp.asarray(0.0, dtype=y.dtype)
+    infeas = xp.maximum(col_infeasibility, _max_abs(xp, y - y_s))
     return xp.where(scale > 0, objective, 0.0), infeas
 
 
-def primal_ray_measures(xp, data: PDHGData, x_ray, ax_ray, inf: InfiniteBounds | None = None):
-    """Unboundedness test (-c@d, infeasibility) for a scaled primal direction, unit max-norm."""
+def primal_ray_measures(xp, data: PDHGData, x_new, x_base, ax_ray, inf: InfiniteBounds | None = None):
+    """Unboundedness test (-c@d, infeasibility) for the scaled primal direction x_new - x_base,
+    unit max-norm (the difference is formed block by block, see :func:`column_reduce`)."""
     inf = infinite_bounds(xp, data) if inf is None else inf
-    d = data.d2 * x_ray
-    scale = _max_abs(xp, d)
+    n = x_new.shape[0]
+    if n == 0:
+        zero = xp.asarray(0.0, dtype=x_new.dtype)
+        return zero, _cone_violation(xp, inf.row_lower, inf.row_upper, ax_ray * 0.0)
+    scale = column_reduce(xp, xp.max, lambda a, b, d2: xp.abs(d2 * (a - b)), x_new, x_base, data.d2)
     inv = _unit_scale(xp, scale)
-    d = d * inv
     ad = ax_ray / data.d1 * inv
-    objective = -xp.sum(data.c * x_ray) * inv / data.theta_c
-    infeas = xp.maximum(_cone_violation(xp, inf.row_lower, inf.row_upper, ad),
-                        _cone_violation(xp, inf.col_lower, inf.col_upper, d))
+    objective = -column_reduce(xp, xp.sum, lambda c, a, b: c * (a - b), data.c, x_new, x_base) * inv / data.theta_c
+
+    def cone_violation(a, b, d2, lo, up):
+        d = d2 * (a - b) * inv
+        hi = xp.where(up, d, xp.minimum(d, 0.0))
+        return xp.abs(d - xp.where(lo, hi, xp.maximum(hi, 0.0)))
+
+    col_violation = column_reduce(xp, xp.max, cone_violation, x_new, x_base, data.d2, inf.col_lower, inf.col_upper)
+    infeas = xp.maximum(_cone_violation(xp, inf.row_lower, inf.row_upper, ad), col_violation)
     return objective, infeas
 
 
-def fixed_point_residual(xp, data: PDHGData, omega, dx, dy, adx):
+def _reduced_costs(xp, op, data: PDHGData, y):
+    """c~ - A~^T y, written over the fresh product where arrays are mutable (NumPy)."""
+    aty = op.rmatvec(y)
+    if getattr(xp, "writes_in_place", False):
+        return xp.subtract(data.c, aty, out=aty)
+    return data.c - aty
+
+
+def _distance_squared(xp, a, b):
+    """||a - b||^2 of two column vectors, block by block (:func:`column_reduce`)."""
+
+    def squared(u, v):
+        d = u - v
+        return d * d
+
+    return column_reduce(xp, xp.sum, squared, a, b)
+
+
+def fixed_point_residual(xp, data: PDHGData, omega, dx_squared, dy, adx):
     """||(dx, dy)||_P with P = [[I/tau, A^T], [A, I/sigma]], tau = eta/omega, sigma = eta*omega
-    (cuPDLPx ``restart.md``); ``adx`` is A dx, already at hand from the carried products. Even in
+    (cuPDLPx ``restart.md``), from ``dx_squared`` = ||dx||^2 (the column difference is reduced
+    where it is formed, :func:`_distance_squared`), dy and ``adx`` = A dx, at hand from the carried products. Even in
     (dx, dy, adx): the sign of the difference does not matter."""
-    r2 = (xp.sum(dx * dx) * omega / data.eta + xp.sum(dy * dy) / (data.eta * omega)
+    r2 = (dx_squared * omega / data.eta + xp.sum(dy * dy) / (data.eta * omega)
           + 2.0 * xp.sum(dy * adx))
     return xp.sqrt(xp.maximum(r2, 0.0))
 
@@ -364,23 +487,28 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
 
     ``stats`` is a 1-D array laid out as :data:`STAT_NAMES`. The caller keeps ``s``: if it
     decides to stop, the answer is T(s), recomputed by :func:`candidate`.
+
+    Column-length differences (T(z) - z, T(z) - z0 and their products) are formed where they are
+    read and reduced at once, so that NumPy holds at most a few column temporaries at a time
+    (JAX and CuPy fuse or free them anyway): at 10^8 columns each one is 400 MB in float32.
     """
-    x_hat, y_hat, ax_hat, aty_hat = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.aty, s.omega)
-    # The step T(z) - z and the epoch displacement T(z) - z0, each formed once: the residual,
-    # the ray tests and the primal-weight update all read them.
-    dx, dy, adx, atdy = x_hat - s.x, y_hat - s.y, ax_hat - s.ax, aty_hat - s.aty
-    dx0, dy0, adx0, atdy0 = x_hat - s.x0, y_hat - s.y0, ax_hat - s.ax0, aty_hat - s.aty0
-    r = fixed_point_residual(xp, data, s.omega, dx, dy, adx)
+    x_hat, y_hat, ax_hat = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.omega)
+    dy, adx = y_hat - s.y, ax_hat - s.ax
+    r = fixed_point_residual(xp, data, s.omega, _distance_squared(xp, x_hat, s.x), dy, adx)
     inf = infinite_bounds(xp, data)
-    rel_p, rel_d, rel_gap, pobj, dobj = kkt_measures(xp, data, x_hat, y_hat, ax_hat, aty_hat, inf)
+    reduced = _reduced_costs(xp, op, data, y_hat)
+    rel_p, rel_d, rel_gap, pobj, dobj = kkt_measures(xp, data, x_hat, y_hat, ax_hat, reduced, inf)
+    del reduced
+    dy0 = y_hat - s.y0
 
     def ray_tests():
         # Infeasibility candidates: the step direction T(z) - z and the epoch displacement
-        # T(z) - z0; for an infeasible LP both grow along the certificate ray.
-        dro1, dri1 = dual_ray_measures(xp, data, dy, atdy, inf)
-        dro2, dri2 = dual_ray_measures(xp, data, dy0, atdy0, inf)
-        pro1, pri1 = primal_ray_measures(xp, data, dx, adx, inf)
-        pro2, pri2 = primal_ray_measures(xp, data, dx0, adx0, inf)
+        # T(z) - z0; for an infeasible LP both grow along the certificate ray. A^T of each dual
+        # direction is one product here, at one check in ray_check_period.
+        dro1, dri1 = dual_ray_measures(xp, data, dy, op.rmatvec(dy), inf)
+        dro2, dri2 = dual_ray_measures(xp, data, dy0, op.rmatvec(dy0), inf)
+        pro1, pri1 = primal_ray_measures(xp, data, x_hat, s.x, adx, inf)
+        pro2, pri2 = primal_ray_measures(xp, data, x_hat, s.x0, ax_hat - s.ax0, inf)
         use_second_dual = dri2 * xp.maximum(dro1, 0.0) < dri1 * xp.maximum(dro2, 0.0)
         use_second_primal = pri2 * xp.maximum(pro1, 0.0) < pri1 * xp.maximum(pro2, 0.0)
         return xp.stack([
@@ -405,7 +533,7 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
         # PID update of log(omega) on the primal/dual displacement imbalance since the anchor
         # (it only takes effect at a restart, so it is computed only then where the namespace
         # can branch).
-        move_x = _norm(xp, dx0)
+        move_x = xp.sqrt(_distance_squared(xp, x_hat, s.x0))
         move_y = _norm(xp, dy0)
         safe_x = xp.where(move_x > 0, move_x, 1.0)
         safe_y = xp.where(move_y > 0, move_y, 1.0)
@@ -426,10 +554,11 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
         # The reference residual of a new epoch is that of its anchor under the new weight
         # (cuPDLPx measures it right after the restart). Using the pre-restart residual instead
         # made epochs end after one check and the weight update run away.
-        xa, ya, axa, _ = pdhg_map(xp, op, data, x_hat, y_hat, ax_hat, aty_hat, omega_new)
-        r_anchor = fixed_point_residual(xp, data, omega_new, x_hat - xa, y_hat - ya, ax_hat - axa)
+        xa, ya, axa = pdhg_map(xp, op, data, x_hat, y_hat, ax_hat, omega_new)
+        r_anchor = fixed_point_residual(xp, data, omega_new, _distance_squared(xp, x_hat, xa), y_hat - ya, ax_hat - axa)
+        del xa
         return PDHGState(
-            x=x_hat, y=y_hat, ax=ax_hat, aty=aty_hat, x0=x_hat, y0=y_hat, ax0=ax_hat, aty0=aty_hat,
+            x=x_hat, y=y_hat, ax=ax_hat, x0=x_hat, y0=y_hat, ax0=ax_hat,
             k=0.0 * s.k, n=s.n, omega=omega_new,
             pid_integral=xp.where(unsafe, 0.0, integral), pid_previous=xp.where(unsafe, 0.0, error),
             r0=r_anchor, r_prev=xp.asarray(float("inf"), dtype=r.dtype),
@@ -453,11 +582,14 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
     return new_state, stats
 
 
-def candidate(xp, op, data: PDHGData, s: PDHGState, ray_candidate: int = 0):
-    """Unscaled (x, y, x_ray, y_ray) of T(s) on the device, for verification and the Result."""
-    x_hat, y_hat, _, _ = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.aty, s.omega)
-    x = data.d2 * x_hat / data.theta_b
+def candidate(xp, op, data: PDHGData, s: PDHGState, ray_candidate: int = 0, with_rays: bool = True):
+    """Unscaled (x, y, x_ray, y_ray) of T(s) on the device, for verification and the Result
+    (the rays None without ``with_rays``: two vectors fewer where only (x, y) is wanted)."""
+    x_hat, y_hat, _ = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.omega)
     y = data.d1 * y_hat / data.theta_c
+    if not with_rays:
+        return data.d2 * x_hat / data.theta_b, y, None, None
+    x = data.d2 * x_hat / data.theta_b
     x_base = s.x0 if ray_candidate & 2 else s.x
     y_base = s.y0 if ray_candidate & 1 else s.y
     return x, y, data.d2 * (x_hat - x_base), data.d1 * (y_hat - y_base)

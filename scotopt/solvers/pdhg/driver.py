@@ -9,6 +9,7 @@ rejects (float32 round-off, say) lets the iteration go on.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import time
@@ -20,7 +21,7 @@ import scipy.sparse.linalg as spla
 
 from scotopt.kernels import get_backend
 from scotopt.options import PDHGOptions, Termination
-from scotopt.problem import LP
+from scotopt.problem import LP, constant_vector, is_constant_view
 from scotopt.result import Result
 from scotopt.solvers import kkt
 from scotopt.solvers.answer import measured_result, warm_start_vectors
@@ -108,6 +109,8 @@ def _compiled_functions(backend, op, params: alg.Params):
     xp = backend.xp
 
     def run_steps(op_params, data, state, count):
+        """``count`` steps from ``state``, or from ``state[0]`` of a one-element list, which a
+        backend that loops on the host empties (so that only the loop holds the chunk's start)."""
         bound = op.with_params(op_params)
         return backend.repeat(lambda s: alg.step(xp, bound, data, params, s), count, state)
 
@@ -132,29 +135,33 @@ def algorithm_params(options: PDHGOptions) -> alg.Params:
 
 def _make_data(placement, scaled, lp: LP, dtype, eta: float) -> alg.PDHGData:
     """PDHGData on the device(s): column vectors through ``placement.columns``, row vectors through
-    ``placement.rows`` (the identity on one device; permuted, padded and sharded on several)."""
+    ``placement.rows`` (the identity on one device; permuted, padded and sharded on several).
 
-    def cols(v, fill=0.0):
-        return placement.columns(v, dtype, fill)
+    Consumes ``scaled``'s vectors: each host float64 vector is dropped (the field set to None) as
+    soon as its device copy exists, so setup holds one float64 vector in flight, not all of
+    them. Take what else is needed from ``scaled`` (starting point, padding) before."""
 
-    def rows(v, fill=0.0):
-        return placement.rows(v, dtype, fill)
+    def take(field):
+        v = getattr(scaled, field)
+        setattr(scaled, field, None)
+        return v
 
-    def fin(v):
-        return np.where(np.isfinite(v), v, 0.0)
+    def cols(field, fill=0.0):
+        return placement.columns(take(field), dtype, fill)
 
-    def bound(v, finite_only=False):
+    def rows(field, fill=0.0):
+        return placement.rows(take(field), dtype, fill)
+
+    def bound(field):
         """A constant bound vector (all-zero lower bounds, say) becomes a 0-d array: every formula
         broadcasts it, and it saves a vector per bound at 10^8 columns."""
+        v = take(field)
         constant = _constant(v)
-        v = np.asarray(v) if constant is None else np.asarray(constant)
-        return cols(fin(v) if finite_only else v)
+        return placement.columns(np.asarray(v) if constant is None else np.asarray(constant), dtype, 0.0)
 
     return alg.PDHGData(
-        c=cols(scaled.c), con_lb=rows(scaled.con_lb), con_ub=rows(scaled.con_ub),
-        var_lb=bound(scaled.var_lb), var_ub=bound(scaled.var_ub), d1=rows(scaled.d1, 1.0), d2=cols(scaled.d2, 1.0),
-        con_lb_fin=rows(fin(lp.con_lb)), con_ub_fin=rows(fin(lp.con_ub)),
-        var_lb_fin=bound(lp.var_lb, True), var_ub_fin=bound(lp.var_ub, True),
+        c=cols("c"), con_lb=rows("con_lb"), con_ub=rows("con_ub"),
+        var_lb=bound("var_lb"), var_ub=bound("var_ub"), d1=rows("d1", 1.0), d2=cols("d2", 1.0),
         theta_b=scaled.theta_b, theta_c=scaled.theta_c, c0=lp.c0,
         bound_norm=kkt.bound_norm(lp), cost_norm=float(np.linalg.norm(lp.c)), eta=eta,
     )
@@ -163,6 +170,8 @@ def _make_data(placement, scaled, lp: LP, dtype, eta: float) -> alg.PDHGData:
 def _constant(v):
     """The common value of a constant vector of two or more entries, else None."""
     v = np.asarray(v)
+    if is_constant_view(v):
+        return float(v[0])
     if v.ndim == 1 and v.size > 1 and v[0] == v[-1] and np.all(v == v[0]):
         return float(v[0])
     return None
@@ -176,6 +185,12 @@ def _padding_start(scaled) -> float:
 
 
 def _starting_point(lp: LP, scaled, warm_start):
+    """Scaled (x, y) to start from: the warm start projected, or x = proj(0), y = 0."""
+    if warm_start is None:
+        m, n = lp.shape
+        if n == 0 or (np.max(scaled.var_lb) <= 0.0 <= np.min(scaled.var_ub)):
+            return constant_vector(0.0, n), np.zeros(m)  # proj(0) = 0: no host column vector at all
+        return np.minimum(np.maximum(0.0, scaled.var_lb), scaled.var_ub), np.zeros(m)
     x, y = warm_start_vectors(lp, warm_start)
     x_scaled = np.clip(scaled.theta_b * x / scaled.d2, scaled.var_lb, scaled.var_ub)
     y_scaled = scaled.theta_c * kkt.project_row_duals(lp, y) / scaled.d1
@@ -224,28 +239,35 @@ def _run(lp, backend, placement, dtype, termination, options, warm_start, verbos
     xp = backend.xp
     scaled = scale_lp(lp, options.ruiz_iterations, options.pock_chambolle_alpha, options.bound_objective_rescaling,
                       options.geometric_mean_iterations)
-    x_start, y_start = _starting_point(lp, scaled, warm_start)
     op = placement.operator(scaled.A, dtype)
     norm = _operator_norm(scaled.A)
+    x_start, y_start = _starting_point(lp, scaled, warm_start)
+    padding = _padding_start(scaled)
+    # The host float64 vectors (GBs at 10^8 columns) go as soon as their device copies exist:
+    # _make_data drops each scaled vector as it moves it, and each starting vector goes once moved.
     data = _make_data(placement, scaled, lp, dtype, options.step_size_safety / norm)
-    first = [alg.init_state(xp, op, data, placement.columns(x_start, dtype, _padding_start(scaled)),
-                            placement.rows(y_start, dtype, 0.0), dtype)]
-    del scaled, x_start, y_start  # host float64 copies: GBs at 10^8 columns
+    del scaled
+    x_start = placement.columns(x_start, dtype, padding)
+    y_start = placement.rows(y_start, dtype, 0.0)
+    first = [alg.init_state(xp, op, data, x_start, y_start, dtype)]
+    del x_start, y_start
     setup_time = time.perf_counter() - start
 
-    def verify(state, stats):
-        return _verified_outcome(lp, placement, xp, op, data, state, stats, termination)
+    verify = functools.partial(_verified_outcome, lp, placement, xp, op, data, termination=termination)
 
     # handed over in a list that iterate() empties, so that no frame here keeps the first state's
     # vectors alive for the whole solve
     loop = iterate(backend, op, data, algorithm_params(options), first, termination, options, verify, verbose, start)
     x, y = _answer(placement, xp, op, data, loop.answer_state, loop.ray_candidate)
+    restarts, eta = int(backend.to_host(loop.answer_state.restarts)), data.eta
+    status, ray, iterations, verify_failures = loop.status, loop.ray, loop.iterations, loop.verify_failures
+    # The solver's vectors go before the float64 Result is built: it is the last peak of a solve.
+    del loop, data, op, verify
     return measured_result(
-        lp, x, y, loop.status, loop.ray, iterations=loop.iterations, solve_time=time.perf_counter() - start,
+        lp, x, y, status, ray, iterations=iterations, solve_time=time.perf_counter() - start,
         setup_time=setup_time, backend=backend.name, device=placement.device, dtype=dtype.name, method="pdhg",
-        eps=termination.eps, restarts=int(backend.to_host(loop.answer_state.restarts)),
-        extra={"step_size": data.eta, "norm_estimate": norm, "verify_failures": loop.verify_failures,
-               **placement.describe()},
+        eps=termination.eps, restarts=restarts,
+        extra={"step_size": eta, "norm_estimate": norm, "verify_failures": verify_failures, **placement.describe()},
     )
 
 
@@ -268,9 +290,13 @@ def iterate(backend, op, data, params: alg.Params, state, termination: Terminati
     float64 check rejected) or (status, ray, candidate). ``state`` may be a one-element list,
     which is emptied: then only this loop holds the starting state.
 
-    Memory: at most the chunk's starting state, the state being stepped and the evaluated one are
-    alive. The fallback answer for NUMERICAL_ERROR and INTERRUPTED is the chunk's starting state
-    (finite: its evaluation was), not a copy kept from the chunk before.
+    Memory: at most the state being stepped and the evaluated one are alive; a backend that loops
+    on the host (NumPy, CuPy) drops the chunk's starting state after its first step. The fallback
+    answer for NUMERICAL_ERROR is the epoch's anchor (the last restart point, or the starting
+    point): it passed an evaluation, so it is finite, and its vectors are part of every state of
+    the epoch, so keeping it costs nothing (holding the chunk's start cost a column vector for
+    the whole solve). INTERRUPTED answers with the last completed step where the backend saw it
+    (NumPy, CuPy), else the last evaluated state or the anchor.
     """
     if isinstance(state, list):
         state = state.pop()
@@ -282,18 +308,22 @@ def iterate(backend, op, data, params: alg.Params, state, termination: Terminati
     answer_state, ray_candidate = None, 0
     verify_failures = 0
     ray = None
+    stepped = None
     try:
         while True:
             count = options.check_every
             if termination.iteration_limit is not None:
                 count = min(count, termination.iteration_limit - iterations)
-            stepped = run_steps(op.params, data, state, count) if count > 0 else state
+            fallback = anchor_state(state)
+            holder, state = [state], None
+            stepped = run_steps(op.params, data, holder, count) if count > 0 else holder[0]
+            holder.clear()
             iterations += max(count, 0)
             new_state, stats = run_evaluate(op.params, data, stepped)
             stats = backend.to_host(stats)
             elapsed = time.perf_counter() - start
             if stats[s["finite"]] < 1:
-                status, answer_state = Status.NUMERICAL_ERROR, state
+                status, answer_state = Status.NUMERICAL_ERROR, fallback
                 progress.line(iterations, stats, elapsed, "  non-finite values: stopping")
                 break
             progress.line(iterations, stats, elapsed, "  restart" if stats[s["restarted"]] else "")
@@ -313,17 +343,29 @@ def iterate(backend, op, data, params: alg.Params, state, termination: Terminati
                 break
             state = new_state
             stepped = new_state = None  # the next chunk holds only its starting state
-    except KeyboardInterrupt:
-        status, answer_state = Status.INTERRUPTED, state
+    except KeyboardInterrupt as interrupt:
+        status = Status.INTERRUPTED
+        answer_state = getattr(interrupt, "state", None)  # the last completed step (host loops)
+        if answer_state is None:
+            answer_state = stepped if stepped is not None else fallback
+        iterations = int(backend.to_host(answer_state.n))
     return LoopOutcome(status, answer_state, ray, ray_candidate, iterations, verify_failures)
+
+
+def anchor_state(state: alg.PDHGState) -> alg.PDHGState:
+    """``state`` moved to its epoch's anchor (x, y, A x = x0, y0, A x0): the same arrays, no copy."""
+    return state._replace(x=state.x0, y=state.y0, ax=state.ax0)
 
 
 def _answer(placement, xp, op, data, state, ray_candidate):
     """Unscaled (x, y) of T(state); the unscaled iterate itself if T(state) is not finite (an
     operator that went wrong must not turn the last finite iterate into NaN)."""
     try:
-        x_dev, y_dev, _, _ = alg.candidate(xp, op, data, state, ray_candidate)
-        x, y = placement.columns_to_host(x_dev), placement.rows_to_host(y_dev)
+        x_dev, y_dev, _, _ = alg.candidate(xp, op, data, state, ray_candidate, with_rays=False)
+        y = placement.rows_to_host(y_dev)
+        del y_dev
+        x = placement.columns_to_host(x_dev)
+        del x_dev
     except KeyboardInterrupt:
         x = y = None
     if x is None or not (np.isfinite(x).all() and np.isfinite(y).all()):
@@ -352,10 +394,20 @@ def _verified_outcome(lp, placement, xp, op, data, state, stats, termination):
     if not (claims_optimal or claims_primal_infeasible or claims_dual_infeasible):
         return None
     candidate_id = int(stats[alg.STAT["ray_candidate"]])
-    x_dev, y_dev, x_ray_dev, y_ray_dev = alg.candidate(xp, op, data, state, candidate_id)
-    if claims_optimal and kkt.kkt_report(lp, placement.columns_to_host(x_dev),
-                                         placement.rows_to_host(y_dev)).is_optimal(eps):
-        return Status.OPTIMAL, None, candidate_id
+    if claims_optimal:
+        # (x, y) alone, each on the host before the check, and no reduced-cost vector kept: this
+        # check runs while the solver's own vectors are alive, so it sets a large solve's peak
+        x_dev, y_dev, _, _ = alg.candidate(xp, op, data, state, candidate_id, with_rays=False)
+        y = placement.rows_to_host(y_dev)
+        x = placement.columns_to_host(x_dev)
+        del x_dev, y_dev
+        optimal = kkt.kkt_report(lp, x, y, keep_reduced_costs=False).is_optimal(eps)
+        del x, y
+        if optimal:
+            return Status.OPTIMAL, None, candidate_id
+    if not (claims_primal_infeasible or claims_dual_infeasible):
+        return None, None, candidate_id
+    _, _, x_ray_dev, y_ray_dev = alg.candidate(xp, op, data, state, candidate_id)
     if claims_primal_infeasible:
         y_ray = placement.rows_to_host(y_ray_dev)
         if kkt.dual_ray_report(lp, y_ray).is_certificate(eps_inf):

@@ -15,6 +15,10 @@ vectors over a mesh of devices; the algorithm (``algorithm.py``) does not know t
 
 from __future__ import annotations
 
+import numpy as np
+
+from scotopt.problem import is_constant_view
+
 
 class SingleDevice:
     """Every vector whole, in the LP's order, on the backend's one device."""
@@ -27,10 +31,10 @@ class SingleDevice:
         return self.backend.operator(A, dtype)
 
     def columns(self, v, dtype, fill=0.0):
-        return self.backend.asarray(v, dtype)
+        return self.backend.asarray(_materialised(v, dtype), dtype)
 
     def rows(self, v, dtype, fill=0.0):
-        return self.backend.asarray(v, dtype)
+        return self.backend.asarray(_materialised(v, dtype), dtype)
 
     def columns_to_host(self, a):
         return self.backend.to_host(a)
@@ -40,3 +44,11 @@ class SingleDevice:
 
     def describe(self) -> dict:
         return {}
+
+
+def _materialised(v, dtype):
+    """A constant vector (a stride-0 view, :func:`scotopt.problem.constant_vector`) as an ordinary
+    array of ``dtype``, made directly in that dtype; anything else unchanged."""
+    if is_constant_view(v):
+        return np.full(v.shape[0], v[0], dtype=dtype)
+    return v

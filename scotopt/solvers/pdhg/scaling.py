@@ -23,12 +23,15 @@ import dataclasses
 import numpy as np
 import scipy.sparse as sp
 
-from scotopt.problem import LP
+from scotopt.problem import LP, constant_vector, is_constant_view
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class ScaledLP:
-    """An LP in scaled coordinates plus the factors that map it back (all host float64)."""
+    """An LP in scaled coordinates plus the factors that map it back (all host float64).
+
+    Not frozen: the PDHG driver hands its vectors to the device one by one and drops each host
+    copy as it goes (``driver._make_data``), which at 10^8 columns is 800 MB per vector."""
 
     A: sp.csr_matrix | object  # CSR, a scaled structured operator, or the original LinearOperator
     c: np.ndarray
@@ -127,17 +130,41 @@ def scale_lp(lp: LP, ruiz_iterations: int = 10, pock_chambolle_alpha: float | No
         A, d1, d2 = lp.A, np.ones(m), np.ones(n)
     else:
         A, d1, d2 = diagonal_scaling(lp.A, ruiz_iterations, pock_chambolle_alpha, geometric_mean_iterations)
-    c = d2 * lp.c
-    con_lb, con_ub = d1 * lp.con_lb, d1 * lp.con_ub
-    var_lb, var_ub = lp.var_lb / d2, lp.var_ub / d2
+    c = _scaled(lp.c, d2)
+    con_lb, con_ub = _scaled(lp.con_lb, d1), _scaled(lp.con_ub, d1)
+    inverse_d2 = 1.0 / d2
+    var_lb, var_ub = _scaled(lp.var_lb, inverse_d2), _scaled(lp.var_ub, inverse_d2)
+    del inverse_d2
     theta_b = theta_c = 1.0
     if bound_objective_rescaling:
-        b = np.maximum(_finite_abs(con_lb), _finite_abs(con_ub))
-        theta_b = 1.0 / (1.0 + float(np.linalg.norm(b)))
+        theta_b = 1.0 / (1.0 + _norm_of_largest_finite(con_lb, con_ub))
         theta_c = 1.0 / (1.0 + float(np.linalg.norm(c)))
     return ScaledLP(
-        A=A, c=theta_c * c,
-        con_lb=theta_b * con_lb, con_ub=theta_b * con_ub,
-        var_lb=theta_b * var_lb, var_ub=theta_b * var_ub,
+        A=A, c=_scaled(c, theta_c, own=True),
+        con_lb=_scaled(con_lb, theta_b, own=True), con_ub=_scaled(con_ub, theta_b, own=True),
+        var_lb=_scaled(var_lb, theta_b, own=True), var_ub=_scaled(var_ub, theta_b, own=True),
         d1=d1, d2=d2, theta_b=theta_b, theta_c=theta_c,
     )
+
+
+def _scaled(v: np.ndarray, factor, own: bool = False) -> np.ndarray:
+    """``v * factor`` without needless column-length memory: a constant vector (a stride-0 view,
+    :func:`scotopt.problem.constant_vector`) stays one number where the product is constant (a
+    scalar factor, or a value of 0 or +-inf, which positive factors keep), and a vector this
+    module made (``own``) is scaled in place. Factors are positive, so inf * factor stays inf."""
+    if is_constant_view(v):
+        value = float(v[0])
+        if np.ndim(factor) == 0 or value == 0.0 or np.isinf(value):
+            return constant_vector(value * float(factor) if np.ndim(factor) == 0 else value, v.shape[0])
+        return value * factor
+    if own:
+        v *= factor
+        return v
+    return v * factor
+
+
+def _norm_of_largest_finite(lower: np.ndarray, upper: np.ndarray) -> float:
+    """||max(|l|, |u|)||_2 over finite entries (infinite bounds count 0)."""
+    if lower.shape[0] == 0:
+        return 0.0
+    return float(np.linalg.norm(np.maximum(_finite_abs(lower), _finite_abs(upper))))
