@@ -55,14 +55,15 @@ def instance_for(variables: float, seed: int = 0):
 def compulsory_bytes(n: int, m: int, value_bytes: int = 4) -> int:
     """Bytes one r2HPDHG iteration moves as written (algorithm.py), per column and per row.
 
-    Column side: the projected step reads x, A^T y, c, the upper bound and writes x^ (5); the
-    operator reads x^ and writes A^T y^ (2); the Halpern update reads x^, x, x0, A^T y^, A^T y,
-    A^T y0 and writes x, A^T y (8): 15 values. Row side: A x^ written (1); the dual step reads y,
-    A x^, A x, both row bounds and writes y^ (6); A^T reads y^ (1); the update reads y^, y, y0,
-    A x^, A x, A x0 and writes y, A x (8): 16 values. The operator's scaling factors are
-    (T, N, P) tensors broadcast over scenarios and stay in cache; they are not counted.
+    Column side: the operator writes A^T y (1); the projected step reads x, A^T y, c, the upper
+    bound and writes x^ (5); the operator reads x^ (1); the Halpern update reads x^, x, x0 and
+    writes x (4): 11 values (15 while A^T y was carried, before 2026-11-26: it added A^T y^ and
+    its Halpern update). Row side: A^T reads y (1); A x^ written (1); the dual step reads y,
+    A x^, A x, both row bounds and writes y^ (6); the updates read y^, y, y0, A x^, A x, A x0 and
+    write y, A x (8): 16 values. The operator's scaling factors are (T, N, P) tensors broadcast
+    over scenarios and stay in cache; they are not counted.
     """
-    return value_bytes * (15 * n + 16 * m)
+    return value_bytes * (11 * n + 16 * m)
 
 
 # ------------------------------------------------------------------------------------ memory

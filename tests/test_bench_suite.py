@@ -98,8 +98,8 @@ def test_transport_model_is_balanced_and_solved_by_every_lp_solver():
 
 def test_roofline_model_counts():
     # 2 nnz (8 + 4) + (m + n + 2) 4 + 16 (m + n) 8
-    assert roofline.csr_bytes(2, 3, 4) == 96 + 28 + 640
-    assert roofline.network_bytes(10, 1) == 10 * 64 + 40
+    assert roofline.csr_bytes(2, 3, 4) == 96 + 28 + (10 * 3 + 14 * 2) * 8
+    assert roofline.network_bytes(10, 1) == 10 * 48 + 40
     assert math.isclose(roofline.bound_seconds(22e9, 22.0), 1.0)
 
 

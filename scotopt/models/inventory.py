@@ -259,7 +259,7 @@ class MultiEchelonInventory:
         return LP(
             c=np.concatenate(c_parts), A=InventoryOperator(st),
             con_lb=np.concatenate(lb_parts), con_ub=np.concatenate(ubr_parts),
-            var_lb=np.zeros(st.num_vars), var_ub=np.concatenate(ub_parts), name=self.name,
+            var_lb=0.0, var_ub=np.concatenate(ub_parts), name=self.name,  # a scalar bound stores one number
         )
 
     def _order_upper_bounds(self) -> np.ndarray:

@@ -204,8 +204,13 @@ def _halpern_in_place(xp):
 
     def halpern(hat, current, start, a, b, anchor):
         n = hat.shape[0]
-        for first in range(0, n, block) if n > block else (None,):
-            part = slice(first, first + block) if first is not None else slice(None)
+        if n <= block:  # the common small case without slicing (each call counts on small LPs)
+            xp.multiply(a, hat, out=hat)
+            hat += b * current
+            hat += anchor * start
+            return hat
+        for first in range(0, n, block):
+            part = slice(first, first + block)
             h = hat[part]
             xp.multiply(a, h, out=h)
             h += b * current[part]

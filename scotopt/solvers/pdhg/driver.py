@@ -296,7 +296,8 @@ def iterate(backend, op, data, params: alg.Params, state, termination: Terminati
     point): it passed an evaluation, so it is finite, and its vectors are part of every state of
     the epoch, so keeping it costs nothing (holding the chunk's start cost a column vector for
     the whole solve). INTERRUPTED answers with the last completed step where the backend saw it
-    (NumPy, CuPy), else the last evaluated state or the anchor.
+    (NumPy, CuPy), else the newest state still held (the chunk's start under JAX, whose compiled
+    loop keeps its input), else the anchor.
     """
     if isinstance(state, list):
         state = state.pop()
@@ -309,6 +310,7 @@ def iterate(backend, op, data, params: alg.Params, state, termination: Terminati
     verify_failures = 0
     ray = None
     stepped = None
+    fallback, holder = anchor_state(state), [state]
     try:
         while True:
             count = options.check_every
@@ -346,8 +348,8 @@ def iterate(backend, op, data, params: alg.Params, state, termination: Terminati
     except KeyboardInterrupt as interrupt:
         status = Status.INTERRUPTED
         answer_state = getattr(interrupt, "state", None)  # the last completed step (host loops)
-        if answer_state is None:
-            answer_state = stepped if stepped is not None else fallback
+        if answer_state is None:  # else the newest state still at hand: chunk start, stepped, anchor
+            answer_state = holder[0] if holder else stepped if stepped is not None else fallback
         iterations = int(backend.to_host(answer_state.n))
     return LoopOutcome(status, answer_state, ray, ray_candidate, iterations, verify_failures)
 
