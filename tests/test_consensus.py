@@ -56,3 +56,28 @@ def test_consensus_sharding_options_are_checked():
         solve_consensus(blocks, p, k, devices=1)
     with pytest.raises(InvalidOptionError, match="xla_force_host_platform_device_count"):
         solve_consensus(blocks, p, k, backend="jax", devices=64)
+
+
+def overflowing_blocks(magnitude: float = 1e160):
+    """Two one-variable LP blocks, min x s.t. x >= M (block 0) and x <= 2 M (block 1): a feasible
+    problem (x* = M) whose consensus residual sum_s p_s (x_s - z)^2 is of order M^2, which
+    overflows float64 for M = 1e160 in the first round."""
+    A = sp.csr_matrix(np.ones((1, 1)))
+    return [LP(np.ones(1), A, np.array([magnitude]), np.array([np.inf])),
+            LP(np.ones(1), A, np.array([-np.inf]), np.array([2 * magnitude]))], [0.5, 0.5], 1
+
+
+@pytest.mark.parametrize("where", ["host", "devices"])
+def test_consensus_numerical_error_returns_the_last_finite_round(where):
+    """A round whose z or consensus residual is not finite stops with NUMERICAL_ERROR on both
+    paths (host batch and blocks on a JAX mesh), and the answer is the last finite round's
+    (here the starting point, z = 0), not the overflowed one."""
+    blocks, p, k = overflowing_blocks()
+    where_kw = {"backend": "numpy"} if where == "host" else {"backend": "jax", "devices": 1}
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = solve_consensus(blocks, p, k, eps=1e-6, max_rounds=50, time_limit=60, **where_kw)
+    assert result.status == Status.NUMERICAL_ERROR, result
+    assert result.extra["rounds"] == 1
+    assert np.isfinite(result.extra["z"]).all() and np.isfinite(result.x).all() and np.isfinite(result.y).all()
+    np.testing.assert_array_equal(result.extra["z"], 0.0)
+    assert not result.success

@@ -145,14 +145,17 @@ class ShardedConsensus:
 
     def round(self):
         """One round on the devices: returns (z, residual, inner iterations of the slowest block,
-        failure) on the host; failure is NUMERICAL_ERROR when z or the residual is not finite, else
-        None (a block that reaches ``max_inner`` iterations goes on from there in the next round)."""
-        self.state, self.z, stats = self._round(self.data, self.state, self.z)
+        failure) on the host; failure is NUMERICAL_ERROR when z or the residual is not finite (the
+        blocks' iterates and z then stay those of the last finite round, which the caller returns),
+        else None (a block that reaches ``max_inner`` iterations goes on from there in the next round)."""
+        state, z_dev, stats = self._round(self.data, self.state, self.z)
         stats = np.asarray(jax.device_get(stats))
-        z = np.asarray(fetch(self.z), dtype=np.float64)
+        z = np.asarray(fetch(z_dev), dtype=np.float64)
         residual = float(np.sqrt(max(stats[0], 0.0))) if np.isfinite(stats[0]) else np.inf
-        failed = None if np.isfinite(z).all() and np.isfinite(residual) else Status.NUMERICAL_ERROR
-        return z, residual, int(stats[1]), failed
+        if not (np.isfinite(z).all() and np.isfinite(residual)):
+            return np.asarray(fetch(self.z), dtype=np.float64), np.inf, int(stats[1]), Status.NUMERICAL_ERROR
+        self.state, self.z = state, z_dev
+        return z, residual, int(stats[1]), None
 
     def point(self):
         """(x_all, y_all): the blocks' unscaled primal vectors (S n) and row duals (S m), scotopt signs."""

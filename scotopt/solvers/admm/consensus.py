@@ -142,20 +142,26 @@ class _HostBatch:
         self.x_all = self.y_all = None
 
     def round(self):
-        """One round: returns (z, residual, inner iterations, the inner status if not OPTIMAL else None)."""
+        """One round: returns (z, residual, inner iterations, failure): the inner status if not OPTIMAL,
+        NUMERICAL_ERROR if z or the consensus residual overflows (z then stays the last finite one),
+        else None."""
         c = self.base_c.copy()
         c[self.shared] += self.p[:, None] * (self.w - self.rho * self.z)
         batch = QP(self.P, c, self.A, *self.bounds, name="consensus_batch")
         warm = (self.x_all, self.y_all) if self.x_all is not None else None
         inner = self._solve(batch, method="admm", backend=self.backend, eps=self.inner_eps, warm_start=warm,
                             options=self.inner_options)
-        self.x_all, self.y_all = inner.x, inner.y
+        self.x_all, self.y_all = inner.x, inner.y  # the inner solve's last finite iterate whatever its status
         if inner.status != Status.OPTIMAL:
             return self.z, np.inf, inner.iterations, inner.status
         xs = self.x_all[self.shared]
-        self.z = self.p @ xs
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = self.p @ xs
+            residual = float(np.sqrt(self.p @ np.sum((xs - z) ** 2, axis=1)))
+        if not (np.isfinite(z).all() and np.isfinite(residual)):  # as on the devices: keep the last finite z
+            return self.z, np.inf, inner.iterations, Status.NUMERICAL_ERROR
+        self.z = z
         self.w = self.w + self.rho * (xs - self.z)
-        residual = float(np.sqrt(self.p @ np.sum((xs - self.z) ** 2, axis=1)))
         return self.z, residual, inner.iterations, None
 
     def point(self):
