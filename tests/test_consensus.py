@@ -81,3 +81,43 @@ def test_consensus_numerical_error_returns_the_last_finite_round(where):
     assert np.isfinite(result.extra["z"]).all() and np.isfinite(result.x).all() and np.isfinite(result.y).all()
     np.testing.assert_array_equal(result.extra["z"], 0.0)
     assert not result.success
+
+
+def test_extensive_kkt_from_block_sums_equals_kkt_report():
+    """The multi-host check (per-block sums, never the assembled extensive form) gives the numbers of
+    kkt_report on the assembled extensive form, at arbitrary points (QP blocks; some bound and sign
+    violations included), in one process."""
+    from scotopt.distributed.consensus import _shared_bounds, extensive_kkt
+    from scotopt.solvers import kkt
+    from scotopt.solvers.admm.consensus import _quadratic
+
+    blocks, p, k = scenario_qp(5)
+    rng = np.random.default_rng(3)
+    m, n = blocks[0].shape
+    own = {s: (b, _quadratic(b)) for s, b in enumerate(blocks)}
+    for _ in range(3):
+        z = rng.normal(5, 5, k)
+        point = {s: (rng.normal(5, 5, n), rng.normal(0, 1, m)) for s in range(5)}
+        mine = extensive_kkt(own, point, p, k, z, _shared_bounds(own, k))
+        x = np.concatenate([z] + [point[s][0][k:] for s in range(5)])
+        y = np.concatenate([point[s][1] for s in range(5)])
+        report = kkt.kkt_report(extensive_form(blocks, p, k), x, y)
+        expected = (report.rel_primal, report.rel_dual, report.rel_gap, report.primal_objective,
+                    report.dual_objective)
+        np.testing.assert_allclose(mine, expected, rtol=1e-12)
+
+
+def test_distributed_consensus_input_errors():
+    from scotopt.distributed.consensus import solve_consensus_distributed
+
+    blocks, p, k = scenario_inventory(num_scenarios=2)
+    with pytest.raises(InvalidProblemError, match="at least one"):
+        solve_consensus_distributed(lambda s: blocks[s], 0, [], k)
+    with pytest.raises(InvalidProblemError, match="not an LP"):
+        solve_consensus_distributed(lambda s: "block", 2, p, k)
+    with pytest.raises(InvalidProblemError, match="shape"):
+        solve_consensus_distributed(lambda s: [blocks[0], LP(np.ones(2), sp.csr_matrix((0, 2)))][s], 2, p, k)
+    with pytest.raises(InvalidProblemError, match="2 positive numbers"):
+        solve_consensus_distributed(lambda s: blocks[s], 2, [1.0], k)
+    with pytest.raises(InvalidOptionError, match="rho"):
+        solve_consensus_distributed(lambda s: blocks[s], 2, p, k, rho=-1.0)

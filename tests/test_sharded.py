@@ -234,28 +234,69 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_process_run_agrees_and_matches_one_device():
-    """Two processes x 2 CPU devices joined by jax.distributed (gloo); each builds only its shards
-    of grid:8x10:3. Both report the same verified optimum, equal to the assembled instance's."""
-    port = _free_port()
-    command = [sys.executable, "-m", "scotopt", "solve", "grid:8x10:3", "--json", "--eps", "1e-4",
-               "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2", "--process-id"]
+def _two_processes(command, timeout=300) -> list[dict]:
+    """Run ``command + [process id]`` as processes 0 and 1 (2 forced CPU devices each) and return the
+    last JSON line of each one's stdout."""
     children = [subprocess.Popen(command + [str(i)], env=_env(2), cwd=ROOT, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True) for i in range(2)]
     outputs = []
     try:
         for child in children:
-            out, err = child.communicate(timeout=300)
+            out, err = child.communicate(timeout=timeout)
             assert child.returncode == 0, err[-3000:]
             outputs.append(json.loads([line for line in out.splitlines() if line.startswith("{")][-1]))
     finally:
         for child in children:
             if child.poll() is None:
                 child.kill()
-    first, second = outputs
+    return outputs
+
+
+def test_two_process_run_agrees_and_matches_one_device():
+    """Two processes x 2 CPU devices joined by jax.distributed (gloo); each builds only its shards
+    of grid:8x10:3. Both report the same verified optimum, equal to the assembled instance's."""
+    command = [sys.executable, "-m", "scotopt", "solve", "grid:8x10:3", "--json", "--eps", "1e-4",
+               "--coordinator", f"127.0.0.1:{_free_port()}", "--num-processes", "2", "--process-id"]
+    first, second = _two_processes(command)
     assert first["local_shards"] == [0, 1] and second["local_shards"] == [2, 3]
     for key in ("status", "objective", "iterations", "flow_sum", "flow_norm", "rel_primal", "rel_gap"):
         assert first[key] == second[key], key
     assert first["status"] == "OPTIMAL" and first["processes"] == 2 and first["shards"] == 4
     whole = assemble_grid(8, 10, seed=3).solve(backend="jax", eps=1e-4)
     assert abs(whole.objective - first["objective"]) <= 2e-4 * abs(whole.objective)
+
+
+def test_two_process_consensus_agrees_and_matches_one_process_and_highs():
+    """Consensus ADMM on two processes x 2 CPU devices (gloo): 7 scenario LP blocks on 4 shards,
+    process 0 builds blocks 0-3 and process 1 blocks 4-6 (the padding slot copies block 6), and
+    neither builds the extensive form (its KKT check is summed over the processes' blocks). Both
+    report the same status, rounds, z and measures; z and every v_s equal the single-process
+    sharded solve's, and the objective HiGHS's on the extensive form."""
+    from problems import highs_solve
+    from test_consensus import scenario_inventory
+
+    from scotopt.solvers.admm.consensus import extensive_form, solve_consensus
+
+    command = [sys.executable, str(ROOT / "tests" / "sharded_cases.py"), "multihost", "consensus",
+               f"127.0.0.1:{_free_port()}", "2"]
+    first, second = _two_processes(command)
+    assert first["built"] == [0, 1, 2, 3] and second["built"] == [4, 5, 6]
+    assert sorted(first["blocks"]) == ["0", "1", "2", "3"] and sorted(second["blocks"]) == ["4", "5", "6"]
+    for key in ("status", "objective", "dual_objective", "kkt", "rounds", "z", "shards", "processes"):
+        assert first[key] == second[key], key
+    assert first["status"] == "OPTIMAL" and first["shards"] == 4 and first["processes"] == 2
+    assert first["kkt"] <= 1e-6 and first["y_finite"] and second["y_finite"]
+
+    blocks, p, k = scenario_inventory(7)
+    one = solve_consensus(blocks, p, k, eps=1e-6, time_limit=120, backend="jax", devices=1)
+    assert one.status == scotopt.Status.OPTIMAL and one.extra["rounds"] == first["rounds"]
+    np.testing.assert_allclose(first["z"], one.extra["z"], atol=1e-8)
+    v = one.x[k:].reshape(7, -1)
+    for out in (first, second):
+        for s, values in out["blocks"].items():
+            np.testing.assert_allclose(values, v[int(s)], atol=1e-8)
+    assert abs(first["objective"] - one.fun) <= 1e-9 * (1 + abs(one.fun))
+    assert abs(first["kkt"] - one.kkt_error) <= 1e-9
+    status, objective, _, _ = highs_solve(extensive_form(blocks, p, k))
+    assert status == "optimal"
+    assert abs(first["objective"] - objective) <= 1e-5 * (1 + abs(objective)), (first["objective"], objective)

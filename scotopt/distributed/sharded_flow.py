@@ -81,11 +81,12 @@ def local_shard_ids(mesh) -> list[int]:
 
 
 def global_array(mesh, blocks: dict, dtype=None):
-    """One global array, split along ``shards``, from this process's blocks {shard: host array}."""
+    """One global array, split along ``shards`` (its first axis), from this process's blocks
+    {shard: host array}, every block of the same shape."""
     devices = np.asarray(mesh.devices).reshape(-1)
     block = next(iter(blocks.values()))
     arrays = [jax.device_put(np.asarray(blocks[d], dtype=dtype), devices[d]) for d in sorted(blocks)]
-    shape = (devices.size * block.shape[0],)
+    shape = (devices.size * block.shape[0], *block.shape[1:])
     return jax.make_array_from_single_device_arrays(shape, NamedSharding(mesh, P(AXIS)), arrays)
 
 
