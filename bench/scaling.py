@@ -128,6 +128,19 @@ def child(study: str, kinds: list[str], size: int, iterations: int, repeats: int
                 print(json.dumps(row), flush=True)
 
 
+def _per_round(run, rounds: int, repeats: int):
+    """Seconds per round, wall and CPU, of ``run(count) -> (wall, cpu, result)``: (T(3N) - T(N)) / 2N for
+    each of ``repeats`` pairs after one warm-up run; returns (walls, cpus, the last long run's result)."""
+    run(rounds)  # compile (JAX) and warm the caches
+    walls, cpus = [], []
+    for _ in range(repeats):
+        short_wall, short_cpu, _ = run(rounds)
+        long_wall, long_cpu, result = run(3 * rounds)
+        walls.append((long_wall - short_wall) / (2 * rounds))
+        cpus.append((long_cpu - short_cpu) / (2 * rounds))
+    return walls, cpus, result
+
+
 def consensus_child(scenarios: int, products: int, rounds: int, repeats: int) -> None:
     """The consensus study in this process (forced devices already set): one JSON row per configuration."""
     import statistics
@@ -146,13 +159,7 @@ def consensus_child(scenarios: int, products: int, rounds: int, repeats: int) ->
             result = solve_consensus(blocks, p, k, rho=1.0, eps=1e-12, max_rounds=count, **where)
             return time.perf_counter() - wall, time.process_time() - cpu, result
 
-        run(rounds)  # compile (JAX) and warm the caches
-        walls, cpus = [], []
-        for _ in range(repeats):
-            short_wall, short_cpu, _ = run(rounds)
-            long_wall, long_cpu, result = run(3 * rounds)
-            walls.append((long_wall - short_wall) / (2 * rounds))
-            cpus.append((long_cpu - short_cpu) / (2 * rounds))
+        walls, cpus, result = _per_round(run, rounds, repeats)
         extra = result.extra
         print(json.dumps({
             "study": "consensus", "instance": f"newsvendor S={scenarios} x {2 * products} vars", "devices": label,
@@ -186,13 +193,7 @@ def multihost_child(processes: int, process_id: int, coordinator: str, scenarios
         result = solve_consensus_distributed(make_block, scenarios, p, k, rho=1.0, eps=1e-12, max_rounds=count)
         return time.perf_counter() - wall, time.process_time() - cpu, result
 
-    run(rounds)  # compile and warm the caches
-    walls, cpus = [], []
-    for _ in range(repeats):
-        short_wall, short_cpu, _ = run(rounds)
-        long_wall, long_cpu, result = run(3 * rounds)
-        walls.append((long_wall - short_wall) / (2 * rounds))
-        cpus.append((long_cpu - short_cpu) / (2 * rounds))
+    walls, cpus, result = _per_round(run, rounds, repeats)
     print(json.dumps({
         "study": "multihost", "instance": f"newsvendor S={scenarios} x {2 * products} vars",
         "processes": processes, "process": process_id, "devices": result.shards, "rounds": result.rounds,

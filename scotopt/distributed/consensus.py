@@ -45,6 +45,7 @@ from jax.sharding import PartitionSpec as P
 
 from scotopt.distributed.mesh import AXIS, describe_mesh, solver_mesh
 from scotopt.distributed.operator import fetch
+from scotopt.distributed.sharded_flow import GlobalMeasures, global_array, local_shard_ids
 from scotopt.options import ADMMOptions
 from scotopt.solvers import kkt
 from scotopt.solvers.admm import algorithm as alg
@@ -106,8 +107,6 @@ class ShardedConsensus:
 
     def __init__(self, block_of, num_blocks: int, shape, p, k: int, rho: float, inner_eps: float,
                  options: ADMMOptions, devices=None, mesh=None, max_inner: int = 20_000):
-        from scotopt.distributed.sharded_flow import global_array, local_shard_ids
-
         self.mesh = solver_mesh(devices, mesh)
         self.num_shards = int(np.asarray(self.mesh.devices).size)
         self.device = describe_mesh(self.mesh)
@@ -327,7 +326,7 @@ def device_slots(num_blocks: int, num_shards: int, shard: int) -> list[int]:
 
 
 @dataclasses.dataclass
-class DistributedConsensusResult:
+class DistributedConsensusResult(GlobalMeasures):
     """What :func:`solve_consensus_distributed` returns: global measures (the same in every process)
     and this process's blocks of the answer.
 
@@ -338,12 +337,6 @@ class DistributedConsensusResult:
     assembled from per-block sums without building it (:func:`extensive_kkt`).
     """
 
-    status: Status
-    objective: float
-    dual_objective: float
-    rel_primal: float
-    rel_dual: float
-    rel_gap: float
     rounds: int
     consensus_residual: float
     z: np.ndarray
@@ -354,10 +347,6 @@ class DistributedConsensusResult:
     processes: int
     device: str
     extra: dict
-
-    @property
-    def kkt_error(self) -> float:
-        return max(self.rel_primal, self.rel_dual, self.rel_gap)
 
 
 def _shared_bounds(own: dict, k: int):
@@ -451,8 +440,6 @@ def solve_consensus_distributed(make_block, num_blocks: int, probabilities, num_
     if not (np.isfinite(rho) and rho > 0):
         raise InvalidOptionError(f"rho must be a positive number, got {rho!r}")
     mesh = solver_mesh(devices, mesh)
-    from scotopt.distributed.sharded_flow import local_shard_ids
-
     shards = int(np.asarray(mesh.devices).size)
     needed = sorted({s for d in local_shard_ids(mesh) for s in device_slots(S, shards, d)})
     own = {}

@@ -42,13 +42,20 @@ import scipy.sparse as sp
 
 from scotopt.distributed.csr import RowPartition, ShardedCSR
 from scotopt.distributed.mesh import describe_mesh, solver_mesh
-from scotopt.distributed.sharded_flow import global_array, local_shard_ids, replicated, scalar, verified_iterations
+from scotopt.distributed.sharded_flow import (
+    GlobalMeasures,
+    global_array,
+    local_shard_ids,
+    replicated,
+    scalar,
+    verified_iterations,
+)
 from scotopt.io.errors import FileFormatError
 from scotopt.kernels import get_backend
 from scotopt.options import PDHGOptions, Termination
 from scotopt.solvers import kkt
 from scotopt.solvers.pdhg import algorithm as alg
-from scotopt.status import InvalidOptionError, InvalidProblemError, Status
+from scotopt.status import InvalidOptionError, InvalidProblemError
 
 FORMAT_VERSION = 1
 META = "shards.json"
@@ -161,7 +168,7 @@ def _load_shard(directory, shard: int, meta: dict) -> dict:
 
 
 @dataclasses.dataclass
-class ShardedLPResult:
+class ShardedLPResult(GlobalMeasures):
     """Global measures (the same in every process) and this process's blocks of the answer.
 
     ``x[d] = (column ids, values)`` for the column block of each local shard d, ``y[d] = (row ids,
@@ -170,12 +177,6 @@ class ShardedLPResult:
     """
 
     name: str
-    status: Status
-    objective: float
-    dual_objective: float
-    rel_primal: float
-    rel_dual: float
-    rel_gap: float
     iterations: int
     restarts: int
     solve_time: float

@@ -45,13 +45,8 @@ from scotopt.status import InvalidProblemError, Status
 
 
 @dataclasses.dataclass
-class ShardedFlowResult:
-    """Global measures (the same on every process) and this process's shards of the answer.
-
-    ``flow[d]``: flows of the real arcs of local shard d (in that shard's slot order);
-    ``potentials[d]``: node duals of shard d's real nodes; ``flow_sum`` / ``flow_norm``: sum and
-    2-norm of the whole flow vector (a cross-process checksum).
-    """
+class GlobalMeasures:
+    """The answer's status and measures on the original problem: the same in every process."""
 
     status: Status
     objective: float
@@ -59,6 +54,21 @@ class ShardedFlowResult:
     rel_primal: float
     rel_dual: float
     rel_gap: float
+
+    @property
+    def kkt_error(self) -> float:
+        return max(self.rel_primal, self.rel_dual, self.rel_gap)
+
+
+@dataclasses.dataclass
+class ShardedFlowResult(GlobalMeasures):
+    """Global measures (the same on every process) and this process's shards of the answer.
+
+    ``flow[d]``: flows of the real arcs of local shard d (in that shard's slot order);
+    ``potentials[d]``: node duals of shard d's real nodes; ``flow_sum`` / ``flow_norm``: sum and
+    2-norm of the whole flow vector (a cross-process checksum).
+    """
+
     iterations: int
     restarts: int
     solve_time: float
