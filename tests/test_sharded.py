@@ -386,3 +386,33 @@ def test_two_process_lp_shards_agree_and_match_highs(shared_data, tmp_path):
     assert abs(report.primal_objective - first["objective"]) <= 1e-9 * abs(first["objective"])
     reference = _highs_objective_of_file(path)
     assert abs(first["objective"] - reference) <= 1e-5 * abs(reference), (first["objective"], reference)
+
+
+def test_lp_shard_folders_are_checked(shared_data, tmp_path, capsys):
+    """A damaged or mismatched shard folder, and a problem that cannot be split, are clear errors
+    (exit code 2) before any solve."""
+    from scotopt.cli import main
+
+    shards = tmp_path / "afiro"
+    assert main(["partition", str(shared_data / "netlib" / "afiro.mps.gz"), "--parts", "1", "--out", str(shards)]) == 0
+    capsys.readouterr()
+    assert main(["solve", str(shards), "--ruiz-iterations", "3", "--quiet"]) == 2
+    assert "partition again with those options" in capsys.readouterr().err
+    (shards / "shard_0000.npz").rename(tmp_path / "kept.npz")
+    assert main(["solve", str(shards), "--quiet"]) == 2
+    assert "shard_0000.npz: no such file" in capsys.readouterr().err
+    meta = json.loads((shards / "shards.json").read_text())
+    del meta["norm"]
+    (shards / "shards.json").write_text(json.dumps(meta))
+    assert main(["solve", str(shards), "--quiet"]) == 2
+    assert "lacks norm" in capsys.readouterr().err
+    (shards / "shards.json").write_text("{not json")
+    assert main(["solve", str(shards), "--quiet"]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    qp_file = tmp_path / "qp.npz"
+    from test_consensus import scenario_qp
+
+    from scotopt.io import save_npz
+    save_npz(scenario_qp(1)[0][0], qp_file)
+    assert main(["partition", str(qp_file), "--parts", "1", "--out", str(tmp_path / "qp")]) == 2
+    assert "a QP cannot be split" in capsys.readouterr().err

@@ -402,16 +402,20 @@ def extensive_kkt(own: dict, point: dict, p, k: int, z, shared_bounds):
 
 
 def _agree_on_blocks(build):
-    """Run ``build()`` (this process's block checks); if it fails in any process, raise in every
-    process (a process that raised alone would leave the others waiting in a collective)."""
+    """Run ``build()`` (this process's ``make_block`` calls and block checks); if it fails in any
+    process, raise in every process: the failing ones their own exception, the others an
+    InvalidProblemError naming them (a process that raised alone would leave the others waiting in
+    a collective)."""
+    error = None
     try:
         build()
-        failed, message = False, ""
-    except InvalidProblemError as exc:
-        failed, message = True, str(exc)
-    flags = all_processes(np.array([failed]))
+    except Exception as exc:  # noqa: BLE001 -- re-raised below, after the other processes know
+        error = exc
+    flags = all_processes(np.array([error is not None]))
+    if error is not None:
+        raise error
     if flags.any():
-        raise InvalidProblemError(message or f"process(es) {np.flatnonzero(flags).tolist()} rejected their blocks")
+        raise InvalidProblemError(f"process(es) {np.flatnonzero(flags).tolist()} could not build their blocks")
 
 
 def solve_consensus_distributed(make_block, num_blocks: int, probabilities, num_shared: int, rho: float = 1.0,

@@ -59,6 +59,8 @@ from scotopt.status import InvalidOptionError, InvalidProblemError
 
 FORMAT_VERSION = 1
 META = "shards.json"
+_META_KEYS = ("name", "parts", "rows", "columns", "nonzero_slots", "rows_per_shard", "columns_per_shard", "theta_b",
+              "theta_c", "c0", "bound_norm", "cost_norm", "norm", "scaling")
 _SCALING = ("ruiz_iterations", "pock_chambolle_alpha", "bound_objective_rescaling", "geometric_mean_iterations")
 
 
@@ -151,9 +153,12 @@ def read_meta(directory) -> dict:
     try:
         meta = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise FileFormatError(f"{path}: not valid JSON ({exc})") from None
+        raise FileFormatError(path, None, f"not valid JSON ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
-        raise FileFormatError(f"{path}: not a shard set of format version {FORMAT_VERSION}")
+        raise FileFormatError(path, None, f"not a shard set of format version {FORMAT_VERSION}")
+    missing = sorted(set(_META_KEYS) - set(meta))
+    if missing:
+        raise FileFormatError(path, None, f"lacks {', '.join(missing)}", "what 'scotopt partition' writes")
     return meta
 
 
@@ -163,7 +168,7 @@ def _load_shard(directory, shard: int, meta: dict) -> dict:
         arrays = {name: npz[name] for name in npz.files}
     sizes = {"a_scaled": meta["nonzero_slots"], "con_lb": meta["rows_per_shard"], "c": meta["columns_per_shard"]}
     if int(arrays.get("shard", -1)) != shard or any(arrays[k].shape != (v,) for k, v in sizes.items()):
-        raise FileFormatError(f"{path}: not shard {shard} of the set described by {META}")
+        raise FileFormatError(path, None, f"not shard {shard} of the set described by {META}")
     return arrays
 
 
