@@ -28,7 +28,13 @@ round each block runs OSQP iterations warm-started from the last round until its
 (``tol`` = the inner eps) or ``max_inner`` iterations pass; at every such check its rho follows
 OSQP's rule ``rho <- rho sqrt((r_prim / scale_prim) / (r_dual / scale_dual))`` when that changes it
 by more than ``adaptive_rho_tolerance``, and the Jacobi preconditioner is rebuilt on the device.
-The answer is verified by the caller on the extensive form, in float64 on the host.
+``solve_consensus`` verifies the answer on the assembled extensive form, in float64 on the host.
+
+Across processes (``jax.distributed``), :func:`solve_consensus_distributed` uses the same engine
+with each process building, scaling and placing only the blocks of its own devices; the
+extensive form's KKT measures are then summed from per-block terms (:func:`extensive_kkt`) and
+every stop decision is common to all processes. A round whose z or consensus residual is not
+finite (float64 overflow) is discarded: the engine keeps the last finite round's iterates.
 """
 
 from __future__ import annotations

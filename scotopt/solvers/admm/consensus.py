@@ -19,12 +19,18 @@ from one round to the next. The rounds stop when the consensus residual
 ``sqrt(sum_s p_s ||x_s - z||^2)`` and the change ``rho ||z - z_prev||`` fall below eps (relative
 to 1 + ||z||) AND the answer passes the check every scotopt answer passes: on the extensive
 form (the monolithic LP/QP, :func:`extensive_form`), (x, y) = ((z, v_1..v_S), (p_s y_s)) has
-KKT measures within eps in float64. Until both hold the rounds go on.
+KKT measures within eps in float64. Until both hold the rounds go on (to ``max_rounds`` or the
+time limit); a round whose inner solve fails ends the solve with the inner status, and a round
+whose z or consensus residual is not finite (float64 overflow: data of magnitude ~1e155 and up)
+with NUMERICAL_ERROR and the last finite round's point.
 
 With ``devices=`` / ``mesh=`` the blocks are not assembled: they are split over the devices of a
 JAX mesh, each device solves its own blocks (OSQP iterations vmapped over them), and the one
 coupling sum, z = sum_s p_s x_s, is an all-reduce (:mod:`scotopt.distributed.consensus`); the
 outer rounds, the stopping rule and the extensive-form check are this module's, unchanged.
+Across processes, where no process should hold every block,
+:func:`scotopt.distributed.consensus.solve_consensus_distributed` runs the same rounds from a
+block factory.
 """
 
 from __future__ import annotations
