@@ -346,16 +346,18 @@ def test_lp_shards_one_process_equals_the_plain_solve(shared_data, tmp_path, cap
     assert "--method pdhg" in capsys.readouterr().err
 
 
-def test_two_process_lp_shards_agree_and_match_highs(shared_data, tmp_path):
-    """Netlib afiro partitioned once into 4 shards; two processes x 2 CPU devices (gloo), each given a
-    folder with shards.json and only its own 2 shard files. Both report the same verified optimum;
-    the x and y entries they write, put together, pass kkt_report on the original LP, and the
-    objective is HiGHS's on the original MPS file."""
+@pytest.mark.parametrize("name", ["afiro", pytest.param("sc50a", marks=pytest.mark.slow),
+                                  pytest.param("adlittle", marks=pytest.mark.slow)])
+def test_two_process_lp_shards_agree_and_match_highs(shared_data, tmp_path, name):
+    """A Netlib LP (afiro; sc50a and adlittle under ``slow``) partitioned once into 4 shards; two
+    processes x 2 CPU devices (gloo), each given a folder with shards.json and only its own 2 shard
+    files. Both report the same verified optimum; the x and y entries they write, put together,
+    pass kkt_report on the original LP, and the objective is HiGHS's on the original MPS file."""
     from scotopt.cli import main
     from scotopt.io import load
     from scotopt.solvers import kkt
 
-    path = shared_data / "netlib" / "afiro.mps.gz"
+    path = shared_data / "netlib" / f"{name}.mps.gz"
     shards, out = tmp_path / "shards", tmp_path / "out"
     assert main(["partition", str(path), "--parts", "4", "--out", str(shards)]) == 0
     for i in range(2):  # process i sees shards 2i and 2i + 1 only
