@@ -36,6 +36,12 @@ per round = median over ``--repeats`` pairs of (T(3N) - T(N)) / 2N with N = ``--
 (``max_rounds``), wall and CPU seconds of the process (all its threads); every configuration
 runs the same rounds. Communication: the all-reduce of z and two scalars per round; memory: the
 block data and iterates on one device.
+
+``multihost`` (``python bench/scaling.py multihost --scenarios 16 --products 50 --rounds 5``): the
+same per-round time for :func:`scotopt.distributed.consensus.solve_consensus_distributed` (each
+process builds only its blocks) in 1 process x 1 device, 1 process x 2 forced devices and
+2 processes x 1 device joined by ``jax.distributed`` on localhost (gloo collectives); wall time
+of process 0, CPU time summed over the processes.
 """
 
 from __future__ import annotations
@@ -122,6 +128,19 @@ def child(study: str, kinds: list[str], size: int, iterations: int, repeats: int
                 print(json.dumps(row), flush=True)
 
 
+def _per_round(run, rounds: int, repeats: int):
+    """Seconds per round, wall and CPU, of ``run(count) -> (wall, cpu, result)``: (T(3N) - T(N)) / 2N for
+    each of ``repeats`` pairs after one warm-up run; returns (walls, cpus, the last long run's result)."""
+    run(rounds)  # compile (JAX) and warm the caches
+    walls, cpus = [], []
+    for _ in range(repeats):
+        short_wall, short_cpu, _ = run(rounds)
+        long_wall, long_cpu, result = run(3 * rounds)
+        walls.append((long_wall - short_wall) / (2 * rounds))
+        cpus.append((long_cpu - short_cpu) / (2 * rounds))
+    return walls, cpus, result
+
+
 def consensus_child(scenarios: int, products: int, rounds: int, repeats: int) -> None:
     """The consensus study in this process (forced devices already set): one JSON row per configuration."""
     import statistics
@@ -140,13 +159,7 @@ def consensus_child(scenarios: int, products: int, rounds: int, repeats: int) ->
             result = solve_consensus(blocks, p, k, rho=1.0, eps=1e-12, max_rounds=count, **where)
             return time.perf_counter() - wall, time.process_time() - cpu, result
 
-        run(rounds)  # compile (JAX) and warm the caches
-        walls, cpus = [], []
-        for _ in range(repeats):
-            short_wall, short_cpu, _ = run(rounds)
-            long_wall, long_cpu, result = run(3 * rounds)
-            walls.append((long_wall - short_wall) / (2 * rounds))
-            cpus.append((long_cpu - short_cpu) / (2 * rounds))
+        walls, cpus, result = _per_round(run, rounds, repeats)
         extra = result.extra
         print(json.dumps({
             "study": "consensus", "instance": f"newsvendor S={scenarios} x {2 * products} vars", "devices": label,
@@ -157,6 +170,79 @@ def consensus_child(scenarios: int, products: int, rounds: int, repeats: int) ->
             "block_bytes_per_device": extra.get("block_bytes_per_device", ""),
             "objective": result.fun, "device": result.device,
         }), flush=True)
+
+
+def multihost_child(processes: int, process_id: int, coordinator: str, scenarios: int, products: int, rounds: int,
+                    repeats: int) -> None:
+    """One process of the multihost study: per-round time of ``solve_consensus_distributed``, each
+    process building only its blocks; process 0 prints the row (wall of process 0, CPU of this one)."""
+    import statistics
+
+    import jax
+
+    from scotopt.distributed.consensus import solve_consensus_distributed
+    from scotopt.distributed.multihost import initialize
+    from scotopt.models.newsvendor import scenario_newsvendor_factory
+
+    if processes > 1:
+        initialize(coordinator, processes, process_id)
+    make_block, p, k = scenario_newsvendor_factory(scenarios, products, seed=0)
+
+    def run(count):
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = solve_consensus_distributed(make_block, scenarios, p, k, rho=1.0, eps=1e-12, max_rounds=count)
+        return time.perf_counter() - wall, time.process_time() - cpu, result
+
+    walls, cpus, result = _per_round(run, rounds, repeats)
+    print(json.dumps({
+        "study": "multihost", "instance": f"newsvendor S={scenarios} x {2 * products} vars",
+        "processes": processes, "process": process_id, "devices": result.shards, "rounds": result.rounds,
+        "ms_per_round": 1e3 * statistics.median(walls), "ms_spread": 1e3 * (max(walls) - min(walls)),
+        "cpu_ms_per_round": 1e3 * statistics.median(cpus), "objective": result.objective,
+        "z_sum": float(result.z.sum()), "device": result.device, "local_devices": len(jax.local_devices()),
+        **{key: result.extra[key] for key in ("comm_bytes_per_round", "block_bytes_per_device")},
+    }), flush=True)
+
+
+def _multihost(args, env) -> int:
+    """The multihost study: 1 process x 1 and x 2 forced devices, 2 processes x 1 device (gloo)."""
+    import socket
+
+    from bench.tables import write_csv
+
+    rows = []
+    for processes, devices in ((1, 1), (1, 2), (2, 1)):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        child_env = dict(env, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
+        children = [subprocess.Popen([sys.executable, __file__, "multihost", "--child", "--processes", str(processes),
+                                      "--process-id", str(i), "--coordinator", f"127.0.0.1:{port}",
+                                      "--scenarios", str(args.scenarios), "--products", str(args.products),
+                                      "--rounds", str(args.rounds), "--repeats", str(args.repeats)],
+                                     env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+                    for i in range(processes)]
+        outputs = [child.communicate() for child in children]
+        if any(child.returncode for child in children):
+            print("\n".join(err[-4000:] for _, err in outputs), file=sys.stderr)
+            return 1
+        found = [json.loads(line) for out, _ in outputs for line in out.splitlines() if line.startswith("{")]
+        row = dict(found[0], cpu_ms_per_round=sum(r["cpu_ms_per_round"] for r in found))  # all processes' CPU
+        print(row, flush=True)
+        rows.append(row)
+    prefix = f"{args.out}_multihost"
+    write_csv(rows, prefix)
+    base = rows[0]["ms_per_round"]
+    lines = ["# Consensus ADMM per round across processes (jax.distributed, gloo) vs one process", "",
+             "Machine: 2-core shared VM (other jobs running), no GPU; see bench/scaling.py.", "",
+             "| instance | processes x devices | ms/round | spread ms | CPU ms/round (all processes) | "
+             "vs 1 x 1 | objective (same rounds) |", "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['instance']} | {row['processes']} x {row['devices'] // row['processes']} | "
+                     f"{row['ms_per_round']:.1f} | {row['ms_spread']:.1f} | {row['cpu_ms_per_round']:.1f} | "
+                     f"{base / row['ms_per_round']:.2f} | {row['objective']:.10g} |")
+    Path(prefix + ".md").write_text("\n".join(lines) + "\n")
+    return 0
 
 
 def _consensus_markdown(rows: list[dict]) -> str:
@@ -202,7 +288,8 @@ def _markdown(rows: list[dict], study: str) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("study", nargs="?", choices=("strong", "weak", "both", "consensus"), default="both")
+    parser.add_argument("study", nargs="?", choices=("strong", "weak", "both", "consensus", "multihost"),
+                        default="both")
     parser.add_argument("--kinds", default="network,csr,inventory")
     parser.add_argument("--size", type=int, default=150, help="grid side (strong) / grid side per device (weak)")
     parser.add_argument("--iterations", type=int, default=128, help="N: solves of N and 3N iterations are timed")
@@ -213,10 +300,16 @@ def main(argv=None) -> int:
     parser.add_argument("--platform", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "scaling"))
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--processes", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--process-id", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--coordinator", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     kinds = args.kinds.split(",")
     if args.child:
-        if args.study == "consensus":
+        if args.study == "multihost":
+            multihost_child(args.processes, args.process_id, args.coordinator, args.scenarios, args.products,
+                            args.rounds, args.repeats)
+        elif args.study == "consensus":
             consensus_child(args.scenarios, args.products, args.rounds, args.repeats)
         else:
             child(args.study, kinds, args.size, args.iterations, args.repeats)
@@ -227,6 +320,8 @@ def main(argv=None) -> int:
     if args.platform == "cpu":
         env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
         env["JAX_PLATFORMS"] = "cpu"
+    if args.study == "multihost":
+        return _multihost(args, env)
     studies = ("strong", "weak") if args.study == "both" else (args.study,)
     for study in studies:
         command = [sys.executable, __file__, study, "--child", "--kinds", args.kinds, "--size", str(args.size),

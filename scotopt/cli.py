@@ -86,9 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"scotopt {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    solve = sub.add_parser("solve", help="solve an MPS / QPS / npz file",
+    solve = sub.add_parser("solve", help="solve an MPS / QPS / npz file (or a folder of shards)",
                            description="Solve a problem file and print a progress line per check and a summary.")
-    solve.add_argument("file", metavar="FILE", help="problem file: .mps, .mps.gz, .qps, .npz")
+    solve.add_argument("file", metavar="FILE", help="problem file: .mps, .mps.gz, .qps, .npz; or a folder written by "
+                                                   "'scotopt partition' (each process loads only its shards)")
     solve.add_argument("--method", choices=METHODS, default="pdhg", help="solver (default: %(default)s)")
     solve.add_argument("--backend", choices=("auto",) + BACKENDS, default="auto",
                        help="array backend; auto = a GPU backend if present, else numpy (default: %(default)s)")
@@ -121,6 +122,18 @@ def build_parser() -> argparse.ArgumentParser:
                          [PDHGOptions], [n for n in pdhg_names if n not in shared])
     _add_dataclass_flags(solve.add_argument_group("ADMM options (scotopt.ADMMOptions, --method admm)"),
                          [ADMMOptions], [n for n in admm_names if n not in shared])
+
+    partition = sub.add_parser(
+        "partition", help="split an LP file into N row-block shards for a multi-host solve",
+        description="Read FILE once (the one step that holds the whole LP), precondition it as PDHG does, and "
+                    "write N nonzero-balanced row-block shards to DIR; then 'scotopt solve DIR' on N devices "
+                    "(any number of processes, --coordinator ...) loads in each process only its own shards.")
+    partition.add_argument("file", metavar="FILE", help="problem file: .mps, .mps.gz, .npz (an LP)")
+    partition.add_argument("--parts", type=int, required=True, metavar="N",
+                           help="number of shards: the total number of devices of the solve")
+    partition.add_argument("--out", type=Path, required=True, metavar="DIR",
+                           help="folder for shards.json and shard_DDDD.npz (old shards in it are replaced)")
+    partition.add_argument("--json", action="store_true", help="print the shard set's description as JSON")
 
     info = sub.add_parser("info", help="sizes, row and bound types, coefficient ranges, memory estimates",
                           description="Describe a problem file without solving it.")
@@ -183,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             return _solve(args)
         if command == "info":
             return _info(args)
+        if command == "partition":
+            return _partition(args)
         if command == "convert":
             return _convert(args)
         if command == "bench":
@@ -230,6 +245,10 @@ def _solve(args) -> int:
     make_shard = generated_instance(args.file)
     if make_shard is not None:
         return _solve_generated(args, make_shard, termination, options)
+    from scotopt.distributed.lp_shards import is_shard_directory
+
+    if is_shard_directory(args.file):
+        return _solve_shards(args, termination, options)
     devices = args.devices
     if distributed and devices is None:
         import jax
@@ -267,23 +286,43 @@ def _solve(args) -> int:
     return EXIT_INTERRUPTED if result.status == Status.INTERRUPTED else EXIT_OK
 
 
+def _sharded_options(args, options, what: str):
+    """PDHGOptions for a solve in which each process holds only its shards, or an error message."""
+    from scotopt.options import PDHGOptions
+
+    if args.method != "pdhg" or args.dtype != "float64":
+        return None, _fail(f"{args.file}: {what} run with --method pdhg and --dtype float64")
+    return (options if isinstance(options, PDHGOptions) else PDHGOptions()), None
+
+
+def _print_sharded(args, summary: dict) -> None:
+    import jax
+
+    if args.json:
+        print(json.dumps(summary), flush=True)
+    elif jax.process_index() == 0 or args.quiet:
+        print(f"{args.file}: {summary['status']} objective {summary['objective']:.10g} in {summary['iterations']} "
+              f"iterations on {summary['shards']} shards ({summary['processes']} processes), "
+              f"{summary['solve_time']:.2f} s")
+
+
 def _solve_generated(args, make_shard, termination, options) -> int:
     """A generated instance, each process building only its shards (scotopt.distributed.sharded_flow)."""
     import jax
 
     from scotopt.distributed import solver_mesh
     from scotopt.distributed.sharded_flow import solve_sharded_flow
-    from scotopt.options import PDHGOptions
 
-    if args.method != "pdhg" or args.dtype != "float64" or args.out is not None:
-        return _fail(f"{args.file}: generated sharded instances run with --method pdhg, --dtype float64, no --out")
-    if not isinstance(options, PDHGOptions):
-        options = PDHGOptions()
+    if args.out is not None:
+        return _fail(f"{args.file}: generated sharded instances take no --out")
+    options, failed = _sharded_options(args, options, "generated sharded instances")
+    if failed is not None:
+        return failed
     mesh = solver_mesh(args.devices)
     result = solve_sharded_flow(make_shard, mesh, eps=termination.eps, iteration_limit=termination.iteration_limit,
                                 time_limit=termination.time_limit, options=options,
                                 verbose=not (args.quiet or args.json))
-    summary = {
+    _print_sharded(args, {
         "name": args.file, "process": jax.process_index(), "processes": result.processes, "shards": result.shards,
         "local_shards": sorted(result.flow), "status": result.status.name, "objective": result.objective,
         "dual_objective": result.dual_objective, "rel_primal": result.rel_primal, "rel_dual": result.rel_dual,
@@ -291,12 +330,59 @@ def _solve_generated(args, make_shard, termination, options) -> int:
         "flow_sum": result.flow_sum, "flow_norm": result.flow_norm, "solve_time": result.solve_time,
         "device": result.device, "comm_bytes_per_iteration": result.comm_bytes_per_iteration,
         "bytes_per_device": result.bytes_per_device,
+    })
+    return EXIT_OK
+
+
+def _solve_shards(args, termination, options) -> int:
+    """A folder of LP shards (scotopt.distributed.lp_shards): each process loads only its own; with
+    --out each process writes the x and y entries of its shards."""
+    import jax
+    import numpy as np
+
+    from scotopt.distributed import solver_mesh
+    from scotopt.distributed.lp_shards import solve_lp_shards
+
+    options, failed = _sharded_options(args, options, "shard folders")
+    if failed is not None:
+        return failed
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        return _fail(f"--out {args.out}: exists and is not a directory")
+    result = solve_lp_shards(args.file, solver_mesh(args.devices), eps=termination.eps,
+                             iteration_limit=termination.iteration_limit, time_limit=termination.time_limit,
+                             options=options, verbose=not (args.quiet or args.json))
+    process = jax.process_index()
+    summary = {
+        "name": result.name, "process": process, "processes": result.processes, "shards": result.shards,
+        "local_shards": sorted(result.x), "status": result.status.name, "objective": result.objective,
+        "dual_objective": result.dual_objective, "rel_primal": result.rel_primal, "rel_dual": result.rel_dual,
+        "rel_gap": result.rel_gap, "iterations": result.iterations, "restarts": result.restarts,
+        "x_sum": result.x_sum, "x_norm": result.x_norm, "solve_time": result.solve_time,
+        "setup_time": result.setup_time, "device": result.device, "bytes_per_device": result.bytes_per_device,
     }
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        path = args.out / f"{result.name}_process{process}_solution.npz"
+        local = sorted(result.x)
+        np.savez(path, column_ids=np.concatenate([result.x[d][0] for d in local]),
+                 x=np.concatenate([result.x[d][1] for d in local]),
+                 row_ids=np.concatenate([result.y[d][0] for d in local]),
+                 y=np.concatenate([result.y[d][1] for d in local]))
+        summary["solution"] = str(path)
+    _print_sharded(args, summary)
+    return EXIT_OK
+
+
+def _partition(args) -> int:
+    from scotopt.distributed.lp_shards import write_lp_shards
+
+    meta = write_lp_shards(_load(args.file), args.parts, args.out)
     if args.json:
-        print(json.dumps(summary), flush=True)
-    elif jax.process_index() == 0 or args.quiet:
-        print(f"{args.file}: {result.status.name} objective {result.objective:.10g} in {result.iterations} "
-              f"iterations on {result.shards} shards ({result.processes} processes), {result.solve_time:.2f} s")
+        print(json.dumps(meta))
+    else:
+        per_shard = meta["nonzeros_per_shard"]
+        print(f"{meta['name']}: {meta['rows']} rows, {meta['columns']} columns, {meta['nonzeros']} nonzeros -> "
+              f"{meta['parts']} shards in {args.out} (nonzeros per shard {min(per_shard)}..{max(per_shard)})")
     return EXIT_OK
 
 

@@ -171,7 +171,36 @@ def sharded_flow(rows: int = 12, cols: int = 15, seed: int = 3) -> dict:
             "objective": [whole.objective, sharded.objective], "shards": sharded.shards}
 
 
+def multihost(kind: str, coordinator: str, num_processes: int, process_id: int) -> dict:
+    """One process of a ``jax.distributed`` job on localhost (``tests/test_sharded.py`` starts them):
+    ``consensus``: 7 scenario LP blocks of which this process builds only its own."""
+    import numpy as np
+
+    from scotopt.distributed.consensus import solve_consensus_distributed
+    from scotopt.distributed.multihost import initialize
+    from scotopt.models.newsvendor import scenario_newsvendor_factory
+
+    initialize(coordinator, num_processes, process_id)
+    make_block, p, k = scenario_newsvendor_factory(7)
+    built = []
+
+    def tracked(s):
+        built.append(s)
+        return make_block(s)
+
+    result = solve_consensus_distributed(tracked, 7, p, k, eps=1e-6, time_limit=120)
+    return {"case": kind, "process": process_id, "status": result.status.name, "objective": result.objective,
+            "dual_objective": result.dual_objective, "kkt": result.kkt_error, "rounds": result.rounds,
+            "z": result.z.tolist(), "built": sorted(built), "blocks": {s: v.tolist() for s, (v, _) in
+                                                                        result.blocks.items()},
+            "shards": result.shards, "processes": result.processes,
+            "y_finite": bool(all(np.isfinite(y).all() for _, y in result.blocks.values()))}
+
+
 def main(cases) -> None:
+    if cases and cases[0] == "multihost":  # multihost KIND HOST:PORT PROCESSES ID
+        print(json.dumps(multihost(cases[1], cases[2], int(cases[3]), int(cases[4]))), flush=True)
+        return
     for case in cases:
         name, _, devices = case.partition(":")
         if name == "sharded_flow":

@@ -75,3 +75,17 @@ def test_scaling_consensus_tiny(tmp_path):
     table = (tmp_path / "scaling_consensus.md").read_text()
     assert [line.split("|")[2].strip() for line in table.splitlines() if line.startswith("| newsvendor")] == \
         ["host", "1", "2", "4"]
+
+
+@pytest.mark.slow
+def test_scaling_multihost_tiny(tmp_path):
+    """bench/scaling.py's multihost study (1 x 1, 1 x 2 and 2 processes x 1 device) at a tiny size:
+    every configuration runs the same rounds to the same objective."""
+    pytest.importorskip("jax")
+    _run("bench/scaling.py", "multihost", "--scenarios", "4", "--products", "3", "--rounds", "2", "--repeats", "1",
+         "--out", tmp_path / "scaling")
+    rows = [line.split("|") for line in (tmp_path / "scaling_multihost.md").read_text().splitlines()
+            if line.startswith("| newsvendor")]
+    assert [row[2].strip() for row in rows] == ["1 x 1", "1 x 2", "2 x 1"]
+    objectives = [float(row[7]) for row in rows]
+    assert max(objectives) - min(objectives) <= 1e-9 * (1 + abs(objectives[0]))

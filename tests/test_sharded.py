@@ -234,28 +234,187 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_process_run_agrees_and_matches_one_device():
-    """Two processes x 2 CPU devices joined by jax.distributed (gloo); each builds only its shards
-    of grid:8x10:3. Both report the same verified optimum, equal to the assembled instance's."""
-    port = _free_port()
-    command = [sys.executable, "-m", "scotopt", "solve", "grid:8x10:3", "--json", "--eps", "1e-4",
-               "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2", "--process-id"]
-    children = [subprocess.Popen(command + [str(i)], env=_env(2), cwd=ROOT, stdout=subprocess.PIPE,
+def _two_processes(command, timeout=300) -> list[dict]:
+    """Run ``command + [process id]`` (or ``command(process id)``) as processes 0 and 1 (2 forced CPU
+    devices each) and return the last JSON line of each one's stdout."""
+    def argv(i):
+        return command(i) if callable(command) else command + [str(i)]
+
+    children = [subprocess.Popen(argv(i), env=_env(2), cwd=ROOT, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True) for i in range(2)]
     outputs = []
     try:
         for child in children:
-            out, err = child.communicate(timeout=300)
+            out, err = child.communicate(timeout=timeout)
             assert child.returncode == 0, err[-3000:]
             outputs.append(json.loads([line for line in out.splitlines() if line.startswith("{")][-1]))
     finally:
         for child in children:
             if child.poll() is None:
                 child.kill()
-    first, second = outputs
+    return outputs
+
+
+def test_two_process_run_agrees_and_matches_one_device():
+    """Two processes x 2 CPU devices joined by jax.distributed (gloo); each builds only its shards
+    of grid:8x10:3. Both report the same verified optimum, equal to the assembled instance's."""
+    command = [sys.executable, "-m", "scotopt", "solve", "grid:8x10:3", "--json", "--eps", "1e-4",
+               "--coordinator", f"127.0.0.1:{_free_port()}", "--num-processes", "2", "--process-id"]
+    first, second = _two_processes(command)
     assert first["local_shards"] == [0, 1] and second["local_shards"] == [2, 3]
     for key in ("status", "objective", "iterations", "flow_sum", "flow_norm", "rel_primal", "rel_gap"):
         assert first[key] == second[key], key
     assert first["status"] == "OPTIMAL" and first["processes"] == 2 and first["shards"] == 4
     whole = assemble_grid(8, 10, seed=3).solve(backend="jax", eps=1e-4)
     assert abs(whole.objective - first["objective"]) <= 2e-4 * abs(whole.objective)
+
+
+def test_two_process_consensus_agrees_and_matches_one_process_and_highs():
+    """Consensus ADMM on two processes x 2 CPU devices (gloo): 7 scenario LP blocks on 4 shards,
+    process 0 builds blocks 0-3 and process 1 blocks 4-6 (the padding slot copies block 6), and
+    neither builds the extensive form (its KKT check is summed over the processes' blocks). Both
+    report the same status, rounds, z and measures; z and every v_s equal the single-process
+    sharded solve's, and the objective HiGHS's on the extensive form."""
+    from problems import highs_solve
+    from test_consensus import scenario_inventory
+
+    from scotopt.solvers.admm.consensus import extensive_form, solve_consensus
+
+    command = [sys.executable, str(ROOT / "tests" / "sharded_cases.py"), "multihost", "consensus",
+               f"127.0.0.1:{_free_port()}", "2"]
+    first, second = _two_processes(command)
+    assert first["built"] == [0, 1, 2, 3] and second["built"] == [4, 5, 6]
+    assert sorted(first["blocks"]) == ["0", "1", "2", "3"] and sorted(second["blocks"]) == ["4", "5", "6"]
+    for key in ("status", "objective", "dual_objective", "kkt", "rounds", "z", "shards", "processes"):
+        assert first[key] == second[key], key
+    assert first["status"] == "OPTIMAL" and first["shards"] == 4 and first["processes"] == 2
+    assert first["kkt"] <= 1e-6 and first["y_finite"] and second["y_finite"]
+
+    blocks, p, k = scenario_inventory(7)
+    one = solve_consensus(blocks, p, k, eps=1e-6, time_limit=120, backend="jax", devices=1)
+    assert one.status == scotopt.Status.OPTIMAL and one.extra["rounds"] == first["rounds"]
+    np.testing.assert_allclose(first["z"], one.extra["z"], atol=1e-8)
+    v = one.x[k:].reshape(7, -1)
+    for out in (first, second):
+        for s, values in out["blocks"].items():
+            np.testing.assert_allclose(values, v[int(s)], atol=1e-8)
+    assert abs(first["objective"] - one.fun) <= 1e-9 * (1 + abs(one.fun))
+    assert abs(first["kkt"] - one.kkt_error) <= 1e-9
+    status, objective, _, _ = highs_solve(extensive_form(blocks, p, k))
+    assert status == "optimal"
+    assert abs(first["objective"] - objective) <= 1e-5 * (1 + abs(objective)), (first["objective"], objective)
+
+
+def _highs_objective_of_file(path) -> float:
+    """HiGHS's own reader and solver on the original file: the independent reference."""
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    assert h.readModel(str(path)) == highspy.HighsStatus.kOk
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    return float(h.getInfo().objective_function_value)
+
+
+def test_lp_shards_one_process_equals_the_plain_solve(shared_data, tmp_path, capsys):
+    """`scotopt partition` then `scotopt solve DIR` on one device: the same iterations and objective as
+    the plain solve of the file, OPTIMAL at HiGHS's objective; bad uses are clear errors."""
+    from scotopt.cli import main
+    from scotopt.io import load
+
+    path = shared_data / "netlib" / "afiro.mps.gz"
+    shards = tmp_path / "afiro"
+    assert main(["partition", str(path), "--parts", "1", "--out", str(shards), "--json"]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert meta["parts"] == 1 and meta["nonzeros"] == 83 and (shards / "shard_0000.npz").is_file()
+    assert main(["solve", str(shards), "--json", "--eps", "1e-6"]) == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    plain = scotopt.solve(load(path), backend="jax", eps=1e-6)
+    assert summary["status"] == "OPTIMAL" and summary["iterations"] == plain.iterations
+    assert abs(summary["objective"] - plain.fun) <= 1e-9 * abs(plain.fun)
+    reference = _highs_objective_of_file(path)
+    assert abs(summary["objective"] - reference) <= 1e-5 * abs(reference)
+
+    assert main(["partition", str(path), "--parts", "2", "--out", str(tmp_path / "two")]) == 0
+    capsys.readouterr()
+    assert main(["solve", str(tmp_path / "two"), "--quiet"]) == 2
+    assert "holds 2 shards but the mesh has 1 devices" in capsys.readouterr().err
+    assert main(["partition", str(path), "--parts", "0", "--out", str(tmp_path / "zero")]) == 2
+    assert "--parts must be a positive integer" in capsys.readouterr().err
+    assert main(["solve", str(shards), "--method", "admm"]) == 2
+    assert "--method pdhg" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["afiro", pytest.param("sc50a", marks=pytest.mark.slow),
+                                  pytest.param("adlittle", marks=pytest.mark.slow)])
+def test_two_process_lp_shards_agree_and_match_highs(shared_data, tmp_path, name):
+    """A Netlib LP (afiro; sc50a and adlittle under ``slow``) partitioned once into 4 shards; two
+    processes x 2 CPU devices (gloo), each given a folder with shards.json and only its own 2 shard
+    files. Both report the same verified optimum; the x and y entries they write, put together,
+    pass kkt_report on the original LP, and the objective is HiGHS's on the original MPS file."""
+    from scotopt.cli import main
+    from scotopt.io import load
+    from scotopt.solvers import kkt
+
+    path = shared_data / "netlib" / f"{name}.mps.gz"
+    shards, out = tmp_path / "shards", tmp_path / "out"
+    assert main(["partition", str(path), "--parts", "4", "--out", str(shards)]) == 0
+    for i in range(2):  # process i sees shards 2i and 2i + 1 only
+        (tmp_path / f"process{i}").mkdir()
+        for name in ("shards.json", f"shard_{2 * i:04d}.npz", f"shard_{2 * i + 1:04d}.npz"):
+            (tmp_path / f"process{i}" / name).write_bytes((shards / name).read_bytes())
+    port = _free_port()
+
+    def command(i):
+        return [sys.executable, "-m", "scotopt", "solve", str(tmp_path / f"process{i}"), "--json", "--eps", "1e-6",
+                "--out", str(out), "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2", "--process-id",
+                str(i)]
+
+    first, second = _two_processes(command)
+    assert first["local_shards"] == [0, 1] and second["local_shards"] == [2, 3]
+    for key in ("status", "objective", "dual_objective", "iterations", "x_sum", "x_norm", "rel_primal", "rel_dual",
+                "rel_gap", "shards", "processes"):
+        assert first[key] == second[key], key
+    assert first["status"] == "OPTIMAL" and first["processes"] == 2 and first["shards"] == 4
+    lp = load(path)
+    x, y = np.full(lp.num_vars, np.nan), np.full(lp.num_rows, np.nan)
+    for part in (first, second):
+        with np.load(part["solution"]) as solution:
+            x[solution["column_ids"]], y[solution["row_ids"]] = solution["x"], solution["y"]
+    assert np.isfinite(x).all() and np.isfinite(y).all()  # every entry written by exactly one process
+    report = kkt.kkt_report(lp, x, y)
+    assert report.is_optimal(1e-6), report
+    assert abs(report.primal_objective - first["objective"]) <= 1e-9 * abs(first["objective"])
+    reference = _highs_objective_of_file(path)
+    assert abs(first["objective"] - reference) <= 1e-5 * abs(reference), (first["objective"], reference)
+
+
+def test_lp_shard_folders_are_checked(shared_data, tmp_path, capsys):
+    """A damaged or mismatched shard folder, and a problem that cannot be split, are clear errors
+    (exit code 2) before any solve."""
+    from scotopt.cli import main
+
+    shards = tmp_path / "afiro"
+    assert main(["partition", str(shared_data / "netlib" / "afiro.mps.gz"), "--parts", "1", "--out", str(shards)]) == 0
+    capsys.readouterr()
+    assert main(["solve", str(shards), "--ruiz-iterations", "3", "--quiet"]) == 2
+    assert "partition again with those options" in capsys.readouterr().err
+    (shards / "shard_0000.npz").rename(tmp_path / "kept.npz")
+    assert main(["solve", str(shards), "--quiet"]) == 2
+    assert "shard_0000.npz: no such file" in capsys.readouterr().err
+    meta = json.loads((shards / "shards.json").read_text())
+    del meta["norm"]
+    (shards / "shards.json").write_text(json.dumps(meta))
+    assert main(["solve", str(shards), "--quiet"]) == 2
+    assert "lacks norm" in capsys.readouterr().err
+    (shards / "shards.json").write_text("{not json")
+    assert main(["solve", str(shards), "--quiet"]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    qp_file = tmp_path / "qp.npz"
+    from test_consensus import scenario_qp
+
+    from scotopt.io import save_npz
+    save_npz(scenario_qp(1)[0][0], qp_file)
+    assert main(["partition", str(qp_file), "--parts", "1", "--out", str(tmp_path / "qp")]) == 2
+    assert "a QP cannot be split" in capsys.readouterr().err

@@ -5,6 +5,9 @@
   :mod:`.csr`); the PDHG algorithm itself is unchanged.
 - :mod:`.multihost`: ``jax.distributed`` initialisation and network instances of which each
   process builds only its own shard.
+- :func:`.consensus.solve_consensus_distributed`: consensus ADMM whose scenario blocks each
+  process builds only for its own devices (``make_block(s)``), checked without assembling the
+  extensive form.
 """
 
 from __future__ import annotations

@@ -55,22 +55,30 @@ class RowPartition:
         self.columns = BlockLayout.contiguous(n, P)
         self.nnz_per_shard = np.diff(A.indptr[self.bounds])
 
+    def nonzeros_per_shard(self, A) -> int:
+        """The padded nonzero count of every shard (the largest block's, at least 1)."""
+        return max(1, int(np.diff(sp.csr_matrix(A).indptr[self.bounds]).max(initial=0)))
+
+    def shard_nonzeros(self, A, shard: int, width: int, dtype=np.float64):
+        """(values, global columns, local rows) of row block ``shard`` of the CSR matrix ``A``, padded
+        to ``width`` with zeros in the block's last row (so the rows stay sorted)."""
+        lo, hi = A.indptr[self.bounds[shard]], A.indptr[self.bounds[shard + 1]]
+        data = np.zeros(width, dtype=dtype)
+        cols = np.zeros(width, dtype=np.int32)
+        rows = np.full(width, self.m_loc - 1, dtype=np.int32)
+        data[: hi - lo] = A.data[lo:hi]
+        cols[: hi - lo] = A.indices[lo:hi]
+        counts = np.diff(A.indptr[self.bounds[shard]: self.bounds[shard + 1] + 1])
+        rows[: hi - lo] = np.repeat(np.arange(counts.size), counts)
+        return data, cols, rows
+
     def operator(self, A, mesh, dtype):
         """The sharded A~ (the scaled CSR matrix) on ``mesh``."""
         A = sp.csr_matrix(A)
-        P, m_loc = self.num_shards, self.m_loc
-        nnz_loc = max(1, int(np.diff(A.indptr[self.bounds]).max(initial=0)))
-        data = np.zeros((P, nnz_loc), dtype=dtype)
-        cols = np.zeros((P, nnz_loc), dtype=np.int32)
-        rows = np.full((P, nnz_loc), m_loc - 1, dtype=np.int32)  # padding: zeros at the end, still sorted
-        for d in range(P):
-            lo, hi = A.indptr[self.bounds[d]], A.indptr[self.bounds[d + 1]]
-            data[d, : hi - lo] = A.data[lo:hi]
-            cols[d, : hi - lo] = A.indices[lo:hi]
-            counts = np.diff(A.indptr[self.bounds[d]: self.bounds[d + 1] + 1])
-            rows[d, : hi - lo] = np.repeat(np.arange(counts.size), counts)
-        params = (put(mesh, data.reshape(-1)), put(mesh, cols.reshape(-1)), put(mesh, rows.reshape(-1)))
-        return ShardedCSR(mesh, P, m_loc, self.columns.padded_size, params)
+        width = self.nonzeros_per_shard(A)
+        blocks = [self.shard_nonzeros(A, d, width, dtype) for d in range(self.num_shards)]
+        params = tuple(put(mesh, np.concatenate([b[i] for b in blocks])) for i in range(3))
+        return ShardedCSR(mesh, self.num_shards, self.m_loc, self.columns.padded_size, params)
 
     def values_moved_per_iteration(self) -> float:
         """Values each device sends per PDHG iteration: ring all-gather + reduce-scatter of n."""

@@ -45,13 +45,8 @@ from scotopt.status import InvalidProblemError, Status
 
 
 @dataclasses.dataclass
-class ShardedFlowResult:
-    """Global measures (the same on every process) and this process's shards of the answer.
-
-    ``flow[d]``: flows of the real arcs of local shard d (in that shard's slot order);
-    ``potentials[d]``: node duals of shard d's real nodes; ``flow_sum`` / ``flow_norm``: sum and
-    2-norm of the whole flow vector (a cross-process checksum).
-    """
+class GlobalMeasures:
+    """The answer's status and measures on the original problem: the same in every process."""
 
     status: Status
     objective: float
@@ -59,6 +54,21 @@ class ShardedFlowResult:
     rel_primal: float
     rel_dual: float
     rel_gap: float
+
+    @property
+    def kkt_error(self) -> float:
+        return max(self.rel_primal, self.rel_dual, self.rel_gap)
+
+
+@dataclasses.dataclass
+class ShardedFlowResult(GlobalMeasures):
+    """Global measures (the same on every process) and this process's shards of the answer.
+
+    ``flow[d]``: flows of the real arcs of local shard d (in that shard's slot order);
+    ``potentials[d]``: node duals of shard d's real nodes; ``flow_sum`` / ``flow_norm``: sum and
+    2-norm of the whole flow vector (a cross-process checksum).
+    """
+
     iterations: int
     restarts: int
     solve_time: float
@@ -81,11 +91,12 @@ def local_shard_ids(mesh) -> list[int]:
 
 
 def global_array(mesh, blocks: dict, dtype=None):
-    """One global array, split along ``shards``, from this process's blocks {shard: host array}."""
+    """One global array, split along ``shards`` (its first axis), from this process's blocks
+    {shard: host array}, every block of the same shape."""
     devices = np.asarray(mesh.devices).reshape(-1)
     block = next(iter(blocks.values()))
     arrays = [jax.device_put(np.asarray(blocks[d], dtype=dtype), devices[d]) for d in sorted(blocks)]
-    shape = (devices.size * block.shape[0],)
+    shape = (devices.size * block.shape[0], *block.shape[1:])
     return jax.make_array_from_single_device_arrays(shape, NamedSharding(mesh, P(AXIS)), arrays)
 
 
@@ -168,6 +179,28 @@ def _solve(make_shard, mesh, termination, options, verbose, backend, start):
     y0 = global_array(mesh, {d: np.zeros(V_b) for d in mine}, dtype)
     state = alg.init_state(jnp, op, data, x0, y0, dtype)
     setup_time = time.perf_counter() - start
+    loop, measured, x, y = verified_iterations(backend, op, raw, data, original, state, termination, options,
+                                               verbose, start)
+    rel_p, rel_d, gap, pobj, dobj, flow_sum, flow_norm = measured
+    flow, potentials = _local_blocks(mesh, x, E_loc, shards, "flow"), _local_blocks(mesh, y, V_b, shards, "nodes")
+    item = np.dtype(dtype).itemsize
+    return ShardedFlowResult(
+        status=loop.status, objective=pobj, dual_objective=dobj, rel_primal=rel_p, rel_dual=rel_d, rel_gap=gap,
+        iterations=loop.iterations, restarts=int(scalar(loop.answer_state.restarts)),
+        solve_time=time.perf_counter() - start, setup_time=setup_time, flow_sum=flow_sum, flow_norm=flow_norm,
+        shards=num_shards, processes=jax.process_count(), device=describe_mesh(mesh),
+        comm_bytes_per_iteration=2.0 * (num_shards - 1) * V_b * item,
+        bytes_per_device=_bytes_per_device((loop.answer_state, data, original, op.params, raw.params)),
+        flow=flow, potentials=potentials,
+    )
+
+
+def verified_iterations(backend, op, raw, data, original, state, termination, options, verbose, start):
+    """PDHG (``driver.iterate``) on global arrays, OPTIMAL verified on the devices in float64 on the
+    unscaled problem: ``raw`` is the unscaled operator and ``original`` the unscaled data (d1 = d2 =
+    theta = 1). Infeasibility claims are not verified here and count as rejected ones. Returns
+    (loop outcome, (rel_primal, rel_dual, rel_gap, primal objective, dual objective, sum x, ||x||)
+    of the answer as floats, and its unscaled x, y as global arrays)."""
     measure = jax.jit(lambda params, raw_params, data, original, s: _original_measures(
         op.with_params(params), raw.with_params(raw_params), data, original, s))
 
@@ -186,18 +219,7 @@ def _solve(make_shard, mesh, termination, options, verbose, backend, start):
     loop = iterate(backend, op, data, algorithm_params(options), state, termination, options, verify, verbose,
                    start)
     measured, (x, y) = check(op.params, loop.answer_state)
-    rel_p, rel_d, gap, pobj, dobj, flow_sum, flow_norm = (scalar(v) for v in measured)
-    flow, potentials = _local_blocks(mesh, x, E_loc, shards, "flow"), _local_blocks(mesh, y, V_b, shards, "nodes")
-    item = np.dtype(dtype).itemsize
-    return ShardedFlowResult(
-        status=loop.status, objective=pobj, dual_objective=dobj, rel_primal=rel_p, rel_dual=rel_d, rel_gap=gap,
-        iterations=loop.iterations, restarts=int(scalar(loop.answer_state.restarts)),
-        solve_time=time.perf_counter() - start, setup_time=setup_time, flow_sum=flow_sum, flow_norm=flow_norm,
-        shards=num_shards, processes=jax.process_count(), device=describe_mesh(mesh),
-        comm_bytes_per_iteration=2.0 * (num_shards - 1) * V_b * item,
-        bytes_per_device=_bytes_per_device((loop.answer_state, data, original, op.params, raw.params)),
-        flow=flow, potentials=potentials,
-    )
+    return loop, tuple(scalar(v) for v in measured), x, y
 
 
 def _original_measures(op, raw, data, original, s):

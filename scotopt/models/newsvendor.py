@@ -25,7 +25,7 @@ from scipy.special import ndtr, ndtri
 from scotopt.solvers.lagrangian import LagrangianOptions, solve_lagrangian
 from scotopt.status import InvalidProblemError
 
-__all__ = ["BudgetNewsvendor", "scenario_newsvendor_blocks"]
+__all__ = ["BudgetNewsvendor", "scenario_newsvendor_blocks", "scenario_newsvendor_factory"]
 
 
 def scenario_newsvendor_blocks(num_scenarios: int = 6, products: int = 3, seed: int = 0,
@@ -44,6 +44,16 @@ def scenario_newsvendor_blocks(num_scenarios: int = 6, products: int = 3, seed: 
     :func:`scotopt.solvers.admm.consensus.solve_consensus` (LP blocks, or QP blocks with
     P_s = diag(a, .., a, b, .., b) when ``curvature`` is given).
     """
+    make_block, probabilities, shared = scenario_newsvendor_factory(num_scenarios, products, seed, curvature)
+    return [make_block(s) for s in range(num_scenarios)], probabilities, shared
+
+
+def scenario_newsvendor_factory(num_scenarios: int = 6, products: int = 3, seed: int = 0,
+                                curvature: tuple[float, float] | None = None):
+    """:func:`scenario_newsvendor_blocks` as ``(make_block, probabilities, num_shared)``: ``make_block(s)``
+    builds block s alone (the same block), for
+    :func:`scotopt.distributed.consensus.solve_consensus_distributed`, where each process builds
+    only its own blocks. The seeded scenario table (S x products demands) is drawn in full."""
     import scipy.sparse as sp
 
     from scotopt.problem import LP, QP
@@ -55,20 +65,23 @@ def scenario_newsvendor_blocks(num_scenarios: int = 6, products: int = 3, seed: 
     volume = rng.uniform(1, 2, products)
     demand = rng.uniform(5, 20, (num_scenarios, products))
     capacity = 0.8 * volume @ demand.mean(axis=0)
-    eye = sp.eye(products)
-    A = sp.vstack([sp.hstack([-eye, eye]), sp.hstack([sp.csr_matrix(volume), sp.csr_matrix((1, products))])]).tocsr()
-    c = np.concatenate([cost + holding, -(price + holding)])
-    row_lb, row_ub = np.full(products + 1, -np.inf), np.r_[np.zeros(products), capacity]
-    blocks = []
-    for s in range(num_scenarios):
+    probabilities = rng.uniform(0.5, 1.5, num_scenarios)
+
+    def make_block(s: int):
+        if not 0 <= s < num_scenarios:
+            raise InvalidProblemError(f"scenario {s} is not in 0..{num_scenarios - 1}")
+        eye = sp.eye(products)
+        A = sp.vstack([sp.hstack([-eye, eye]),
+                       sp.hstack([sp.csr_matrix(volume), sp.csr_matrix((1, products))])]).tocsr()
+        c = np.concatenate([cost + holding, -(price + holding)])
+        row_lb, row_ub = np.full(products + 1, -np.inf), np.r_[np.zeros(products), capacity]
         var_ub = np.r_[np.full(products, np.inf), demand[s]]
         if curvature is None:
-            blocks.append(LP(c, A, row_lb, row_ub, np.zeros(2 * products), var_ub))
-        else:
-            P = sp.diags(np.r_[np.full(products, curvature[0]), np.full(products, curvature[1])]).tocsr()
-            blocks.append(QP(P, c, A, row_lb, row_ub, np.zeros(2 * products), var_ub))
-    probabilities = rng.uniform(0.5, 1.5, num_scenarios)
-    return blocks, probabilities / probabilities.sum(), products
+            return LP(c, A, row_lb, row_ub, np.zeros(2 * products), var_ub)
+        P = sp.diags(np.r_[np.full(products, curvature[0]), np.full(products, curvature[1])]).tocsr()
+        return QP(P, c, A, row_lb, row_ub, np.zeros(2 * products), var_ub)
+
+    return make_block, probabilities / probabilities.sum(), products
 
 
 class BudgetNewsvendor:

@@ -19,12 +19,18 @@ from one round to the next. The rounds stop when the consensus residual
 ``sqrt(sum_s p_s ||x_s - z||^2)`` and the change ``rho ||z - z_prev||`` fall below eps (relative
 to 1 + ||z||) AND the answer passes the check every scotopt answer passes: on the extensive
 form (the monolithic LP/QP, :func:`extensive_form`), (x, y) = ((z, v_1..v_S), (p_s y_s)) has
-KKT measures within eps in float64. Until both hold the rounds go on.
+KKT measures within eps in float64. Until both hold the rounds go on (to ``max_rounds`` or the
+time limit); a round whose inner solve fails ends the solve with the inner status, and a round
+whose z or consensus residual is not finite (float64 overflow: data of magnitude ~1e155 and up)
+with NUMERICAL_ERROR and the last finite round's point.
 
 With ``devices=`` / ``mesh=`` the blocks are not assembled: they are split over the devices of a
 JAX mesh, each device solves its own blocks (OSQP iterations vmapped over them), and the one
 coupling sum, z = sum_s p_s x_s, is an all-reduce (:mod:`scotopt.distributed.consensus`); the
 outer rounds, the stopping rule and the extensive-form check are this module's, unchanged.
+Across processes, where no process should hold every block,
+:func:`scotopt.distributed.consensus.solve_consensus_distributed` runs the same rounds from a
+block factory.
 """
 
 from __future__ import annotations
@@ -45,25 +51,33 @@ from scotopt.status import InvalidOptionError, InvalidProblemError, Status
 __all__ = ["extensive_form", "solve_consensus"]
 
 
+def _check_block(s: int, block, shape) -> None:
+    if not isinstance(block, LP):
+        raise InvalidProblemError(f"block {s} is a {type(block).__name__}, not an LP or QP")
+    if block.shape != shape:
+        raise InvalidProblemError(f"block {s} has shape {block.shape}; every block must have shape {shape}")
+    if block.is_matrix_free:
+        raise InvalidProblemError(f"block {s} is matrix-free; consensus ADMM needs explicit blocks")
+
+
+def _check_probabilities(probabilities, num_blocks: int, num_shared: int, num_vars: int):
+    p = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+    if p.shape != (num_blocks,) or not np.all(np.isfinite(p)) or np.any(p <= 0):
+        raise InvalidProblemError(f"probabilities must be {num_blocks} positive numbers, got {probabilities!r}")
+    if abs(p.sum() - 1.0) > 1e-9:
+        raise InvalidProblemError(f"probabilities must sum to 1, they sum to {p.sum()!r}")
+    if not 0 < num_shared <= num_vars:
+        raise InvalidProblemError(f"num_shared must be in [1, {num_vars}], got {num_shared}")
+    return p
+
+
 def _check_blocks(blocks, probabilities, num_shared: int):
     if not blocks:
         raise InvalidProblemError("consensus ADMM needs at least one scenario block")
     shape = blocks[0].shape
     for s, block in enumerate(blocks):
-        if not isinstance(block, LP):
-            raise InvalidProblemError(f"block {s} is a {type(block).__name__}, not an LP or QP")
-        if block.shape != shape:
-            raise InvalidProblemError(f"block {s} has shape {block.shape}; every block must have shape {shape}")
-        if block.is_matrix_free:
-            raise InvalidProblemError(f"block {s} is matrix-free; consensus ADMM needs explicit blocks")
-    p = np.asarray(probabilities, dtype=np.float64).reshape(-1)
-    if p.shape != (len(blocks),) or not np.all(np.isfinite(p)) or np.any(p <= 0):
-        raise InvalidProblemError(f"probabilities must be {len(blocks)} positive numbers, got {probabilities!r}")
-    if abs(p.sum() - 1.0) > 1e-9:
-        raise InvalidProblemError(f"probabilities must sum to 1, they sum to {p.sum()!r}")
-    if not 0 < num_shared <= shape[1]:
-        raise InvalidProblemError(f"num_shared must be in [1, {shape[1]}], got {num_shared}")
-    return p
+        _check_block(s, block, shape)
+    return _check_probabilities(probabilities, len(blocks), num_shared, shape[1])
 
 
 def _quadratic(block) -> sp.csr_matrix:
@@ -142,20 +156,26 @@ class _HostBatch:
         self.x_all = self.y_all = None
 
     def round(self):
-        """One round: returns (z, residual, inner iterations, the inner status if not OPTIMAL else None)."""
+        """One round: returns (z, residual, inner iterations, failure): the inner status if not OPTIMAL,
+        NUMERICAL_ERROR if z or the consensus residual overflows (z then stays the last finite one),
+        else None."""
         c = self.base_c.copy()
         c[self.shared] += self.p[:, None] * (self.w - self.rho * self.z)
         batch = QP(self.P, c, self.A, *self.bounds, name="consensus_batch")
         warm = (self.x_all, self.y_all) if self.x_all is not None else None
         inner = self._solve(batch, method="admm", backend=self.backend, eps=self.inner_eps, warm_start=warm,
                             options=self.inner_options)
-        self.x_all, self.y_all = inner.x, inner.y
+        self.x_all, self.y_all = inner.x, inner.y  # the inner solve's last finite iterate whatever its status
         if inner.status != Status.OPTIMAL:
             return self.z, np.inf, inner.iterations, inner.status
         xs = self.x_all[self.shared]
-        self.z = self.p @ xs
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = self.p @ xs
+            residual = float(np.sqrt(self.p @ np.sum((xs - z) ** 2, axis=1)))
+        if not (np.isfinite(z).all() and np.isfinite(residual)):  # as on the devices: keep the last finite z
+            return self.z, np.inf, inner.iterations, Status.NUMERICAL_ERROR
+        self.z = z
         self.w = self.w + self.rho * (xs - self.z)
-        residual = float(np.sqrt(self.p @ np.sum((xs - self.z) ** 2, axis=1)))
         return self.z, residual, inner.iterations, None
 
     def point(self):
@@ -201,33 +221,12 @@ def solve_consensus(blocks, probabilities, num_shared: int, rho: float = 1.0, ep
     def extensive_point(z, x_all, y_all):
         return np.concatenate([z, x_all.reshape(S, n)[:, k:].reshape(-1)]), y_all
 
-    z = np.zeros(k)
-    inner_iterations, rounds, residual = 0, 0, np.inf
-    status = Status.ITERATION_LIMIT
+    def verified(z):
+        return kkt.kkt_report(monolithic, *extensive_point(z, *engine.point())).is_optimal(eps)
+
     with precision:
-        try:
-            while rounds < max_rounds:
-                rounds += 1
-                z_prev = z
-                z, residual, iterations, failed = engine.round()
-                inner_iterations += iterations
-                if failed is not None:
-                    status = failed
-                    break
-                change = rho * float(np.linalg.norm(z - z_prev))
-                scale = 1.0 + float(np.linalg.norm(z))
-                if verbose:
-                    print(f"{rounds:>6d} consensus {residual:.2e} change {change:.2e} inner {iterations} "
-                          f"{time.perf_counter() - started:.2f}s", flush=True)
-                if residual <= eps * scale and change <= eps * scale:
-                    if kkt.kkt_report(monolithic, *extensive_point(z, *engine.point())).is_optimal(eps):
-                        status = Status.OPTIMAL
-                        break
-                if time_limit is not None and time.perf_counter() - started >= time_limit:
-                    status = Status.TIME_LIMIT
-                    break
-        except KeyboardInterrupt:
-            status = Status.INTERRUPTED
+        z, residual, rounds, inner_iterations, status = _run_rounds(
+            engine, k, verified, rho, eps, max_rounds, time_limit, verbose, started)
         x_all, y_all = engine.point()
 
     if x_all is None:
@@ -243,6 +242,39 @@ def solve_consensus(blocks, probabilities, num_shared: int, rho: float = 1.0, ep
     )
 
 
+def _run_rounds(engine, k: int, verified, rho: float, eps: float, max_rounds: int, time_limit, verbose: bool,
+                started: float, agree=bool):
+    """The outer rounds (module docstring) until ``verified(z)`` accepts a point that passes the
+    consensus test, a limit, or a failed round: (z, residual, rounds, inner iterations, status).
+    ``agree(flag)`` makes a time-limit decision common to every process (the identity on one)."""
+    z = np.zeros(k)
+    inner_iterations, rounds, residual = 0, 0, np.inf
+    status = Status.ITERATION_LIMIT
+    try:
+        while rounds < max_rounds:
+            rounds += 1
+            z_prev = z
+            z, residual, iterations, failed = engine.round()
+            inner_iterations += iterations
+            if failed is not None:
+                status = failed
+                break
+            change = rho * float(np.linalg.norm(z - z_prev))
+            scale = 1.0 + float(np.linalg.norm(z))
+            if verbose:
+                print(f"{rounds:>6d} consensus {residual:.2e} change {change:.2e} inner {iterations} "
+                      f"{time.perf_counter() - started:.2f}s", flush=True)
+            if residual <= eps * scale and change <= eps * scale and verified(z):
+                status = Status.OPTIMAL
+                break
+            if time_limit is not None and agree(time.perf_counter() - started >= time_limit):
+                status = Status.TIME_LIMIT
+                break
+    except KeyboardInterrupt:
+        status = Status.INTERRUPTED
+    return z, residual, rounds, inner_iterations, status
+
+
 def _no_precision():
     return contextlib.nullcontext()
 
@@ -255,6 +287,6 @@ def _sharded_engine(blocks, p, k, rho, inner_eps, inner_options, devices, mesh):
 
     options = inner_options if inner_options is not None else ADMMOptions()
     with jax.enable_x64(True):
-        engine = ShardedConsensus(blocks, [_quadratic(b) for b in blocks], p, k, rho, inner_eps, options,
-                                  devices=devices, mesh=mesh)
+        engine = ShardedConsensus(lambda s: (blocks[s], _quadratic(blocks[s])), len(blocks), blocks[0].shape, p, k,
+                                  rho, inner_eps, options, devices=devices, mesh=mesh)
     return engine, jax.enable_x64(True)
