@@ -106,16 +106,11 @@ def write_lp_shards(lp, parts: int, directory, options: PDHGOptions | None = Non
     width = partition.nonzeros_per_shard(A)
     rows, columns = partition.rows, partition.columns
 
-    def fin(v):
-        return np.where(np.isfinite(v), v, 0.0)
-
     row_vectors = {"con_lb": (scaled.con_lb, 0.0), "con_ub": (scaled.con_ub, 0.0), "d1": (d1, 1.0),
-                   "con_lb_raw": (lp.con_lb, 0.0), "con_ub_raw": (lp.con_ub, 0.0),
-                   "con_lb_fin": (fin(lp.con_lb), 0.0), "con_ub_fin": (fin(lp.con_ub), 0.0)}
+                   "con_lb_raw": (lp.con_lb, 0.0), "con_ub_raw": (lp.con_ub, 0.0)}
     column_vectors = {"c": (scaled.c, 0.0), "var_lb": (scaled.var_lb, 0.0), "var_ub": (scaled.var_ub, 0.0),
                       "d2": (d2, 1.0), "c_raw": (lp.c, 0.0), "var_lb_raw": (lp.var_lb, 0.0),
-                      "var_ub_raw": (lp.var_ub, 0.0), "var_lb_fin": (fin(lp.var_lb), 0.0),
-                      "var_ub_fin": (fin(lp.var_ub), 0.0),
+                      "var_ub_raw": (lp.var_ub, 0.0),
                       "x0": (np.clip(0.0, scaled.var_lb, scaled.var_ub), 0.0)}
     row_arrays = {name: rows.scatter(np.broadcast_to(v, (m,)), fill) for name, (v, fill) in row_vectors.items()}
     column_arrays = {name: columns.scatter(np.broadcast_to(v, (n,)), fill)
@@ -233,8 +228,7 @@ def _solve(directory, meta, mesh, termination, options, verbose, backend, start)
     cols, rows = gather("a_cols"), gather("a_rows")
     op = ShardedCSR(mesh, P, m_loc, n_padded, (gather("a_scaled"), cols, rows))
     raw = ShardedCSR(mesh, P, m_loc, n_padded, (gather("a_raw"), cols, rows))
-    fields = {name: gather(name) for name in ("c", "con_lb", "con_ub", "var_lb", "var_ub", "d1", "d2",
-                                              "con_lb_fin", "con_ub_fin", "var_lb_fin", "var_ub_fin")}
+    fields = {name: gather(name) for name in ("c", "con_lb", "con_ub", "var_lb", "var_ub", "d1", "d2")}
     data = alg.PDHGData(**fields, theta_b=meta["theta_b"], theta_c=meta["theta_c"], c0=meta["c0"],
                         bound_norm=meta["bound_norm"], cost_norm=meta["cost_norm"],
                         eta=options.step_size_safety / meta["norm"])
