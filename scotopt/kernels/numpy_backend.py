@@ -116,7 +116,9 @@ def _array_namespace():
     - ``writes_in_place``: arrays are mutable, so ``algorithm.elementwise`` may write a step's
       intermediate results into its output (``out=``) instead of fresh temporaries;
     - ``column_block``: ``algorithm.column_reduce`` reduces long column expressions in blocks of
-      this many entries, so an evaluation holds block-sized temporaries, not column-sized ones.
+      this many entries, so an evaluation holds block-sized temporaries, not column-sized ones;
+    - ``host_scalars``: the algorithm's per-iteration scalars (step sizes, Halpern weights) are
+      computed in Python floats, not by 0-d array arithmetic.
 
     Same ufuncs, same results.
     """
@@ -132,6 +134,7 @@ def _array_namespace():
     namespace.cond = _cond
     namespace.writes_in_place = True  # algorithm.elementwise may use out= (mutable arrays)
     namespace.column_block = 1 << 16  # algorithm.column_reduce: 256 KB float32 temporaries
+    namespace.host_scalars = True  # algorithm: per-iteration scalar arithmetic in Python floats
     return namespace
 
 
