@@ -12,15 +12,17 @@ subproblem) and the subproblem data stacked along axis 0 (a pytree of arrays wit
 data are placed split along that axis over the mesh (``NamedSharding``, K padded to a multiple
 of the device count with copies of the last subproblem, whose results are masked out), ``lam``
 is replicated, ``jax.vmap`` maps ``solve_one`` over the batch inside ``jit``, and the two sums
-over k become all-reduces. Each device thus solves K / P subproblems; per oracle call the
-devices exchange one vector of ``rows`` values (the subgradient) and a scalar.
+over k are taken as one sum of the stacked (value_k, contribution_k), one all-reduce. Each device
+thus solves K / P subproblems; per oracle call the devices exchange ``rows + 1`` values. L(lam)
+and g come back to the driver as host values (a float and a NumPy array, read from this
+process's replica), so its arithmetic on the multipliers stays off the mesh.
 
 Across processes (``jax.distributed``), :func:`sharded_oracle_from_factory` builds the same oracle
 from ``make_data(indices)``, called in each process only for the subproblems of its own devices'
 batch slots, so no process holds the whole batch; the relaxed rows' right-hand side h (``rows``
 values) is given in full to every process. The driver runs unchanged in every process: ``lam``
-is replicated, L(lam) and g come back replicated (every process reads the same numbers), so
-every process takes the same steps and returns the same bounds and multipliers.
+is replicated and every process reads the same L(lam) and g from its replica of the all-reduced
+sums, so every process takes the same steps and returns the same bounds and multipliers.
 
 Consensus ADMM (``scotopt.solvers.admm.consensus``) has the same structure: its S scenario
 blocks are independent given (w_s, z), and z = sum_s p_s x_s is the one reduction; with
@@ -64,9 +66,10 @@ def shard_batch(data, mesh):
 def sharded_oracle(solve_one, data, rhs, devices=None, mesh=None):
     """``oracle(lam) -> (x, L(lam), g)`` for :func:`scotopt.solvers.lagrangian.solve_lagrangian`, the
     batch of subproblems split over the devices (module docstring). ``rhs`` is h; ``x`` comes back
-    as a (K, ...) global array (padding rows dropped), L(lam) as a float and g as a host array
-    (the driver's arithmetic on the multipliers then stays on the host). Every process
-    passes the whole stacked ``data``; :func:`sharded_oracle_from_factory` builds only its own."""
+    as a (K, ...) global array (padding rows dropped, which gathers it on every device), L(lam)
+    as a float and g as a host array (the driver's arithmetic on the multipliers then stays on
+    the host). Every process passes the whole stacked ``data``;
+    :func:`sharded_oracle_from_factory` builds only its own."""
     mesh = solver_mesh(devices, mesh)
     sharded, mask = shard_batch(data, mesh)
     size = int(jax.tree_util.tree_leaves(data)[0].shape[0])
