@@ -128,6 +128,75 @@ def lagrangian(devices: int = 4) -> dict:
             "iterations": [r.iterations for r in results]}
 
 
+# the issue's two newsvendor items (N(100, 20^2), h=1, p=9, c=1; N(50, 10^2), h=2, p=8, c=2), repeated
+_NEWSVENDOR_ITEMS = {"mean": [100.0, 50.0], "std": [20.0, 10.0], "cost": [1.0, 2.0], "holding": [1.0, 2.0],
+                     "penalty": [9.0, 8.0], "purchase_cost": [0.0, 0.0]}
+
+
+def newsvendor_items(indices) -> dict:
+    """``make_data``: items ``indices`` of the issue's two items repeated (item i is item i mod 2), each
+    built from its index alone. With 3 copies and budget 3 x 180 the budget's price is the issue's."""
+    import numpy as np
+
+    return {name: np.asarray(values)[np.asarray(indices) % 2] for name, values in _NEWSVENDOR_ITEMS.items()}
+
+
+def lagrangian_factory(devices: int = 4) -> dict:
+    """The newsvendor oracle of items built per process (``sharded_oracle_from_factory``), the stacked
+    ``sharded_oracle`` and the host ``BudgetNewsvendor.oracle`` at the same multipliers (7 items: one
+    padded slot on 4 devices), the indices make_data was given, the volume algorithm's multiplier on
+    the factory oracle, and the errors of bad make_data results."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from scotopt.distributed.batch import sharded_oracle, sharded_oracle_from_factory
+    from scotopt.models.newsvendor import BudgetNewsvendor, newsvendor_item
+    from scotopt.solvers.lagrangian import LagrangianOptions, solve_lagrangian
+    from scotopt.status import InvalidProblemError
+
+    K = 7
+    calls = []
+
+    def make_data(indices):
+        calls.append(indices.tolist())
+        return newsvendor_items(indices)
+
+    model = BudgetNewsvendor(**newsvendor_items(np.arange(K)), budget=630.0)
+    out = {"case": "lagrangian_factory", "values": [], "subgradients": [], "x": []}
+    with jax.enable_x64(True):
+        factory = sharded_oracle_from_factory(newsvendor_item, make_data, K, [model.budget], devices=devices)
+        stacked = sharded_oracle(newsvendor_item, model.items(np.arange(K)), [model.budget], devices=devices)
+        for lam in (0.0, 1.5, 3.38067, 7.0):
+            results = [factory(jnp.array([lam])), stacked(jnp.array([lam])), model.oracle(np.array([lam]))]
+            out["values"].append([float(r[1]) for r in results])
+            out["subgradients"].append([float(np.asarray(r[2])[0]) for r in results])
+            local = factory.local_rows(results[0][0])
+            out["x"].append([[float(local[k]) for k in range(K)]] + [np.asarray(r[0]).tolist() for r in results[1:]])
+        x = factory(jnp.array([1.0]))[0]
+        out["calls"], out["local_subproblems"] = calls, factory.local_subproblems
+        out["x_layout"] = [list(x.shape), str(x.sharding.spec)]
+        results = [solve_lagrangian(oracle, "<=", 1, method="volume", options=LagrangianOptions(max_iterations=1000),
+                                    multipliers=start)
+                   for oracle, start in ((factory, jnp.zeros(1)), (model.oracle, np.zeros(1)))]
+        out["multiplier"] = [float(r.multipliers[0]) for r in results]
+        out["bound"] = [r.lower_bound for r in results]
+        errors = {}
+        for name, bad in (("rows", lambda idx: {"mean": np.zeros(len(idx) + 1)}), ("scalar", lambda idx: 1.0),
+                          ("raises", lambda idx: (_ for _ in ()).throw(InvalidProblemError("no such item")))):
+            try:
+                sharded_oracle_from_factory(newsvendor_item, bad, K, [1.0], devices=devices)
+            except InvalidProblemError as exc:
+                errors[name] = str(exc)
+        for count in (0, 2.5):
+            try:
+                sharded_oracle_from_factory(newsvendor_item, make_data, count, [1.0], devices=devices)
+            except InvalidProblemError as exc:
+                errors[f"count {count}"] = str(exc)
+        out["errors"] = errors
+    return out
+
+
 def consensus(devices: int = 4) -> dict:
     """Consensus ADMM with the scenario blocks on one device and split over ``devices`` (7 LP blocks:
     one padded block on 4 devices; 6 QP blocks over a 2 x 2 user mesh), and each problem's
@@ -171,9 +240,39 @@ def sharded_flow(rows: int = 12, cols: int = 15, seed: int = 3) -> dict:
             "objective": [whole.objective, sharded.objective], "shards": sharded.shards}
 
 
+def multihost_lagrangian(process_id: int) -> dict:
+    """The budget newsvendor's Lagrangian dual over 6 items (the issue's two, three times; budget 540)
+    on the processes' devices, each process building only the items of its own batch slots."""
+    import jax
+    import jax.numpy as jnp
+
+    from scotopt.distributed.batch import sharded_oracle_from_factory
+    from scotopt.models.newsvendor import newsvendor_item
+    from scotopt.solvers.lagrangian import LagrangianOptions, solve_lagrangian
+
+    built = []
+
+    def make_data(indices):
+        built.extend(indices.tolist())
+        return newsvendor_items(indices)
+
+    with jax.enable_x64(True):
+        oracle = sharded_oracle_from_factory(newsvendor_item, make_data, 6, [540.0])
+        result = solve_lagrangian(oracle, "<=", 1, method="volume", options=LagrangianOptions(max_iterations=1000),
+                                  multipliers=jnp.zeros(1))
+        q = oracle.local_rows(oracle(jnp.asarray(result.multipliers))[0])  # this process's items' orders
+    return {"case": "lagrangian", "process": process_id, "built": sorted(built),
+            "local_subproblems": oracle.local_subproblems, "status": result.status.name,
+            "multipliers": result.multipliers.tolist(), "lower_bound": result.lower_bound,
+            "iterations": result.iterations, "solve_time": result.solve_time,
+            "q": {k: float(v) for k, v in q.items()}, "processes": jax.process_count(),
+            "devices": len(jax.devices())}
+
+
 def multihost(kind: str, coordinator: str, num_processes: int, process_id: int) -> dict:
     """One process of a ``jax.distributed`` job on localhost (``tests/test_sharded.py`` starts them):
-    ``consensus``: 7 scenario LP blocks of which this process builds only its own."""
+    ``consensus``: 7 scenario LP blocks of which this process builds only its own; ``lagrangian``:
+    :func:`multihost_lagrangian`."""
     import numpy as np
 
     from scotopt.distributed.consensus import solve_consensus_distributed
@@ -181,6 +280,8 @@ def multihost(kind: str, coordinator: str, num_processes: int, process_id: int) 
     from scotopt.models.newsvendor import scenario_newsvendor_factory
 
     initialize(coordinator, num_processes, process_id)
+    if kind == "lagrangian":
+        return multihost_lagrangian(process_id)
     make_block, p, k = scenario_newsvendor_factory(7)
     built = []
 
@@ -207,6 +308,8 @@ def main(cases) -> None:
             out = sharded_flow()
         elif name == "consensus":
             out = consensus(int(devices or 4))
+        elif name == "lagrangian_factory":
+            out = lagrangian_factory(int(devices or 4))
         elif name == "lagrangian":
             out = lagrangian(int(devices or 4))
         elif name.endswith("_ops"):

@@ -24,17 +24,24 @@ def _newsvendor():
     return BudgetNewsvendor(mean=[100, 50], std=[20, 10], cost=[1, 2], holding=[1, 2], penalty=[9, 8], budget=180)
 
 
+def primal_optimum(model):
+    """SciPy's SLSQP on the newsvendor's primal (min expected cost s.t. c'q <= B, q >= 0), from half
+    the mean demands: the reference for the Lagrangian bounds (also of tests/test_sharded.py)."""
+    primal = minimize(lambda q: model.expected_cost(q).sum(), x0=0.5 * model.mean, method="SLSQP",
+                      bounds=[(0, None)] * model.size,
+                      constraints=[{"type": "ineq", "fun": lambda q: model.budget - model.cost @ q}],
+                      options={"ftol": 1e-12, "maxiter": 500})
+    assert primal.success, primal.message
+    return primal
+
+
 @pytest.mark.parametrize("rule", RULES)
 def test_budget_newsvendor_multiplier(rule):
     model = _newsvendor()
     result = model.solve(method=_method(rule), options=LagrangianOptions(gap_tolerance=1e-9, max_iterations=20_000))
     assert result.multipliers[0] == pytest.approx(3.38067, abs=1e-3)
     # the optimum by SciPy's SLSQP on the primal (independent of the driver): bounds never cross
-    primal = minimize(lambda q: model.expected_cost(q).sum(), x0=[50.0, 20.0], method="SLSQP",
-                      bounds=[(0, None), (0, None)],
-                      constraints=[{"type": "ineq", "fun": lambda q: model.budget - model.cost @ q}],
-                      options={"ftol": 1e-12, "maxiter": 500})
-    assert primal.success
+    primal = primal_optimum(model)
     assert result.lower_bound <= primal.fun + 1e-7
     assert result.upper_bound >= primal.fun - 1e-7
     assert result.upper_bound - result.lower_bound <= 1e-6 * abs(primal.fun)

@@ -163,14 +163,16 @@ def test_sharded_products_equal_host_products():
     scenarios on 4 and 2 shards, 7 on 4 and 3, 5 on 4: the last device then holds no real
     scenario) and the row-split CSR (3 shards) against their host products, with nonzeros in the
     inputs' padding slots, which must neither reach a real entry nor leave a nonzero in a padding
-    slot; and the Lagrangian oracle's batch axis split over the devices (see _assert_lagrangian)."""
+    slot; and the Lagrangian oracle's batch axis split over the devices, stacked and built per
+    process (see _assert_lagrangian, _assert_lagrangian_factory)."""
     products = ("inventory_ops", "inventory_ops:2", "inventory7_ops", "inventory7_ops:3", "inventory5_ops",
                 "csr_ops:3")
-    outs = _run_cases(*products, "lagrangian")
-    assert len(outs) == len(products) + 1
-    for out in outs[:-1]:
+    outs = _run_cases(*products, "lagrangian", "lagrangian_factory")
+    assert len(outs) == len(products) + 2
+    for out in outs[:-2]:
         assert out["forward"] < 1e-12 and out["adjoint"] < 1e-12 and out["padding"] == 0.0, out
-    _assert_lagrangian(outs[-1])
+    _assert_lagrangian(outs[-2])
+    _assert_lagrangian_factory(outs[-1])
 
 
 def _assert_lagrangian(out):
@@ -179,6 +181,41 @@ def _assert_lagrangian(out):
     one, four = out["bound"]
     assert out["iterations"][0] == out["iterations"][1]
     assert abs(one - four) <= 1e-9 * (1 + abs(one)), out
+
+
+def _newsvendor_model(items: int, budget: float):
+    """The budget newsvendor of the issue's two items repeated (tests/sharded_cases.py), assembled here."""
+    from sharded_cases import newsvendor_items
+
+    from scotopt.models import BudgetNewsvendor
+
+    return BudgetNewsvendor(**newsvendor_items(np.arange(items)), budget=budget)
+
+
+def _assert_lagrangian_factory(out):
+    """The newsvendor oracle of 7 items on 4 devices (one padded slot) built by make_data: at four
+    multipliers the same L(lam), subgradient and orders as the stacked sharded_oracle and the host
+    BudgetNewsvendor.oracle (SciPy's special functions); make_data called once, for every item; the
+    volume algorithm on it reaches the host oracle's multiplier and SLSQP's optimum; bad make_data
+    results and counts are clear errors."""
+    from test_lagrangian import primal_optimum
+
+    for values, subgradients, xs in zip(out["values"], out["subgradients"], out["x"], strict=True):
+        for other in (1, 2):
+            assert abs(values[0] - values[other]) <= 1e-12 * (1 + abs(values[other])), out["values"]
+            assert abs(subgradients[0] - subgradients[other]) <= 1e-12 * (1 + abs(subgradients[other]))
+            np.testing.assert_allclose(xs[0], xs[other], rtol=1e-12, atol=1e-12)
+    assert out["calls"] == [list(range(7))] and out["local_subproblems"] == list(range(7)), out
+    assert out["x_layout"] == [[8], "P('shards',)"], out  # padded and split, not gathered
+    factory, host = out["multiplier"]
+    assert abs(factory - host) <= 1e-4, out["multiplier"]
+    optimum = primal_optimum(_newsvendor_model(7, 630.0)).fun
+    for bound in out["bound"]:
+        assert optimum - 1e-6 * abs(optimum) <= bound <= optimum + 1e-7, (out["bound"], optimum)
+    errors = out["errors"]
+    assert "every array needs 7 rows, one per index" in errors["rows"] and "shape ()" in errors["scalar"]
+    assert errors["raises"] == "no such item"
+    assert "positive integer" in errors["count 0"] and "positive integer" in errors["count 2.5"]
 
 
 def test_sharded_inventory_with_scenarios_not_divisible_by_the_devices():
@@ -303,6 +340,34 @@ def test_two_process_consensus_agrees_and_matches_one_process_and_highs():
     status, objective, _, _ = highs_solve(extensive_form(blocks, p, k))
     assert status == "optimal"
     assert abs(first["objective"] - objective) <= 1e-5 * (1 + abs(objective)), (first["objective"], objective)
+
+
+def test_two_process_lagrangian_agrees_and_matches_the_issue_multiplier():
+    """The budget newsvendor's Lagrangian dual on two processes x 2 CPU devices (gloo): 6 items (the
+    issue's two, three times; budget 3 x 180) in 4 x 2 batch slots, process 0 builds items 0-3,
+    process 1 items 4-5 (its last device holds only padding copies of item 5), and the driver runs
+    unchanged on the oracle in both. Both return the same status, iterations, multiplier and bound;
+    the multiplier is the issue's 3.38067, the bound SLSQP's optimum of the assembled primal, and
+    each process's orders at that multiplier the host critical fractiles (SciPy)."""
+    from test_lagrangian import primal_optimum
+
+    command = [sys.executable, str(ROOT / "tests" / "sharded_cases.py"), "multihost", "lagrangian",
+               f"127.0.0.1:{_free_port()}", "2"]
+    first, second = _two_processes(command)
+    assert first["built"] == [0, 1, 2, 3] and second["built"] == [4, 5]
+    assert first["local_subproblems"] == [0, 1, 2, 3] and second["local_subproblems"] == [4, 5]
+    for key in ("status", "iterations", "multipliers", "lower_bound", "processes", "devices"):
+        assert first[key] == second[key], key
+    assert first["processes"] == 2 and first["devices"] == 4
+    assert first["multipliers"][0] == pytest.approx(3.38067, abs=1e-3)
+    model = _newsvendor_model(6, 540.0)
+    optimum = primal_optimum(model).fun
+    assert optimum - 1e-6 * abs(optimum) <= first["lower_bound"] <= optimum + 1e-7, (first["lower_bound"], optimum)
+    orders = model.orders(first["multipliers"][0])
+    assert sorted(first["q"]) == ["0", "1", "2", "3"] and sorted(second["q"]) == ["4", "5"]
+    for out in (first, second):
+        for k, q in out["q"].items():
+            assert q == pytest.approx(orders[int(k)], rel=1e-12), (k, q, orders)
 
 
 def _highs_objective_of_file(path) -> float:

@@ -8,6 +8,8 @@
 - :func:`.consensus.solve_consensus_distributed`: consensus ADMM whose scenario blocks each
   process builds only for its own devices (``make_block(s)``), checked without assembling the
   extensive form.
+- :func:`.batch.sharded_oracle_from_factory`: the Lagrangian oracle's batch of subproblems, of
+  which each process builds only the slots of its own devices (``make_data(indices)``).
 """
 
 from __future__ import annotations

@@ -407,7 +407,7 @@ def extensive_kkt(own: dict, point: dict, p, k: int, z, shared_bounds):
     return rel_primal, rel_dual, rel_gap, float(primal), float(dual)
 
 
-def _agree_on_blocks(build):
+def _agree_on_blocks(build, what: str = "blocks"):
     """Run ``build()`` (this process's ``make_block`` calls and block checks); if it fails in any
     process, raise in every process: the failing ones their own exception, the others an
     InvalidProblemError naming them (a process that raised alone would leave the others waiting in
@@ -421,7 +421,7 @@ def _agree_on_blocks(build):
     if error is not None:
         raise error
     if flags.any():
-        raise InvalidProblemError(f"process(es) {np.flatnonzero(flags).tolist()} could not build their blocks")
+        raise InvalidProblemError(f"process(es) {np.flatnonzero(flags).tolist()} could not build their {what}")
 
 
 def solve_consensus_distributed(make_block, num_blocks: int, probabilities, num_shared: int, rho: float = 1.0,

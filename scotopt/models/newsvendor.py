@@ -25,7 +25,31 @@ from scipy.special import ndtr, ndtri
 from scotopt.solvers.lagrangian import LagrangianOptions, solve_lagrangian
 from scotopt.status import InvalidProblemError
 
-__all__ = ["BudgetNewsvendor", "scenario_newsvendor_blocks", "scenario_newsvendor_factory"]
+__all__ = ["BudgetNewsvendor", "ITEM_FIELDS", "newsvendor_item", "scenario_newsvendor_blocks",
+           "scenario_newsvendor_factory"]
+
+ITEM_FIELDS = ("mean", "std", "cost", "holding", "penalty", "purchase_cost")
+
+
+def newsvendor_item(item, lam):
+    """One item's subproblem at budget price ``lam[0]``, in JAX, for the batched oracles of
+    :mod:`scotopt.distributed.batch` (``solve_one``): ``item`` maps :data:`ITEM_FIELDS` to scalars.
+    Returns (q, k q + h E(q - D)^+ + p E(D - q)^+ + lam c q, [c q]), the formulas of
+    :meth:`BudgetNewsvendor.orders` / :meth:`BudgetNewsvendor.expected_cost`; run it in float64
+    (``jax.enable_x64``): in float32 the fractile's clip at 1 - 1e-16 rounds to 1."""
+    import jax.numpy as jnp
+    from jax.scipy.special import ndtr as jndtr
+    from jax.scipy.special import ndtri as jndtri
+
+    mean, std, cost = item["mean"], item["std"], item["cost"]
+    holding, penalty, purchase = item["holding"], item["penalty"], item["purchase_cost"]
+    fractile = (penalty - purchase - lam[0] * cost) / (penalty + holding)
+    z = jndtri(jnp.clip(fractile, 1e-300, 1 - 1e-16))
+    q = jnp.where(fractile <= 0, 0.0, jnp.maximum(0.0, mean + std * z))
+    zq = (q - mean) / std
+    short = std * (jnp.exp(-0.5 * zq**2) / jnp.sqrt(2 * jnp.pi) - zq * (1 - jndtr(zq)))
+    spend = cost * q
+    return q, purchase * q + holding * (q - mean + short) + penalty * short + lam[0] * spend, spend[None]
 
 
 def scenario_newsvendor_blocks(num_scenarios: int = 6, products: int = 3, seed: int = 0,
@@ -105,6 +129,19 @@ class BudgetNewsvendor:
         if not (np.isfinite(budget) and budget >= 0):
             raise InvalidProblemError(f"budget must be a non-negative number, got {budget!r}")
         self.budget = float(budget)
+
+    @property
+    def size(self) -> int:
+        """The number of items."""
+        return int(self.mean.shape[0])
+
+    def items(self, indices) -> dict:
+        """The data of items ``indices`` ({field: array}, fields :data:`ITEM_FIELDS`): ``make_data``
+        for :func:`scotopt.distributed.batch.sharded_oracle_from_factory` with :func:`newsvendor_item`."""
+        indices = np.asarray(indices)
+        if indices.ndim != 1 or indices.dtype.kind not in "iu" or np.any((indices < 0) | (indices >= self.size)):
+            raise InvalidProblemError(f"item indices must be integers in 0..{self.size - 1}, got {indices!r}")
+        return {name: getattr(self, name)[indices] for name in ITEM_FIELDS}
 
     def expected_cost(self, q) -> np.ndarray:
         """Per-item expected cost k q + h E(q - D)^+ + p E(D - q)^+ of orders q."""
