@@ -254,3 +254,49 @@ def test_master_honours_the_deadline():
     assert master.deadline is not None
     assert result.status in (Status.TIME_LIMIT, Status.OPTIMAL, Status.ITERATION_LIMIT)
     assert result.solve_time < 0.3 + 2.0  # one oracle call and one bound evaluation may follow the deadline
+
+
+# -- routing on residual capacities ------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["grid1", "grid3", "planar30", "planar50"])
+def test_residual_routing_flow_is_feasible_and_not_below_the_optimum(name):
+    from scotopt.models.mmcf_routing import check_flow, route_on_residual, rounds_flow
+
+    model, optimum = _commalab_model(name)
+    bound = model.solve(method="volume", heuristic=None, options=LagrangianOptions(max_iterations=100))
+    for lam in (bound.multipliers, np.zeros(model.tail.size)):
+        rounds = route_on_residual(model, model.cost + lam)
+        if rounds is None:  # the greedy rounds may cut the graph (at lam = 0 on tight instances)
+            continue
+        flow = rounds_flow(model, rounds)
+        cost = check_flow(model, flow)
+        assert cost is not None
+        assert_feasible_flow(model, flow, cost)  # the test's own check, from the arrays
+        assert cost >= optimum * (1 - 1e-9)  # a feasible flow costs at least the published LP optimum
+    assert route_on_residual(model, model.cost + bound.multipliers) is not None
+
+
+def test_check_flow_rejects_an_overloaded_or_unbalanced_flow():
+    from scotopt.models.mmcf_routing import check_flow, route_on_residual, rounds_flow
+
+    model, _ = _commalab_model("grid1")
+    flow = rounds_flow(model, route_on_residual(model, model.cost))
+    assert check_flow(model, flow) is not None
+    short = flow.tolil()
+    short[0, short[0].nonzero()[1][0]] *= 0.5  # breaks conservation of commodity 0
+    assert check_flow(model, short) is None
+    tight = LagrangianMMCF(model.tail, model.head, model.cost, np.asarray(flow.sum(axis=0)).ravel() * 0.99,
+                           model.origin, model.destination, model.demand, num_nodes=model.num_nodes)
+    assert check_flow(tight, flow) is None  # every used arc is now 1 % over its capacity
+
+
+def test_master_routes_first_and_its_upper_bound_is_feasible():
+    from scotopt.models.mmcf_master import PathMaster
+
+    model, optimum = _commalab_model("planar30")
+    master = PathMaster(model, every=5, pricing_rounds=0)
+    found = master.run(lam=np.zeros(model.tail.size)) or master.run(lam=np.zeros(model.tail.size))
+    assert master.routed >= 1
+    if found is not None:
+        flow, cost = found
+        assert_feasible_flow(model, flow, cost)
+        assert cost >= optimum * (1 - 1e-9)

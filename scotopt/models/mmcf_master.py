@@ -86,8 +86,10 @@ class PathMaster:
 
     def __init__(self, model, every: int = 10, pricing_rounds: int = 3, time_share: float = 0.5,
                  max_columns: int | None = None, recent: int | None = None, deadline: float | None = None,
-                 cold_fraction: float = 0.05, seed: int = 0):
+                 cold_fraction: float = 0.05, seed: int = 0, routing: int | None = None):
         self.model = model
+        self.routing = 2**62 if routing is None else int(routing)  # calls that first route on residual capacities
+        self.routed = 0
         self.every = int(every)
         self.pricing_rounds = int(pricing_rounds)
         self.time_share = float(time_share)
@@ -96,7 +98,9 @@ class PathMaster:
         self.cold_fraction = float(cold_fraction)
         self.active = np.flatnonzero((model.origin != model.destination) & (model.demand > 0))
         self.max_columns = int(max_columns or max(2000, 20 * self.active.size))
-        self._offered = collections.deque(maxlen=int(recent or self.every))  # the latest oracle paths
+        if recent is None:
+            recent = 0 if self.routing else self.every
+        self._offered = collections.deque(maxlen=int(recent))  # the latest oracle paths
         rng = np.random.default_rng(seed)
         self._arc_hash = rng.integers(1, 2**62, model.tail.size, dtype=np.int64).astype(np.uint64)
         self._seen: set = set()
@@ -347,9 +351,28 @@ class PathMaster:
         now = time.perf_counter()
         return (self.deadline is None or now < self.deadline) and (until is None or now < until)
 
-    def run(self, allowance: float | None = None):
+    def route(self, lam: np.ndarray):
+        """Route on residual capacities under lengths c + lam
+        (:func:`~scotopt.models.mmcf_routing.route_on_residual`); its paths join the master as
+        columns, so the RMP has a solution without overflow. Returns (commodity_flow, cost) when
+        :func:`~scotopt.models.mmcf_routing.check_flow` accepts the flow, else None."""
+        from scotopt.models.mmcf_routing import check_flow, route_on_residual, rounds_flow
+
+        m = self.model
+        self.routed += 1
+        rounds = route_on_residual(m, m.cost + np.maximum(np.asarray(lam, dtype=np.float64), 0.0))
+        if rounds is None:
+            return None
+        for which, arcs, _ in rounds:
+            self.add_paths(which, arcs)
+        flow = rounds_flow(m, rounds)
+        cost = check_flow(m, flow)
+        return None if cost is None else (flow, cost)
+
+    def run(self, allowance: float | None = None, lam: np.ndarray | None = None):
         """RMP with up to ``pricing_rounds`` pricing rounds until the deadline; a warm HiGHS run
-        stops after ``allowance`` seconds (None: no limit but the deadline); returns
+        stops after ``allowance`` seconds (None: no limit but the deadline); in the first
+        ``routing`` calls with multipliers ``lam``, :meth:`route` comes first. Returns
         (commodity_flow, cost) or None."""
         started, cpu = time.perf_counter(), time.process_time()
         until = None if allowance is None else started + allowance
@@ -357,6 +380,8 @@ class PathMaster:
         if self.active.size == 0:  # nothing to ship: the zero flow
             return sp.csr_matrix((self.model.origin.size, self.model.tail.size)), 0.0
         try:
+            if lam is not None and self.routed < self.routing:
+                best = self.route(lam)
             while self._offered:
                 self.add_paths(*self._offered.popleft())
             for _ in range(max(1, self.pricing_rounds)):
@@ -396,7 +421,7 @@ class PathMaster:
         if not self._time_left():
             return None
         self.multipliers = None
-        best = self.run(max(allowance, self.min_slice))
+        best = self.run(max(allowance, self.min_slice), lam)
         if best is None:
             return None if self.multipliers is None else (None, np.inf, self.multipliers)
         return best[0], best[1], self.multipliers
