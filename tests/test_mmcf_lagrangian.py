@@ -259,7 +259,7 @@ def test_master_honours_the_deadline():
 # -- routing on residual capacities ------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["grid1", "grid3", "planar30", "planar50"])
 def test_residual_routing_flow_is_feasible_and_not_below_the_optimum(name):
-    from scotopt.models.mmcf_routing import check_flow, route_on_residual, rounds_flow
+    from scotopt.models.mmcf_routing import check_flow, rounds_flow, route_on_residual
 
     model, optimum = _commalab_model(name)
     bound = model.solve(method="volume", heuristic=None, options=LagrangianOptions(max_iterations=100))
@@ -276,7 +276,7 @@ def test_residual_routing_flow_is_feasible_and_not_below_the_optimum(name):
 
 
 def test_check_flow_rejects_an_overloaded_or_unbalanced_flow():
-    from scotopt.models.mmcf_routing import check_flow, route_on_residual, rounds_flow
+    from scotopt.models.mmcf_routing import check_flow, rounds_flow, route_on_residual
 
     model, _ = _commalab_model("grid1")
     flow = rounds_flow(model, route_on_residual(model, model.cost))
@@ -293,10 +293,10 @@ def test_master_routes_first_and_its_upper_bound_is_feasible():
     from scotopt.models.mmcf_master import PathMaster
 
     model, optimum = _commalab_model("planar30")
-    master = PathMaster(model, every=5, pricing_rounds=0)
-    found = master.run(lam=np.zeros(model.tail.size)) or master.run(lam=np.zeros(model.tail.size))
-    assert master.routed >= 1
-    if found is not None:
-        flow, cost = found
-        assert_feasible_flow(model, flow, cost)
-        assert cost >= optimum * (1 - 1e-9)
+    bound = model.solve(method="volume", heuristic=None, options=LagrangianOptions(max_iterations=100))
+    master = PathMaster(model)
+    assert master.routing > 0 and master._offered.maxlen == 0  # by default: routing, no raw oracle paths
+    flow, cost = master.run(lam=bound.multipliers)
+    assert master.routed == 1 and master.solves >= 1
+    assert_feasible_flow(model, flow, cost)
+    assert cost >= optimum * (1 - 1e-9)

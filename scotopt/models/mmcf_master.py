@@ -356,7 +356,7 @@ class PathMaster:
         (:func:`~scotopt.models.mmcf_routing.route_on_residual`); its paths join the master as
         columns, so the RMP has a solution without overflow. Returns (commodity_flow, cost) when
         :func:`~scotopt.models.mmcf_routing.check_flow` accepts the flow, else None."""
-        from scotopt.models.mmcf_routing import check_flow, route_on_residual, rounds_flow
+        from scotopt.models.mmcf_routing import check_flow, rounds_flow, route_on_residual
 
         m = self.model
         self.routed += 1

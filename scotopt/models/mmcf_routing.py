@@ -112,8 +112,8 @@ def check_flow(model, flow: sp.spmatrix, tol: float = 1e-6):
     E = m.tail.size
     tail = sp.csr_matrix((np.ones(E), (np.arange(E), m.tail)), shape=(E, N))
     head = sp.csr_matrix((np.ones(E), (np.arange(E), m.head)), shape=(E, N))
-    supply = sp.csr_matrix((np.r_[m.demand, -m.demand], (np.r_[np.arange(K), np.arange(K)], np.r_[m.origin, m.destination])),
-                           shape=(K, N))
+    commodity = np.r_[np.arange(K), np.arange(K)]
+    supply = sp.csr_matrix((np.r_[m.demand, -m.demand], (commodity, np.r_[m.origin, m.destination])), shape=(K, N))
     imbalance = abs(sp.csr_matrix(flow @ tail - flow @ head - supply))
     if imbalance.nnz and np.any(imbalance.max(axis=1).toarray().ravel() > tol * np.maximum(1.0, m.demand)):
         return None
