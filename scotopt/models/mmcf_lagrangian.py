@@ -140,8 +140,9 @@ class LagrangianMMCF:
               verbose: bool = False, heuristic="master"):
         """Maximise the Lagrangian bound; ``x_average`` is the averaged total arc flow.
 
-        ``heuristic``: ``"master"`` (default) gives upper bounds from a restricted master LP over
-        the oracle's paths (:class:`~scotopt.models.mmcf_master.PathMaster` with its defaults),
+        ``heuristic``: ``"master"`` (default) gives upper bounds from routing on residual
+        capacities at the current multipliers and a restricted master LP over those paths and
+        the priced ones (:class:`~scotopt.models.mmcf_master.PathMaster` with its defaults),
         ``x_best_feasible`` is then a (commodities x arcs) CSR matrix of a feasible flow; a
         ``PathMaster`` instance uses that one (its ``deadline`` is set from ``options.time_limit``);
         a callable is the driver's hook as is; None: no upper bound (the gap stays infinite unless
