@@ -397,7 +397,7 @@ class PathMaster:
         if self.active.size == 0:  # nothing to ship: the zero flow
             return sp.csr_matrix((self.model.origin.size, self.model.tail.size)), 0.0
         try:
-            if lam is not None and self.routed < self.routing:
+            if lam is not None and self.routed < self.routing and self._time_left():
                 best = self.route(lam)
             while self._offered:
                 self.add_paths(*self._offered.popleft())

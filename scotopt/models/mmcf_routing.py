@@ -5,17 +5,21 @@ near-shortest in the reduced-cost sense), the demands are routed in rounds, all 
 round at once:
 
 1. every commodity with demand left takes its shortest path on the arcs with residual capacity
-   left (one batched Dijkstra from all origins);
-2. the load this puts on arc a is L_a; an overloaded arc admits the share s_a = r_a / L_a of it
-   (r_a the residual capacity), and commodity k ships the share f_k = min over its path of s_a of
-   its remaining demand, so that no arc takes more than its residual capacity;
-3. the residual capacities and remaining demands are updated; an arc with (almost) no residual
+   left (one batched Dijkstra from the origins concerned);
+2. whole commodities first, smallest remaining demand first: a commodity ships all it has left
+   when every arc of its path has room for it and for all commodities before it on that arc
+   (those refused elsewhere count too, so the test is safe and needs no loop);
+3. the refused ones share what is left: with L_a their load on arc a and r_a its residual
+   capacity, an overloaded arc admits the share s_a = r_a / L_a, and commodity k ships the share
+   f_k = min over its path of s_a of its remaining demand, so that no arc takes more than r_a;
+4. the residual capacities and remaining demands are updated; an arc with (almost) no residual
    capacity leaves the graph.
 
 Every round saturates at least one arc or ships everything, so the number of rounds is at most
 the number of arcs plus one; ``max_rounds`` caps it. Routing is against u'_a = u_a - 1e-7 max(1, u_a),
 the same margin as the restricted master's, so that rescaling every commodity to exactly v_k stays
-within u_a. The result is a list of path flows; :func:`check_flow` verifies any arc-commodity flow
+within u_a. The result is a list of rounds of path flows (:func:`rounds_flow` makes the
+commodity-arc flow of them); :func:`check_flow` verifies any arc-commodity flow
 independently (conservation, demands, capacities, non-negativity) and gives its cost.
 """
 
