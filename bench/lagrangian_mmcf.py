@@ -42,6 +42,8 @@ def main(argv=None) -> int:
     parser.add_argument("--full-lp-time-limit", type=float, default=None,
                         help="PDHG / HiGHS limit (default: --time-limit)")
     parser.add_argument("--solvers", default="lagrangian,pdhg,highs-ipm")
+    parser.add_argument("--master-first", type=int, default=None,
+                        help="driver iteration of the master's first call (default: PathMaster's)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "lagrangian_mmcf"))
     args = parser.parse_args(argv)
     lp_limit = args.full_lp_time_limit or args.time_limit
@@ -49,6 +51,7 @@ def main(argv=None) -> int:
     from scotopt import LP
     from scotopt.io.commalab import read_commalab, read_commalab_arrays
     from scotopt.models.mmcf_lagrangian import LagrangianMMCF
+    from scotopt.models.mmcf_master import PathMaster
     from scotopt.solvers.lagrangian import LagrangianOptions
 
     with open(DATA / "index.csv", newline="") as fh:
@@ -65,9 +68,10 @@ def main(argv=None) -> int:
             model = LagrangianMMCF(arrays["tail"], arrays["head"], arrays["cost"], arrays["capacity"],
                                    arrays["origin"], arrays["destination"], arrays["demand"],
                                    num_nodes=arrays["num_nodes"])
-            result = model.solve(method="volume", options=LagrangianOptions(
-                gap_tolerance=args.gap, max_iterations=10**9, time_limit=args.time_limit, print_every=5,
-                stall_iterations=10**9))
+            result = model.solve(method="volume", heuristic=PathMaster(model, first=args.master_first),
+                                 options=LagrangianOptions(gap_tolerance=args.gap, max_iterations=10**9,
+                                                           time_limit=args.time_limit, print_every=5,
+                                                           stall_iterations=10**9))
             total, cpu = time.perf_counter() - started, time.process_time() - cpu
             reached = [t for (_, _, best, _, t) in result.history if best >= optimum * (1 - args.gap)]
             master = model.last_master
