@@ -300,3 +300,17 @@ def test_master_routes_first_and_its_upper_bound_is_feasible():
     assert master.routed == 1 and master.solves >= 1
     assert_feasible_flow(model, flow, cost)
     assert cost >= optimum * (1 - 1e-9)
+
+
+def test_master_first_call_waits_for_its_iteration():
+    from scotopt.models.mmcf_master import PathMaster
+
+    model = grid_mmcf(side=5, commodities=20, seed=6)
+    master = PathMaster(model, every=2, first=5)
+    lam = np.zeros(model.tail.size)
+    assert all(master.heuristic(lam, None, None) is None for _ in range(4))
+    assert master.routed == 0 and master.solves == 0
+    found = master.heuristic(lam, None, None)  # the 5th call routes and solves the RMP
+    assert master.routed == 1 and master.solves >= 1
+    if found is not None and found[0] is not None:
+        assert_feasible_flow(model, found[0], found[1])

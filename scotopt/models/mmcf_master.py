@@ -59,13 +59,13 @@ Time: the first call comes at driver iteration ``first`` (default ``every``), th
 ``every`` iterations while the master's share of the elapsed time is at most ``time_share``
 (the first call always runs). Routing at later, better multipliers makes a cheaper RMP (grid15,
 load 6: ``first=40`` certified 1e-3 in 38.6 CPU s against 69.8 with the default; not the default
-because the smaller instances were not measured with it). The deadline (``deadline``, a ``time.perf_counter()`` instant, set
-by ``LagrangianMMCF.solve`` from the driver's time limit) is checked before every pricing round
-and passed to HiGHS as its time limit. A warm HiGHS run is further limited to the share not used
-yet (at least ``min_slice`` seconds); stopped there, it keeps its basis and the next call goes on
-from it. A cold solve uses HiGHS's presolve, which leaves no basis when stopped early, so only
-the deadline bounds it. A solution of a stopped run is used only when it passes the feasibility
-check above. The
+because the smaller instances were not measured with it). The deadline (``deadline``, a
+``time.perf_counter()`` instant, set by ``LagrangianMMCF.solve`` from the driver's time limit) is
+checked before routing and before every pricing round and passed to HiGHS as its time limit. A
+warm HiGHS run is further limited to the share not used yet (at least ``min_slice`` seconds);
+stopped there, it keeps its basis and the next call goes on from it. A cold solve uses HiGHS's
+presolve, which leaves no basis when stopped early, so only the deadline bounds it. A solution
+of a stopped run is used only when it passes the feasibility check above. The
 RMP's capacity duals, lam = -mu >= 0, are handed back to the driver as multipliers to evaluate: with
 no improving column left, L(-mu) equals the RMP optimum and the gap closes. The master keeps at
 most ``max_columns`` paths: beyond that, non-basic paths with no flow, least recently used first,
