@@ -57,11 +57,10 @@ paths of the latest ``recent`` (default ``every``) oracle calls enter the master
 
 Time: the first call comes at driver iteration ``first`` (default ``every``), then one every
 ``every`` iterations while the master's share of the elapsed time is at most ``time_share``
-(the first call always runs). Routing at later, better multipliers makes a cheaper RMP (grid15,
-load 6: ``first=40`` certified 1e-3 in 38.6 CPU s against 69.8 with the default; not the default
-because the smaller instances were not measured with it). The deadline (``deadline``, a
-``time.perf_counter()`` instant, set by ``LagrangianMMCF.solve`` from the driver's time limit) is
-checked before routing and before every pricing round and passed to HiGHS as its time limit. A
+(the first call always runs). On grid15 ``first=40`` and the default certified 1e-3 in the same
+CPU time when run side by side (69.6 and 68.5 s; one earlier run of ``first=40`` took 38.6).
+The deadline (``deadline``, a ``time.perf_counter()`` instant, set by ``LagrangianMMCF.solve``
+from the driver's time limit) is checked before routing and before every pricing round and passed to HiGHS as its time limit. A
 warm HiGHS run is further limited to the share not used yet (at least ``min_slice`` seconds);
 stopped there, it keeps its basis and the next call goes on from it. A cold solve uses HiGHS's
 presolve, which leaves no basis when stopped early, so only the deadline bounds it. A solution
