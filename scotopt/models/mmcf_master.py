@@ -60,11 +60,12 @@ Time: the first call comes at driver iteration ``first`` (default ``every``), th
 (the first call always runs). On grid15 ``first=40`` and the default certified 1e-3 in the same
 CPU time when run side by side (69.6 and 68.5 s; one earlier run of ``first=40`` took 38.6).
 The deadline (``deadline``, a ``time.perf_counter()`` instant, set by ``LagrangianMMCF.solve``
-from the driver's time limit) is checked before routing and before every pricing round and passed to HiGHS as its time limit. A
-warm HiGHS run is further limited to the share not used yet (at least ``min_slice`` seconds);
-stopped there, it keeps its basis and the next call goes on from it. A cold solve uses HiGHS's
-presolve, which leaves no basis when stopped early, so only the deadline bounds it. A solution
-of a stopped run is used only when it passes the feasibility check above. The
+from the driver's time limit) is checked before routing and before every pricing round and
+passed to HiGHS as its time limit. A warm HiGHS run is further limited to the share not used yet
+(at least ``min_slice`` seconds); stopped there, it keeps its basis and the next call goes on
+from it. A cold solve uses HiGHS's presolve, which leaves no basis when stopped early, so only
+the deadline bounds it. A solution of a stopped run is used only when it passes the feasibility
+check above. The
 RMP's capacity duals, lam = -mu >= 0, are handed back to the driver as multipliers to evaluate: with
 no improving column left, L(-mu) equals the RMP optimum and the gap closes. The master keeps at
 most ``max_columns`` paths: beyond that, non-basic paths with no flow, least recently used first,
