@@ -254,3 +254,63 @@ def test_master_honours_the_deadline():
     assert master.deadline is not None
     assert result.status in (Status.TIME_LIMIT, Status.OPTIMAL, Status.ITERATION_LIMIT)
     assert result.solve_time < 0.3 + 2.0  # one oracle call and one bound evaluation may follow the deadline
+
+
+# -- routing on residual capacities ------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["grid1", "grid3", "planar30", "planar50"])
+def test_residual_routing_flow_is_feasible_and_not_below_the_optimum(name):
+    from scotopt.models.mmcf_routing import check_flow, rounds_flow, route_on_residual
+
+    model, optimum = _commalab_model(name)
+    bound = model.solve(method="volume", heuristic=None, options=LagrangianOptions(max_iterations=100))
+    for lam in (bound.multipliers, np.zeros(model.tail.size)):
+        rounds = route_on_residual(model, model.cost + lam)
+        if rounds is None:  # the greedy rounds may cut the graph (at lam = 0 on tight instances)
+            continue
+        flow = rounds_flow(model, rounds)
+        cost = check_flow(model, flow)
+        assert cost is not None
+        assert_feasible_flow(model, flow, cost)  # the test's own check, from the arrays
+        assert cost >= optimum * (1 - 1e-9)  # a feasible flow costs at least the published LP optimum
+    assert route_on_residual(model, model.cost + bound.multipliers) is not None
+
+
+def test_check_flow_rejects_an_overloaded_or_unbalanced_flow():
+    from scotopt.models.mmcf_routing import check_flow, rounds_flow, route_on_residual
+
+    model, _ = _commalab_model("grid1")
+    flow = rounds_flow(model, route_on_residual(model, model.cost))
+    assert check_flow(model, flow) is not None
+    short = flow.tolil()
+    short[0, short[0].nonzero()[1][0]] *= 0.5  # breaks conservation of commodity 0
+    assert check_flow(model, short) is None
+    tight = LagrangianMMCF(model.tail, model.head, model.cost, np.asarray(flow.sum(axis=0)).ravel() * 0.99,
+                           model.origin, model.destination, model.demand, num_nodes=model.num_nodes)
+    assert check_flow(tight, flow) is None  # every used arc is now 1 % over its capacity
+
+
+def test_master_routes_first_and_its_upper_bound_is_feasible():
+    from scotopt.models.mmcf_master import PathMaster
+
+    model, optimum = _commalab_model("planar30")
+    bound = model.solve(method="volume", heuristic=None, options=LagrangianOptions(max_iterations=100))
+    master = PathMaster(model)
+    assert master.routing > 0 and master._offered.maxlen == 0  # by default: routing, no raw oracle paths
+    flow, cost = master.run(lam=bound.multipliers)
+    assert master.routed == 1 and master.solves >= 1
+    assert_feasible_flow(model, flow, cost)
+    assert cost >= optimum * (1 - 1e-9)
+
+
+def test_master_first_call_waits_for_its_iteration():
+    from scotopt.models.mmcf_master import PathMaster
+
+    model = grid_mmcf(side=5, commodities=20, seed=6)
+    master = PathMaster(model, every=2, first=5)
+    lam = np.zeros(model.tail.size)
+    assert all(master.heuristic(lam, None, None) is None for _ in range(4))
+    assert master.routed == 0 and master.solves == 0
+    found = master.heuristic(lam, None, None)  # the 5th call routes and solves the RMP
+    assert master.routed == 1 and master.solves >= 1
+    if found is not None and found[0] is not None:
+        assert_feasible_flow(model, found[0], found[1])

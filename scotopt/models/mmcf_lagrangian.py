@@ -68,20 +68,30 @@ class LagrangianMMCF:
             raise InvalidProblemError("capacities and demands must be non-negative")
         self.sources, self.source_of = np.unique(self.origin, return_inverse=True)
 
-    def shortest_paths(self, length: np.ndarray):
+    def shortest_paths(self, length: np.ndarray, rows: np.ndarray | None = None):
         """Distances (sources x nodes) and a predecessor arc per (source, node) under ``length``.
+
+        ``rows`` (indices into ``sources``) limits the search to those origins; the other rows
+        are then inf / -1.
 
         Lengths are non-negative (costs >= 0, lam >= 0), so SciPy's compiled Dijkstra runs from
         all origins in one call on the graph that keeps the shortest of parallel arcs; its
-        node predecessors are mapped back to arc ids.
+        node predecessors are mapped back to arc ids. Arcs of infinite length are left out.
         """
         N = self.num_nodes
         order = np.lexsort((length, self.head, self.tail))  # per (tail, head): shortest first
+        order = order[np.isfinite(length[order])]
         key = self.tail[order] * N + self.head[order]
         first = np.r_[True, key[1:] != key[:-1]]
         arcs = order[first]
         graph = sp.csr_matrix((length[arcs] + _ZERO_LENGTH, (self.tail[arcs], self.head[arcs])), shape=(N, N))
-        dist, previous = dijkstra(graph, directed=True, indices=self.sources, return_predecessors=True)
+        indices = self.sources if rows is None else self.sources[rows]
+        dist, previous = dijkstra(graph, directed=True, indices=indices, return_predecessors=True)
+        if rows is not None:  # back to one row per source
+            dist_part, previous_part = dist, previous
+            dist = np.full((self.sources.size, N), np.inf)
+            previous = np.full((self.sources.size, N), -9999, dtype=previous_part.dtype)
+            dist[rows], previous[rows] = dist_part, previous_part
         keys = key[first]  # sorted, one per kept arc
         has = previous >= 0
         lookup = np.searchsorted(keys, previous[has] * N + np.nonzero(has)[1])
@@ -89,10 +99,12 @@ class LagrangianMMCF:
         predecessor[has] = arcs[lookup]
         return dist, predecessor
 
-    def trace(self, predecessor: np.ndarray):
-        """Every commodity's predecessor path as pairs (commodity, arc), all commodities at once."""
+    def trace(self, predecessor: np.ndarray, commodities: np.ndarray | None = None):
+        """Every commodity's (or those of ``commodities``) predecessor path as pairs (commodity, arc), all at once."""
         node = self.destination.copy()
         active = np.flatnonzero(node != self.origin)
+        if commodities is not None:
+            active = np.intersect1d(active, commodities)
         which, arcs_used = [], []
         for _ in range(self.num_nodes):
             if not active.size:
@@ -128,8 +140,9 @@ class LagrangianMMCF:
               verbose: bool = False, heuristic="master"):
         """Maximise the Lagrangian bound; ``x_average`` is the averaged total arc flow.
 
-        ``heuristic``: ``"master"`` (default) gives upper bounds from a restricted master LP over
-        the oracle's paths (:class:`~scotopt.models.mmcf_master.PathMaster` with its defaults),
+        ``heuristic``: ``"master"`` (default) gives upper bounds from routing on residual
+        capacities at the current multipliers and a restricted master LP over those paths and
+        the priced ones (:class:`~scotopt.models.mmcf_master.PathMaster` with its defaults),
         ``x_best_feasible`` is then a (commodities x arcs) CSR matrix of a feasible flow; a
         ``PathMaster`` instance uses that one (its ``deadline`` is set from ``options.time_limit``);
         a callable is the driver's hook as is; None: no upper bound (the gap stays infinite unless
