@@ -53,11 +53,14 @@ class PDHGOptions:
 
     # cuPDLPx checks every 200; small LPs converge in a few hundred
     check_every: int = _option(64, "iterations between convergence and restart checks")
-    # Off by default (the Ruiz + Pock-Chambolle recipe). cuPDLPx runs 12 passes; on our
-    # 101-LP suite at 60 s that was a wash against OR-Tools PDLP: SGM ratio 1.22 (12 passes)
-    # vs 1.17 (0) at 1e-4, and about 1.3 either way at 1e-8; it helps bore3d, lotfi, forplan and
-    # hurts maros-r7, woodw, ganges, tuff (bench/README.md).
-    geometric_mean_iterations: int = _option(0, "passes of geometric-mean scaling before Ruiz (cuPDLPx uses 12)")
+    # Two passes before the Ruiz + Pock-Chambolle recipe. cuPDLPx runs 12; on our 101-LP
+    # suite at 60 s that was a wash against OR-Tools PDLP (SGM ratio 1.22 with 12 passes vs 1.17
+    # with none at 1e-4). Few passes keep most of the gain and little of the harm: on all of
+    # Netlib at 1e-4 (one process, CPU s, 60 s cap) the SGM fell 13 % with 2 passes and 14 % with
+    # 4, solving the same 77 LPs; 2 passes have the milder worst cases (woodw 2.4x, brandy 2.3x
+    # slower; ganges took 34x the iterations with 4) against bore3d 8.7x, pilot.we 6.5x, agg 4.8x
+    # faster (bench/README.md, "Two geometric-mean passes").
+    geometric_mean_iterations: int = _option(2, "passes of geometric-mean scaling before Ruiz (cuPDLPx uses 12)")
     ruiz_iterations: int = _option(10, "passes of Ruiz (infinity-norm) equilibration")
     pock_chambolle_alpha: float | None = _option(1.0, "Pock-Chambolle scaling exponent in [0, 2]; none disables it")
     bound_objective_rescaling: bool = _option(True, "rescale so that the bounds and the objective have unit norm")
