@@ -36,5 +36,5 @@ def test_e2e_memory_periter_tiny(tmp_path):
     bench.main(["memory", "--arcs", "10000", "--iterations", "64", "--out", str(tmp_path / "mem")])
     mem = list(csv.DictReader(open(tmp_path / "mem.csv")))
     assert int(mem[0]["iterations"]) == 64 and float(mem[0]["solve_peak_B_per_arc"]) > 0
-    assert bench.compulsory_bytes(10, 1) == 10 * 64 + 40
+    assert bench.compulsory_bytes(10, 1) == 10 * 48 + 40
     assert bench.stream_triad(n=100_000, reps=1) > 0
