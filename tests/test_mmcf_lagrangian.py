@@ -340,22 +340,3 @@ def test_master_price_limit_adds_the_most_improving_columns_and_still_closes_the
     assert result.lower_bound <= optimum * (1 + 1e-8) and result.upper_bound >= optimum * (1 - 1e-8)
     assert_feasible_flow(model, result.x_best_feasible, result.upper_bound)
 
-
-def test_master_goes_on_when_the_greedy_routing_cuts_the_graph():
-    from scotopt.models.mmcf_master import PathMaster
-    from scotopt.models.mmcf_routing import route_on_residual
-
-    # arcs 0->3 (cap 1.5, cost 1), 3->4 (cap 10, cost 1), 0->4 (cap 10, cost 10); A: 0->4, B: 0->3, demand 1 each.
-    # Both shortest paths use 0->3; the greedy ships A whole, B half, then B cannot reach 3 any more.
-    # The LP optimum (by hand): B on 0->3 (1), A 0.5 on 0->3->4 (2 each) and 0.5 direct (10 each): 7.
-    model = LagrangianMMCF([0, 3, 0], [3, 4, 4], [1.0, 1.0, 10.0], [1.5, 10.0, 10.0], [0, 0], [4, 3], [1.0, 1.0])
-    length = model.cost.copy()
-    assert route_on_residual(model, length) is None
-    rounds = route_on_residual(model, length, keep_partial=True)
-    shipped = np.sum([amount for _, _, amount in rounds], axis=0)
-    assert rounds and shipped[1] < 1.0
-    master = PathMaster(model)
-    flow, cost = master.run(lam=np.zeros(3))  # the RMP over the partial paths, then pricing, finds the optimum
-    assert master.route_failed == 1
-    assert_feasible_flow(model, flow, cost)
-    assert cost == pytest.approx(7.0, rel=1e-6)  # the master's capacity margin costs 8 * 1.5e-7

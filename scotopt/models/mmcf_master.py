@@ -60,10 +60,11 @@ before its overflow reached 0, whereas the RMP over the routed paths is solved i
 the optimum, 3.2e-4 after one pricing round; the routed flow alone 1.4e-3). With ``routing=0`` the
 paths of the latest ``recent`` (default ``every``) oracle calls enter the master instead.
 When the greedy rounds cut the graph (a destination no longer reachable on the arcs with capacity
-left; planar1000 at the multipliers of 60 iterations), the paths of the rounds done so far still
-enter the master, with the shortest paths under c + lam of the commodities left short; there is no
-upper bound from the routing then, and the RMP reaches one through overflow and pricing
-(``route_failed`` counts these calls). Before, such a call added no column at all.
+left; planar1000 at the multipliers of 10-60 iterations), the call adds no column and gives no
+upper bound from the routing (``route_failed`` counts these calls). Keeping the partial rounds'
+paths with the shortest paths of the commodities left short was tried (issue 6e) and dropped: on
+planar1000 the first RMP then needs overflow (42.6k pivots) and the next cold solve ran into the
+240 s deadline, so no upper bound at all.
 
 Time: the first call comes at driver iteration ``first`` (default ``every``), then one every
 ``every`` iterations while the master's share of the elapsed time is at most ``time_share``
@@ -391,8 +392,7 @@ class PathMaster:
     def route(self, lam: np.ndarray):
         """Route on residual capacities under lengths c + lam
         (:func:`~scotopt.models.mmcf_routing.route_on_residual`); its paths join the master as
-        columns, so the RMP has a solution without overflow (when the rounds cut the graph, the paths
-        routed so far and the shortest paths of the commodities left short). Returns (commodity_flow, cost) when
+        columns, so the RMP has a solution without overflow. Returns (commodity_flow, cost) when
         :func:`~scotopt.models.mmcf_routing.check_flow` accepts the flow, else None."""
         from scotopt.models.mmcf_routing import check_flow, rounds_flow, route_on_residual
 
@@ -400,17 +400,12 @@ class PathMaster:
         self.routed += 1
         cpu = time.process_time()
         try:
-            length = m.cost + np.maximum(np.asarray(lam, dtype=np.float64), 0.0)
-            rounds = route_on_residual(m, length, keep_partial=True)
+            rounds = route_on_residual(m, m.cost + np.maximum(np.asarray(lam, dtype=np.float64), 0.0))
+            if rounds is None:
+                self.route_failed += 1
+                return None
             for which, arcs, _ in rounds:
                 self.add_paths(which, arcs)
-            shipped = np.sum([amount for _, _, amount in rounds], axis=0) if rounds else np.zeros(m.origin.size)
-            short = np.intersect1d(self.active, np.flatnonzero(shipped < m.demand * (1 - 1e-9)))
-            if short.size:  # the greedy cut a graph: the shortest paths under length join for the rest
-                self.route_failed += 1
-                _, predecessor = m.shortest_paths(length, np.unique(m.source_of[short]))
-                self.add_paths(*m.trace(predecessor, short))
-                return None
             flow = rounds_flow(m, rounds)
             cost = check_flow(m, flow)
             return None if cost is None else (flow, cost)

@@ -31,7 +31,7 @@ import scipy.sparse as sp
 __all__ = ["route_on_residual", "rounds_flow", "check_flow"]
 
 
-def route_on_residual(model, length: np.ndarray, max_rounds: int = 200, keep_partial: bool = False):
+def route_on_residual(model, length: np.ndarray, max_rounds: int = 200):
     """Rounds of path flows shipping every demand within the capacities, or None.
 
     Each round is ``(which, arcs, amount)``: one path per commodity given as (commodity, arc)
@@ -39,8 +39,7 @@ def route_on_residual(model, length: np.ndarray, max_rounds: int = 200, keep_par
     (an array over all commodities, 0 for those not routed in the round).
 
     None when a commodity's destination becomes unreachable on the arcs with capacity left (the
-    greedy rounds can cut a graph that the LP could still route) or after ``max_rounds`` rounds;
-    with ``keep_partial`` the rounds done until then instead (some demands then are not met).
+    greedy rounds can cut a graph that the LP could still route) or after ``max_rounds`` rounds.
     """
     m = model
     E = m.tail.size
@@ -57,7 +56,7 @@ def route_on_residual(model, length: np.ndarray, max_rounds: int = 200, keep_par
         usable = residual > tol
         dist, predecessor = m.shortest_paths(np.where(usable, length, np.inf), np.unique(m.source_of[active]))
         if not np.all(np.isfinite(dist[m.source_of[active], m.destination[active]])):
-            return paths if keep_partial else None
+            return None
         which, arcs = m.trace(predecessor, active)
         # first whole commodities, smallest remaining demand first, as long as every arc of the
         # path has room for them and all before them (those refused elsewhere count too: safe)
@@ -85,7 +84,7 @@ def route_on_residual(model, length: np.ndarray, max_rounds: int = 200, keep_par
         remaining[active] -= ship[active]
         keep = ship[which] > 0
         paths.append((which[keep], arcs[keep], ship))
-    return None if np.any(remaining > done) and not keep_partial else paths
+    return None if np.any(remaining > done) else paths
 
 
 def rounds_flow(model, rounds) -> sp.csr_matrix:
