@@ -314,29 +314,3 @@ def test_master_first_call_waits_for_its_iteration():
     assert master.routed == 1 and master.solves >= 1
     if found is not None and found[0] is not None:
         assert_feasible_flow(model, found[0], found[1])
-
-
-def test_master_price_limit_adds_the_most_improving_columns_and_still_closes_the_gap():
-    from scotopt.models.mmcf_master import PathMaster
-
-    model, optimum = _commalab_model("planar50")
-    bound = model.solve(method="volume", heuristic=None, options=LagrangianOptions(max_iterations=30))
-    master = PathMaster(model, pricing_rounds=1, price_limit=5)
-    master.run(lam=bound.multipliers)
-    y, overflow, mu, sigma, optimal = master.solve_master()
-    assert optimal
-    priced = master.price(mu, sigma)
-    assert priced > 5 and len(master._pending) == 5  # only 5 of the improving paths are queued
-    # they are those with the most negative v_k (dist_k - sigma_k), checked with dist from scratch
-    dist, _ = model.shortest_paths(model.cost - np.minimum(mu, 0.0))
-    active = master.active
-    gain = model.demand[active] * (dist[model.source_of[active], model.destination[active]] - sigma)
-    expected = np.sort(active[np.argsort(gain)[:5]])
-    assert np.array_equal(np.sort([k for k, _, _ in master._pending]), expected)
-    # with the limit the driver still certifies a 1e-3 gap against the published optimum
-    result = model.solve(method="volume", heuristic=PathMaster(model, price_limit=20),
-                         options=LagrangianOptions(gap_tolerance=1e-3, time_limit=60))
-    assert result.status == Status.OPTIMAL and result.gap <= 1e-3
-    assert result.lower_bound <= optimum * (1 + 1e-8) and result.upper_bound >= optimum * (1 - 1e-8)
-    assert_feasible_flow(model, result.x_best_feasible, result.upper_bound)
-

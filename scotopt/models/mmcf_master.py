@@ -41,12 +41,7 @@ Pricing (column generation): the RMP's duals give arc lengths c_a - mu_a >= 0 (m
 shortest path of commodity k with length below sigma_k has negative reduced cost. ``pricing_rounds``
 rounds of "solve the RMP, add every commodity's shortest path under its duals" per call drive the
 RMP towards the LP optimum (Dantzig-Wolfe; with no negative reduced cost left, the RMP optimum is
-the LP optimum). With ``price_limit`` a round adds only the paths of the ``price_limit``
-commodities with the most negative v_k (dist_k - sigma_k) (default: every commodity that prices
-out). On planar1000 at the multipliers of 60 iterations (one process, CPU s of the HiGHS runs),
-3000 per round: RMP 1.3e-2, 9.1e-3, 6.1e-3 above the optimum after 11.6, 22.1, 33.1 s (cold
-solves: 3000 is over ``cold_fraction`` of the paths); 1000 per round (warm): 46.4, 84.4, 38.2,
-45.5, 50.9 s for 1.5e-1 (overflow), 1.3e-2, 1.1e-2, 8.2e-3, 6.4e-3.
+the LP optimum).
 
 Seeding (``routing``): each of the first ``routing`` calls (by default every call) first routes the
 demands on residual capacities under the lengths c + lam at the driver's current multipliers
@@ -59,12 +54,6 @@ before its overflow reached 0, whereas the RMP over the routed paths is solved i
 (grid15 at the multipliers of 100 iterations, 41k paths: 3.9k pivots, 2.6 CPU s, UB 1.2e-3 above
 the optimum, 3.2e-4 after one pricing round; the routed flow alone 1.4e-3). With ``routing=0`` the
 paths of the latest ``recent`` (default ``every``) oracle calls enter the master instead.
-When the greedy rounds cut the graph (a destination no longer reachable on the arcs with capacity
-left; planar1000 at the multipliers of 10-60 iterations), the call adds no column and gives no
-upper bound from the routing (``route_failed`` counts these calls). Keeping the partial rounds'
-paths with the shortest paths of the commodities left short was tried (issue 6e) and dropped: on
-planar1000 the first RMP then needs overflow (42.6k pivots) and the next cold solve ran into the
-240 s deadline, so no upper bound at all.
 
 Time: the first call comes at driver iteration ``first`` (default ``every``), then one every
 ``every`` iterations while the master's share of the elapsed time is at most ``time_share``
@@ -103,8 +92,7 @@ class PathMaster:
     multipliers = -mu, the RMP's capacity duals, for the driver to evaluate as a Lagrangian
     bound; or None when not due.
 
-    Counters for reports: ``routed`` (calls of :meth:`route`), ``route_failed`` (those whose greedy
-    rounds cut the graph), ``route_cpu_seconds`` (their process
+    Counters for reports: ``routed`` (calls of :meth:`route`), ``route_cpu_seconds`` (their process
     time), ``solves`` (HiGHS runs), ``seconds`` / ``cpu_seconds`` (wall and process
     time inside the master, pricing included), ``simplex_iterations``, ``timed_out`` (runs that
     HiGHS stopped at the deadline or at the end of the call's slice), ``cold_solves`` (runs from
@@ -113,14 +101,11 @@ class PathMaster:
 
     def __init__(self, model, every: int = 10, pricing_rounds: int = 3, time_share: float = 0.5,
                  max_columns: int | None = None, recent: int | None = None, deadline: float | None = None,
-                 cold_fraction: float = 0.05, seed: int = 0, routing: int | None = None, first: int | None = None,
-                 price_limit: int | None = None):
+                 cold_fraction: float = 0.05, seed: int = 0, routing: int | None = None, first: int | None = None):
         self.model = model
-        self.price_limit = None if price_limit is None else max(1, int(price_limit))
         self.first = int(first or every)  # the driver iteration of the first call
         self.routing = 2**62 if routing is None else int(routing)  # calls that first route on residual capacities
         self.routed = 0
-        self.route_failed = 0  # routings that left demand unshipped
         self.route_cpu_seconds = 0.0
         self.every = int(every)
         self.pricing_rounds = int(pricing_rounds)
@@ -340,23 +325,17 @@ class PathMaster:
         return y, np.maximum(x[~self._is_path], 0.0), mu, sigma, optimal
 
     def price(self, mu: np.ndarray, sigma: np.ndarray) -> int:
-        """Queue the shortest path under lengths c - mu of every commodity that prices out (of the
-        ``price_limit`` with the most negative v_k (dist_k - sigma_k) when set); returns how many priced out."""
+        """Queue every commodity's shortest path under lengths c - mu; returns how many priced out."""
         m = self.model
         dist, predecessor = m.shortest_paths(m.cost - np.minimum(mu, 0.0))
         reach = dist[m.source_of[self.active], m.destination[self.active]]
         improving = reach < sigma - 1e-9 * np.maximum(1.0, np.abs(sigma))
-        count = int(improving.sum())
-        if not count:
+        if not improving.any():
             return 0
-        chosen = np.flatnonzero(improving)
-        if self.price_limit is not None and count > self.price_limit:
-            gain = m.demand[self.active[chosen]] * (reach[chosen] - sigma[chosen])  # < 0
-            chosen = chosen[np.argpartition(gain, self.price_limit - 1)[:self.price_limit]]
-        which, arcs = m.trace(predecessor, self.active[chosen])
-        keep = np.isin(which, self.active[chosen])
+        which, arcs = m.trace(predecessor)
+        keep = np.isin(which, self.active[improving])
         self.add_paths(which[keep], arcs[keep])
-        return count
+        return int(improving.sum())
 
     def flow_of(self, y: np.ndarray) -> sp.csr_matrix:
         """Commodity-arc flows of the path flows y, rescaled so that every commodity ships exactly v_k."""
@@ -402,7 +381,6 @@ class PathMaster:
         try:
             rounds = route_on_residual(m, m.cost + np.maximum(np.asarray(lam, dtype=np.float64), 0.0))
             if rounds is None:
-                self.route_failed += 1
                 return None
             for which, arcs, _ in rounds:
                 self.add_paths(which, arcs)
