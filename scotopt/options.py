@@ -56,7 +56,7 @@ class PDHGOptions:
     # Two passes before the Ruiz + Pock-Chambolle recipe. cuPDLPx runs 12; on our 101-LP
     # suite at 60 s that was a wash against OR-Tools PDLP (SGM ratio 1.22 with 12 passes vs 1.17
     # with none at 1e-4). Few passes keep most of the gain and little of the harm: on all of
-    # Netlib at 1e-4 (one process, CPU s, 60 s cap) the SGM fell 13 % with 2 passes and 14 % with
+    # Netlib at 1e-4 (one process, CPU s, 60 s cap) the SGM fell 14 % with 2 passes and 15 % with
     # 4, solving the same 77 LPs; 2 passes have the milder worst cases (woodw 2.4x, brandy 2.3x
     # slower; ganges took 34x the iterations with 4) against bore3d 8.7x, pilot.we 6.5x, agg 4.8x
     # faster (bench/README.md, "Two geometric-mean passes").
