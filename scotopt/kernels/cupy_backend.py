@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from scotopt.kernels.numpy_backend import host_repeat
 from scotopt.status import BackendUnavailableError, InvalidProblemError
 
 try:
@@ -88,18 +89,7 @@ class CupyBackend:  # pragma: no cover - needs a GPU
         return fn
 
     def repeat(self, body, n, state):
-        """``n`` applications of ``body``; ``state`` may be a one-element list, emptied here so
-        that the caller's reference does not keep the first state alive. A KeyboardInterrupt
-        leaves with the last completed state as its ``state`` attribute."""
-        if type(state) is list:
-            state = state.pop()
-        try:
-            for _ in range(n):
-                state = body(state)
-        except KeyboardInterrupt as interrupt:
-            interrupt.state = state
-            raise
-        return state
+        return host_repeat(body, n, state)
 
     def while_loop(self, cond, body, state):  # pragma: no cover - needs a GPU
         while bool(cond(state)):

@@ -138,6 +138,21 @@ def _array_namespace():
     return namespace
 
 
+def host_repeat(body, n, state):
+    """``n`` applications of ``body`` in a host loop (NumPy, CuPy); ``state`` may be a one-element
+    list, emptied here so that the caller's reference does not keep the first state alive. A
+    KeyboardInterrupt leaves with the last completed state as its ``state`` attribute."""
+    if type(state) is list:
+        state = state.pop()
+    try:
+        for _ in range(n):
+            state = body(state)
+    except KeyboardInterrupt as interrupt:
+        interrupt.state = state
+        raise
+    return state
+
+
 class NumpyBackend:
     name = "numpy"
     xp = _array_namespace()
@@ -160,18 +175,7 @@ class NumpyBackend:
         return fn
 
     def repeat(self, body, n, state):
-        """``n`` applications of ``body``; ``state`` may be a one-element list, emptied here so
-        that the caller's reference does not keep the first state alive. A KeyboardInterrupt
-        leaves with the last completed state as its ``state`` attribute."""
-        if type(state) is list:
-            state = state.pop()
-        try:
-            for _ in range(n):
-                state = body(state)
-        except KeyboardInterrupt as interrupt:
-            interrupt.state = state
-            raise
-        return state
+        return host_repeat(body, n, state)
 
     def while_loop(self, cond, body, state):
         while cond(state):

@@ -55,7 +55,8 @@ class PDHGData(NamedTuple):
     """Scaled problem data on the backend device plus what is needed to unscale measures.
 
     The original (unscaled) bounds that dual objectives need are derived from the scaled ones
-    when used (:func:`original_bounds`): storing them would cost two more column vectors.
+    when used (:func:`_row_support`, :func:`_scaled_col_support`): storing them would cost two
+    more column vectors.
     """
 
     c: Any
@@ -366,10 +367,16 @@ def _row_support(xp, data: PDHGData, inf: InfiniteBounds, y):
     return (xp.sum(lower * xp.maximum(y, 0.0) / data.d1) + xp.sum(upper * xp.minimum(y, 0.0) / data.d1)) / data.theta_b
 
 
-def _cone_violation(xp, lower_inf, upper_inf, v):
+def _cone_excess(xp, lower_inf, upper_inf, v):
+    """|v - proj(v)| entrywise, proj onto the recession cone of the bounds (v free where both
+    bounds are infinite, <= 0 where only the upper is finite, >= 0 where only the lower is, 0
+    where both are)."""
     hi = xp.where(upper_inf, v, xp.minimum(v, 0.0))
-    clipped = xp.where(lower_inf, hi, xp.maximum(hi, 0.0))
-    return _max_abs(xp, v - clipped)
+    return xp.abs(v - xp.where(lower_inf, hi, xp.maximum(hi, 0.0)))
+
+
+def _cone_violation(xp, lower_inf, upper_inf, v):
+    return _max_abs(xp, _cone_excess(xp, lower_inf, upper_inf, v))
 
 
 def column_reduce(xp, reduce, fn, *columns):
@@ -473,9 +480,7 @@ def primal_ray_measures(xp, data: PDHGData, x_new, x_base, ax_ray, inf: Infinite
     objective = -column_reduce(xp, xp.sum, lambda c, a, b: c * (a - b), data.c, x_new, x_base) * inv / data.theta_c
 
     def cone_violation(a, b, d2, lo, up):
-        d = d2 * (a - b) * inv
-        hi = xp.where(up, d, xp.minimum(d, 0.0))
-        return xp.abs(d - xp.where(lo, hi, xp.maximum(hi, 0.0)))
+        return _cone_excess(xp, lo, up, d2 * (a - b) * inv)
 
     col_violation = column_reduce(xp, xp.max, cone_violation, x_new, x_base, data.d2, inf.col_lower, inf.col_upper)
     infeas = xp.maximum(_cone_violation(xp, inf.row_lower, inf.row_upper, ad), col_violation)
@@ -614,10 +619,10 @@ def candidate(xp, op, data: PDHGData, s: PDHGState, ray_candidate: int = 0, with
     """Unscaled (x, y, x_ray, y_ray) of T(s) on the device, for verification and the Result
     (the rays None without ``with_rays``: two vectors fewer where only (x, y) is wanted)."""
     x_hat, y_hat, _ = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.omega)
+    x = data.d2 * x_hat / data.theta_b
     y = data.d1 * y_hat / data.theta_c
     if not with_rays:
-        return data.d2 * x_hat / data.theta_b, y, None, None
-    x = data.d2 * x_hat / data.theta_b
+        return x, y, None, None
     x_base = s.x0 if ray_candidate & 2 else s.x
     y_base = s.y0 if ray_candidate & 1 else s.y
     return x, y, data.d2 * (x_hat - x_base), data.d1 * (y_hat - y_base)
