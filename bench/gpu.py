@@ -14,9 +14,10 @@ is a row with its error and the run goes on, and each section skipped when the t
    ``scotopt.bench.roofline.network_bytes`` and bench/inventory.py's ``compulsory_bytes``
    divided by the triad bandwidth).
 4. ``e2e``: the network (NETGEN-like, 10^6 arcs) and inventory (10^6 variables) LPs solved to
-   ``eps`` = 1e-4 on the GPU, checked with scotopt's own KKT evaluation on the host and against
-   HiGHS's optimal objective, which a background process (``highs`` subcommand, started first)
-   computes on the same machine's CPU in the same run.
+   ``eps`` = 1e-4 on the GPU in float32 (JAX twice: compilation included, then compiled), checked
+   with scotopt's own KKT evaluation on the host. The CPU peers run on the same machine in the
+   same run, one background process each (``peer`` subcommand, started first): HiGHS dual
+   simplex and IPM, OR-Tools PDLP at the same ``eps``, and OR-Tools SimpleMinCostFlow (network).
 5. ``lp``: Netlib / Kennington LPs from ``--data`` on scotopt-cupy, scotopt-jax and MPAX
    (r2HPDHG on JAX, the GPU peer) at ``eps``, each answer re-checked by
    :func:`scotopt.bench.verify.check` against index.csv's optimal objective.
@@ -201,7 +202,7 @@ def time_solve(lp, backend: str, iterations: int) -> float:
     return time.perf_counter() - t
 
 
-def periter(out: Path, kind: str, size: int, backends, bandwidth: float, budget: float) -> None:
+def periter(out: Path, kind: str, size: int, backends, bandwidth: float, budget: float, min_extra: int = 256) -> None:
     t = time.perf_counter()
     model = network_model(size) if kind == "network" else inventory_model(size)
     lp = model.lp
@@ -215,7 +216,7 @@ def periter(out: Path, kind: str, size: int, backends, bandwidth: float, budget:
         try:
             time_solve(lp, backend, 64)  # warm-up: JAX compiles here, CuPy loads its kernels
             base = time_solve(lp, backend, 64)
-            extra = int(min(20_000, max(256, 1.5 / max(3 * bound, 1e-7))))
+            extra = int(min(20_000, max(min_extra, 1.5 / max(3 * bound, 1e-7))))
             extra = 64 * max(1, extra // 64)
             longer = time_solve(lp, backend, 64 + extra)
             per_iter = (longer - base) / extra
@@ -238,17 +239,18 @@ def e2e(out: Path, kind: str, size: int, backends, eps: float, time_limit: float
     model = network_model(size) if kind == "network" else inventory_model(size)
     lp = model.lp
     for backend in backends:
-        for dtype in ("float32", "float64"):
+        # JAX compiles per shape: the second solve in the process reuses the compiled iteration.
+        for attempt in ("cold", "warm") if backend == "jax" else ("cold",):
             try:
                 t = time.perf_counter()
-                res = scotopt.solve(lp, backend=backend, dtype=dtype, eps=eps, time_limit=time_limit)
+                res = scotopt.solve(lp, backend=backend, dtype="float32", eps=eps, time_limit=time_limit)
                 seconds = time.perf_counter() - t
                 kkt = kkt_report(lp, res.x, res.y)
-                row(out, section="e2e", kind=kind, size=size, backend=backend, dtype=dtype, status=res.status.name,
-                    seconds=seconds, setup_s=res.setup_time, iterations=res.iterations,
+                row(out, section="e2e", kind=kind, size=size, backend=backend, dtype="float32", attempt=attempt,
+                    status=res.status.name, seconds=seconds, setup_s=res.setup_time, iterations=res.iterations,
                     objective=res.primal_objective, kkt_max=kkt.max_relative, device=res.device)
             except Exception as exc:  # noqa: BLE001
-                row(out, section="e2e", kind=kind, size=size, backend=backend, dtype=dtype,
+                row(out, section="e2e", kind=kind, size=size, backend=backend, attempt=attempt,
                     error=f"{type(exc).__name__}: {exc}"[:400])
                 log(traceback.format_exc())
 
@@ -293,39 +295,63 @@ def lp_collection(out: Path, data: Path, names, solvers, eps: float, time_limit:
                 log(traceback.format_exc())
 
 
-# ------------------------------------------------------------------------------------ HiGHS in background
+# ------------------------------------------------------------------------------------ CPU peers in background
+
+PEERS = ("highs-simplex", "highs-ipm", "pdlp", "mincostflow")
 
 
-def cmd_highs(ns) -> None:
-    """HiGHS (simplex, then IPM) on the e2e instance, written to ``ns.out`` as JSON rows."""
+def cmd_peer(ns) -> None:
+    """One CPU peer on the e2e instance, written to ``ns.out`` as JSON rows.
+
+    Peers: HiGHS dual simplex and IPM (``solve_highs``), OR-Tools PDLP at ``ns.eps`` with
+    ``ns.threads`` threads, and (network only) OR-Tools SimpleMinCostFlow, whose exact optimum is
+    also the reference objective. Every LP answer is re-checked with scotopt's float64
+    ``kkt_report`` on the original LP.
+    """
     from scotopt.bench.families import explicit_lp
-    from scotopt.bench.peers import solve_highs
+    from scotopt.bench.peers import ortools_min_cost_flow, solve_highs, solve_ortools_pdlp
     from scotopt.solvers.kkt import kkt_report
 
     size = int(ns.size)
     model = network_model(size) if ns.kind == "network" else inventory_model(size)
-    lp = explicit_lp(model)
-    rows = []
-    for method in ns.methods.split(","):
-        t = time.perf_counter()
-        cpu = time.process_time()
-        try:
-            res = solve_highs(lp, method=method, time_limit=ns.time_limit)
+    base = {"section": "peer", "kind": ns.kind, "size": size, "solver": ns.solver, "threads": ns.threads}
+    t = time.perf_counter()
+    cpu = time.process_time()
+    try:
+        if ns.solver == "mincostflow":
+            ok, cost, flow, seconds, build = ortools_min_cost_flow(model)
+            rows = [{**base, "status": "OPTIMAL" if ok else "FAIL", "seconds": seconds, "build_s": build,
+                     "objective": cost, "kkt_max": 0.0}]
+        else:
+            lp = explicit_lp(model)
+            if ns.solver == "pdlp":
+                res = solve_ortools_pdlp(lp, eps=ns.eps, time_limit=ns.time_limit, threads=ns.threads,
+                                         bound_gradients_as_residuals=False)
+            else:
+                res = solve_highs(lp, method=ns.solver.split("-")[1], time_limit=ns.time_limit, threads=ns.threads)
             kkt = kkt_report(model.lp, res["x"], res["y"]).max_relative if res.get("x") is not None else math.nan
-            rows.append({"section": "highs", "kind": ns.kind, "size": size, "solver": f"highs-{method}",
-                         "status": res["status"], "seconds": res["seconds"], "cpu_s": time.process_time() - cpu,
-                         "objective": res.get("objective"), "kkt_max": kkt, "iterations": res.get("iterations")})
-        except Exception as exc:  # noqa: BLE001
-            rows.append({"section": "highs", "kind": ns.kind, "solver": f"highs-{method}",
-                         "error": f"{type(exc).__name__}: {exc}"[:300], "seconds": time.perf_counter() - t})
-        Path(ns.out).write_text(json.dumps(rows, default=str))
+            rows = [{**base, "status": res["status"], "seconds": res["seconds"], "cpu_s": time.process_time() - cpu,
+                     "objective": res.get("objective"), "kkt_max": kkt, "iterations": res.get("iterations")}]
+    except Exception as exc:  # noqa: BLE001
+        rows = [{**base, "error": f"{type(exc).__name__}: {exc}"[:300], "seconds": time.perf_counter() - t}]
+    Path(ns.out).write_text(json.dumps(rows, default=str))
 
 
-def start_highs(out: Path, kind: str, size: int, time_limit: float) -> subprocess.Popen:
-    target = out / f"highs_{kind}.json"
-    return subprocess.Popen([sys.executable, __file__, "highs", "--kind", kind, "--size", str(size),
-                             "--time-limit", str(time_limit), "--out", str(target)],
-                            stdout=subprocess.DEVNULL, stderr=open(out / f"highs_{kind}.err", "w"))
+def start_peers(out: Path, size: int, eps: float, time_limit: float, solvers, threads: int) -> list:
+    """Start one background process per (instance kind, peer); returns (process, result file) pairs."""
+    started = []
+    for kind in ("network", "inventory"):
+        for solver in solvers:
+            if solver == "mincostflow" and kind != "network":
+                continue
+            target = out / f"peer_{kind}_{solver}.json"
+            command = [sys.executable, __file__, "peer", "--kind", kind, "--size", str(size), "--solver", solver,
+                       "--eps", str(eps), "--time-limit", str(time_limit), "--out", str(target),
+                       "--threads", str(threads if solver in ("pdlp", "highs-ipm") else 1)]
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                                       stderr=open(out / f"peer_{kind}_{solver}.err", "w"))
+            started.append((process, target))
+    return started
 
 
 # ------------------------------------------------------------------------------------ main
@@ -341,8 +367,8 @@ def cmd_run(ns) -> None:
     out.mkdir(parents=True, exist_ok=True)
     budget = ns.budget
     wanted = set(ns.sections.split(","))
-    highs = [start_highs(out, kind, int(ns.e2e_size), ns.highs_time_limit) for kind in ("network", "inventory")] \
-        if "highs" in wanted else []
+    peers = start_peers(out, int(ns.e2e_size), ns.eps, ns.peer_time_limit, ns.peers.split(","), ns.peer_threads) \
+        if "peers" in wanted else []
     section("env", budget, 0, out)(env_info)
     bandwidth = section("triad", budget, 5, out)(device_triad)
     if bandwidth:
@@ -356,20 +382,18 @@ def cmd_run(ns) -> None:
                                                                    budget)
     for kind in ("network", "inventory") if "e2e" in wanted else ():
         section(f"e2e {kind}", budget, 30, out)(e2e, out, kind, int(ns.e2e_size), backends, ns.eps, ns.time_limit)
+    for size in ns.large_sizes:
+        section(f"large network {size:.0e}", budget, 40, out)(periter, out, "network", int(size), ["jax"], bandwidth,
+                                                              budget, ns.min_extra)
     if "lp" in wanted:
         section("lp", budget, 20, out)(lp_collection, out, Path(ns.data), ns.lps.split(","), ns.lp_solvers.split(","),
                                        ns.eps, ns.time_limit, budget, ns.mpax_iterations)
-    for size in ns.large_sizes:
-        section(f"large network {size:.0e}", budget, 40, out)(periter, out, "network", int(size), ["jax"], bandwidth,
-                                                              budget)
-    for proc, kind in zip(highs, ("network", "inventory"), strict=False):
-        wait = max(1.0, budget + 20 - elapsed())
+    for process, target in peers:
         try:
-            proc.wait(timeout=wait)
+            process.wait(timeout=max(1.0, budget + 20 - elapsed()))
         except subprocess.TimeoutExpired:
-            proc.kill()
-            log(f"HiGHS {kind} killed at the budget")
-        target = out / f"highs_{kind}.json"
+            process.kill()
+            log(f"{target.name}: killed at the budget")
         if target.exists():
             for r in json.loads(target.read_text()):
                 row(out, **r)
@@ -388,23 +412,29 @@ def main(argv=None) -> None:
     r.add_argument("--inventory-sizes", type=float, nargs="+", default=[1e6, 1e7])
     r.add_argument("--e2e-size", type=float, default=1e6)
     r.add_argument("--large-sizes", type=float, nargs="*", default=[], help="network sizes timed last, on JAX only")
+    r.add_argument("--min-extra", type=int, default=256,
+                   help="fewest extra iterations timed per size of --large-sizes (the difference of two solves)")
     r.add_argument("--eps", type=float, default=1e-4)
     r.add_argument("--time-limit", type=float, default=20.0)
-    r.add_argument("--highs-time-limit", type=float, default=240.0)
-    r.add_argument("--sections", default="periter,e2e,lp,highs",
-                   help="which of periter, e2e, lp, highs (env and triad always run)")
+    r.add_argument("--peer-time-limit", type=float, default=240.0)
+    r.add_argument("--peers", default=",".join(PEERS), help="CPU peers run in background processes")
+    r.add_argument("--peer-threads", type=int, default=4, help="threads of OR-Tools PDLP and HiGHS IPM")
+    r.add_argument("--sections", default="periter,e2e,lp,peers",
+                   help="which of periter, e2e, lp, peers (env and triad always run)")
     r.add_argument("--lp-solvers", default="scotopt-cupy,scotopt-jax,mpax")
     r.add_argument("--lps", default=DEFAULT_LPS)
     r.add_argument("--mpax-iterations", type=int, default=100_000)
-    h = sub.add_parser("highs")
+    h = sub.add_parser("peer")
     h.add_argument("--kind", choices=["network", "inventory"])
     h.add_argument("--size", type=float)
-    h.add_argument("--methods", default="simplex,ipm")
+    h.add_argument("--solver", choices=PEERS)
+    h.add_argument("--eps", type=float, default=1e-4)
+    h.add_argument("--threads", type=int, default=1)
     h.add_argument("--time-limit", type=float, default=240.0)
     h.add_argument("--out")
     ns = parser.parse_args(argv)
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
-    (cmd_run if ns.cmd == "run" else cmd_highs)(ns)
+    (cmd_run if ns.cmd == "run" else cmd_peer)(ns)
 
 
 if __name__ == "__main__":
