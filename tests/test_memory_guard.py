@@ -59,3 +59,25 @@ def test_command_line_refuses_with_exit_2(tmp_path):
                          text=True, env={**__import__("os").environ, "SCOTOPT_MAX_MEMORY": "100K"}, timeout=120)
     assert run.returncode == 2
     assert "needs an estimated" in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("kind", ["network", "inventory"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_matrix_free_estimate_bounds_the_measured_peak(kind, dtype):
+    """The matrix-free estimate covers what a solve allocates (tracemalloc sees NumPy's buffers)
+    without refusing problems that fit: at most 2x the measured peak."""
+    import tracemalloc
+
+    from scotopt.models.generators import netgen_min_cost_flow
+    from scotopt.models.inventory_instances import network_with_variables
+
+    model = netgen_min_cost_flow(25_000, 200_000, seed=1) if kind == "network" else network_with_variables(200_000, 1)
+    lp = model.lp
+    tracemalloc.start()
+    try:
+        scotopt.solve(lp, backend="numpy", dtype=dtype, eps=1e-12, iteration_limit=64)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    host, device = pdhg_bytes(*lp.shape, 0, np.dtype(dtype).itemsize, matrix_free=True)
+    assert peak <= host + device <= 2 * peak, (peak / lp.num_vars, (host + device) / lp.num_vars)

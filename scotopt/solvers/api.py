@@ -118,13 +118,11 @@ def solve(problem: LP, method: str = "pdhg", backend: str = "auto", dtype: str =
 
 def _check_memory(problem: LP, backend: str, dtype: np.dtype, shards: int = 1) -> None:
     """Refuse, before any allocation, a solve whose estimated memory exceeds what is free (the
-    device part divided among ``shards`` devices).
-
-    A matrix-free operator counts as no nonzeros: its vectors dominate (the inventory model's
-    measured peak, 179-190 B per variable at 10^6 in float32, is what the vector terms give)."""
+    device part divided among ``shards`` devices; :func:`scotopt.memory.pdhg_bytes`, whose
+    matrix-free terms are calibrated on the network and inventory models)."""
     m, n = problem.shape
     nnz = 0 if problem.is_matrix_free else problem.A.nnz
-    host, device = pdhg_bytes(m, n, nnz, dtype.itemsize)
+    host, device = pdhg_bytes(m, n, nnz, dtype.itemsize, matrix_free=problem.is_matrix_free)
     what = f"PDHG on {problem.name} ({m} rows, {n} columns, {nnz} nonzeros, {dtype.name})"
     if backend == "numpy":
         check_fits(host + device, what)
