@@ -38,7 +38,11 @@ def estimate_norm(A, seed: int = 0) -> float:
 
     Plain power iteration approaches ||A||_2 from below and, stopped after ~100 products,
     underestimated it by 0.4 % on Netlib BANDM: enough to push eta ||A|| above 1, where the
-    reflected Halpern iteration diverges. Lanczos converges to 1e-10 in a few dozen products.
+    reflected Halpern iteration diverges. Lanczos converges in a few dozen products. ARPACK's
+    tolerance 1e-6 (relative, on the eigenvalue ||A||^2) is covered by the 1 + 1e-6 margin below
+    and by the step's own safety factor; against tol 1e-10 it gave the same norm within 4e-12 on
+    BANDM, 25FV47, PILOT87, pds-10, ken-11 and osa-07 in 0-40 % fewer products (pds-10: 81
+    instead of 131, 0.21 instead of 0.34 s).
     """
     m, n = A.shape
     if m == 0 or n == 0 or (sp.issparse(A) and A.nnz == 0):
@@ -56,7 +60,7 @@ def estimate_norm(A, seed: int = 0) -> float:
         gram = spla.LinearOperator((m, m), matvec=lambda v: forward(adjoint(v)), dtype=np.float64)
     v0 = np.random.default_rng(seed).standard_normal(gram.shape[0])
     try:
-        lam = spla.eigsh(gram, k=1, which="LA", tol=1e-10, v0=v0, return_eigenvectors=False,
+        lam = spla.eigsh(gram, k=1, which="LA", tol=1e-6, v0=v0, return_eigenvectors=False,
                          maxiter=max(1000, 10 * gram.shape[0]))[0]
     except spla.ArpackNoConvergence as exc:  # keep the best estimate, with a margin
         lam = (max(exc.eigenvalues) if len(exc.eigenvalues) else 0.0) * 1.01
