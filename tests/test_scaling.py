@@ -55,6 +55,59 @@ def test_empty_rows_and_columns_keep_unit_factors():
     assert np.all(np.isfinite(d1)) and np.all(np.isfinite(d2))
 
 
+def _dense_reference_scaling(A, ruiz, alpha, geometric):
+    """The three stages written pass by pass on a dense matrix (nonzero pattern = A != 0)."""
+    M = np.abs(A.toarray())
+    m, n = M.shape
+    d1, d2 = np.ones(m), np.ones(n)
+
+    def inv_sqrt(v):
+        return np.where(v > 0, 1.0 / np.sqrt(np.where(v > 0, v, 1.0)), 1.0)
+
+    def scaled():
+        return d1[:, None] * M * d2[None, :]
+
+    def min_times_max(S, axis):  # over the nonzeros; 0 where there are none
+        smallest = np.where(S > 0, S, np.inf).min(axis=axis, initial=np.inf)
+        return S.max(axis=axis, initial=0) * np.where(np.isfinite(smallest), smallest, 0.0)
+
+    for _ in range(geometric):
+        d1 *= inv_sqrt(min_times_max(scaled(), 1))
+        d2 *= inv_sqrt(min_times_max(scaled(), 0))
+    for _ in range(ruiz):
+        S = scaled()
+        r, c = inv_sqrt(S.max(axis=1, initial=0)), inv_sqrt(S.max(axis=0, initial=0))
+        d1 *= r
+        d2 *= c
+    if alpha is not None:
+        S = scaled()
+        nz = S > 0
+        r = inv_sqrt((np.where(nz, S, 1.0) ** alpha * nz).sum(axis=1))
+        c = inv_sqrt((np.where(nz, S, 1.0) ** (2 - alpha) * nz).sum(axis=0))
+        d1 *= r
+        d2 *= c
+    return d1, d2
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("stages", [(10, 1.0, 2), (0, None, 3), (4, None, 0), (0, 1.0, 0), (10, 0.0, 1)])
+def test_scaling_matches_a_dense_pass_by_pass_reference(seed, stages):
+    rng = np.random.default_rng(seed)
+    A = sp.random(25, 35, density=0.15, random_state=seed, format="lil")
+    A[4, :] = 0.0  # an empty row and an empty column
+    A[:, 9] = 0.0
+    A = sp.csr_matrix(A)
+    A.data *= 10.0 ** rng.uniform(-3, 3, A.nnz) * rng.choice([-1.0, 1.0], A.nnz)
+    A.data[::6] = 0.0  # explicit zeros are not entries
+    ruiz, alpha, geometric = stages
+    scaled, d1, d2 = diagonal_scaling(A, ruiz, alpha, geometric_mean_iterations=geometric)
+    d1_ref, d2_ref = _dense_reference_scaling(A, ruiz, alpha, geometric)
+    np.testing.assert_allclose(d1, d1_ref, rtol=1e-12)
+    np.testing.assert_allclose(d2, d2_ref, rtol=1e-12)
+    np.testing.assert_allclose(scaled.toarray(), d1_ref[:, None] * A.toarray() * d2_ref[None, :], rtol=1e-12)
+    assert scaled.nnz == np.count_nonzero(A.toarray())
+
+
 @pytest.mark.parametrize("shape", [(5, 3), (30, 80), (200, 50), (1, 4), (7, 1)])
 def test_norm_estimate_bounds_the_spectral_norm(shape):
     A = sp.random(*shape, density=0.5, random_state=shape[0], format="csr")

@@ -2,14 +2,18 @@
 
 Applies, in order (cuPDLPx ``docs/algorithm/preconditioning.md``; PDLP arXiv 2106.04756 s.3.3):
 
-0. Optionally, ``geometric_mean_iterations`` Gurobi-style passes: rows then columns scaled by
-   1/sqrt(min|a| max|a|) over their nonzeros (cuPDLPx runs 12; off by default here, see PDHGOptions).
+0. ``geometric_mean_iterations`` Gurobi-style passes: rows then columns scaled by
+   1/sqrt(min|a| max|a|) over their nonzeros (cuPDLPx runs 12; 2 by default here, see PDHGOptions).
 1. Ruiz equilibration, ``ruiz_iterations`` passes: d1_i = 1/sqrt(max_j |a_ij|),
    d2_j = 1/sqrt(max_i |a_ij|), applied together each pass.
 2. Pock-Chambolle with parameter alpha: d1_i = 1/sqrt(sum_j |a_ij|^alpha),
    d2_j = 1/sqrt(sum_i |a_ij|^(2-alpha)).
 3. Bound and objective rescaling (HPR-LP, arXiv 2408.12179): theta_b = 1/(1+||b~||_2),
    theta_c = 1/(1+||c~||_2) on the diagonally scaled data.
+
+The passes never form an intermediate matrix: they update d1 and d2 and reduce the entries
+|a_ij| d1_i d2_j of the original nonzeros by row (CSR segments) and by column (one stable sort of
+the column indices, made once), and A~ is built once at the end.
 
 The scaled LP is ``A~ = D1 A D2``, ``c~ = theta_c D2 c``, ``[l~c, u~c] = theta_b D1 [lc, uc]``,
 ``[l~v, u~v] = theta_b D2^-1 [lv, uv]``, and solutions map back as
@@ -60,58 +64,76 @@ def abs_max(A: sp.csr_matrix, axis: int) -> np.ndarray:
     return np.asarray(abs(A).max(axis=axis).todense()).ravel()
 
 
-def _row_col_abs_max(A: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    return abs_max(A, axis=1), abs_max(A, axis=0)
+class _Entries:
+    """|a_ij| of a CSR matrix's nonzeros with their row and column segments, for reductions of
+    the scaled entries |a_ij| d1_i d2_j by row and by column without forming D1 A D2."""
+
+    def __init__(self, A: sp.csr_matrix):
+        m, n = A.shape
+        self.shape = (m, n)
+        self.magnitude = np.abs(A.data)
+        counts = np.diff(A.indptr)
+        self.rows = np.repeat(np.arange(m), counts)
+        self.cols = A.indices
+        self.row_nonempty = counts > 0
+        self.row_starts = A.indptr[:-1][self.row_nonempty]
+        self.col_order = np.argsort(A.indices, kind="stable")
+        col_counts = np.bincount(A.indices, minlength=n)
+        self.col_nonempty = col_counts > 0
+        self.col_starts = (np.cumsum(col_counts) - col_counts)[self.col_nonempty]
+
+    def scaled(self, d1: np.ndarray, d2: np.ndarray) -> np.ndarray:
+        return self.magnitude * d1[self.rows] * d2[self.cols]
+
+    def by_row(self, ufunc, values: np.ndarray, empty: float = 0.0) -> np.ndarray:
+        out = np.full(self.shape[0], empty)
+        if self.row_starts.size:
+            out[self.row_nonempty] = ufunc.reduceat(values, self.row_starts)
+        return out
+
+    def by_col(self, ufunc, values: np.ndarray, empty: float = 0.0) -> np.ndarray:
+        out = np.full(self.shape[1], empty)
+        if self.col_starts.size:
+            out[self.col_nonempty] = ufunc.reduceat(values[self.col_order], self.col_starts)
+        return out
 
 
-def _geometric_mean_factors(A: sp.csr_matrix, axis: int) -> np.ndarray:
-    """1/sqrt(min|a| * max|a|) over the nonzeros of each row (axis=1) or column (axis=0); 1 if empty."""
-    largest = abs_max(A, axis)
-    inverted = abs(A)
-    inverted.data = 1.0 / inverted.data
-    inverse_smallest = abs_max(inverted, axis)
-    product = np.zeros_like(largest)
-    nonempty = largest > 0
-    product[nonempty] = largest[nonempty] / inverse_smallest[nonempty]
-    return safe_inverse_sqrt(product)
+def _geometric_mean_inverse(largest: np.ndarray, smallest: np.ndarray) -> np.ndarray:
+    """1/sqrt(min|a| * max|a|); 1 where the row or column is empty (both reductions give 0 there;
+    the stored entries are nonzero)."""
+    return safe_inverse_sqrt(largest * smallest)
 
 
 def diagonal_scaling(A: sp.csr_matrix, ruiz_iterations: int, pock_chambolle_alpha: float | None,
                      geometric_mean_iterations: int = 0):
     """Return (A~, d1, d2) with A~ = D1 A D2 after geometric-mean, Ruiz, then Pock-Chambolle."""
+    A = sp.csr_matrix(A, copy=True)
+    A.eliminate_zeros()
     m, n = A.shape
     d1 = np.ones(m)
     d2 = np.ones(n)
-    scaled = A.copy()
-    scaled.eliminate_zeros()
+    entries = _Entries(A)
     for _ in range(geometric_mean_iterations):
         # Gurobi-style pass (cuPDLPx preconditioning.md): rows, then columns of the row-scaled matrix,
         # each by 1/sqrt(min |a| * max |a|) over its nonzeros.
-        r = _geometric_mean_factors(scaled, axis=1)
-        scaled = sp.diags(r) @ scaled
-        c = _geometric_mean_factors(scaled, axis=0)
-        scaled = scaled @ sp.diags(c)
-        d1 *= r
-        d2 *= c
+        w = entries.scaled(d1, d2)
+        d1 *= _geometric_mean_inverse(entries.by_row(np.maximum, w), entries.by_row(np.minimum, w))
+        w = entries.scaled(d1, d2)
+        d2 *= _geometric_mean_inverse(entries.by_col(np.maximum, w), entries.by_col(np.minimum, w))
     for _ in range(ruiz_iterations):
-        row_max, col_max = _row_col_abs_max(scaled)
-        r, s = safe_inverse_sqrt(row_max), safe_inverse_sqrt(col_max)
-        scaled = sp.diags(r) @ scaled @ sp.diags(s)
+        w = entries.scaled(d1, d2)
+        r = safe_inverse_sqrt(entries.by_row(np.maximum, w))
+        d2 *= safe_inverse_sqrt(entries.by_col(np.maximum, w))
         d1 *= r
-        d2 *= s
     if pock_chambolle_alpha is not None:
         alpha = pock_chambolle_alpha
-        # |a|^p on the stored nonzeros only (p = 0 counts them; scipy's power() refuses 0)
-        row_power, col_power = abs(scaled), abs(scaled)
-        row_power.data = row_power.data ** alpha
-        col_power.data = col_power.data ** (2.0 - alpha)
-        row_sum = np.asarray(row_power.sum(axis=1)).ravel()
-        col_sum = np.asarray(col_power.sum(axis=0)).ravel()
-        r, s = safe_inverse_sqrt(row_sum), safe_inverse_sqrt(col_sum)
-        scaled = sp.diags(r) @ scaled @ sp.diags(s)
+        w = entries.scaled(d1, d2)
+        # |a|^p on the stored nonzeros only (p = 0 counts them)
+        r = safe_inverse_sqrt(entries.by_row(np.add, w**alpha))
+        d2 *= safe_inverse_sqrt(entries.by_col(np.add, w ** (2.0 - alpha)))
         d1 *= r
-        d2 *= s
-    return sp.csr_matrix(scaled), d1, d2
+    scaled = sp.csr_matrix((A.data * d1[entries.rows] * d2[entries.cols], A.indices, A.indptr), shape=A.shape)
+    return scaled, d1, d2
 
 
 def _finite_abs(v: np.ndarray) -> np.ndarray:
