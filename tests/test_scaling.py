@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from scotopt import LP
-from scotopt.solvers.pdhg.driver import estimate_norm
+from scotopt.solvers.pdhg.norm import estimate_norm
 from scotopt.solvers.pdhg.scaling import diagonal_scaling, scale_lp
 from tests.problems import highs_solve, random_lp_from_kkt
 
@@ -120,3 +120,20 @@ def test_norm_estimate_bounds_the_spectral_norm(shape):
 
 def test_norm_estimate_of_an_empty_matrix_is_a_positive_floor():
     assert estimate_norm(sp.csr_matrix((3, 4))) > 0
+
+
+@pytest.mark.parametrize("top", [[1.0], [1.0, 1.0 - 1e-7, 1.0 - 1e-6, 1.0 - 1e-5], list(np.linspace(1.0, 0.999, 50))])
+def test_norm_estimate_is_an_upper_bound_on_clustered_spectra(top):
+    """Lanczos' hard case: the largest singular values clustered, behind a LinearOperator too."""
+    import scipy.sparse.linalg as spla
+
+    rng = np.random.default_rng(len(top))
+    m, n = 300, 200
+    u, _ = np.linalg.qr(rng.standard_normal((m, n)))
+    v, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    s = np.concatenate([top, rng.uniform(0.0, 0.9, n - len(top))])
+    A = (u * s) @ v.T
+    operator = spla.LinearOperator((m, n), matvec=lambda x: A @ x, rmatvec=lambda y: A.T @ y, dtype=np.float64)
+    for given in (A, operator):
+        estimate = estimate_norm(given)
+        assert 1.0 <= estimate <= 1.0 + 2e-4

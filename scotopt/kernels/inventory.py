@@ -307,7 +307,7 @@ class InventoryOperator(spla.LinearOperator):
 
     def operator_norm(self) -> float:
         """||A~||_2 exactly (Lanczos on :meth:`reduced_matrix`)."""
-        from scotopt.solvers.pdhg.driver import estimate_norm
+        from scotopt.solvers.pdhg.norm import estimate_norm
 
         return estimate_norm(self.reduced_matrix())
 

@@ -10,14 +10,11 @@ rejects (float32 round-off, say) lets the iteration go on.
 from __future__ import annotations
 
 import functools
-import math
 import sys
 import time
 from typing import NamedTuple
 
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from scotopt.kernels import get_backend
 from scotopt.options import PDHGOptions, Termination
@@ -26,48 +23,10 @@ from scotopt.result import Result
 from scotopt.solvers import kkt
 from scotopt.solvers.answer import measured_result, warm_start_vectors
 from scotopt.solvers.pdhg import algorithm as alg
+from scotopt.solvers.pdhg.norm import NORM_FLOOR, estimate_norm
 from scotopt.solvers.pdhg.placement import SingleDevice
 from scotopt.solvers.pdhg.scaling import scale_lp
 from scotopt.status import Status
-
-_NORM_FLOOR = 1e-6  # an all-zero matrix still gets a finite step
-
-
-def estimate_norm(A, seed: int = 0) -> float:
-    """||A~||_2 on the host by Lanczos (ARPACK ``eigsh`` on A~^T A~ or A~ A~^T, whichever is smaller).
-
-    Plain power iteration approaches ||A||_2 from below and, stopped after ~100 products,
-    underestimated it by 0.4 % on Netlib BANDM: enough to push eta ||A|| above 1, where the
-    reflected Halpern iteration diverges. Lanczos converges in a few dozen products. ARPACK's
-    tolerance 1e-6 (relative, on the eigenvalue ||A||^2) is covered by the 1 + 1e-6 margin below
-    and by the step's own safety factor; against tol 1e-10 it gave the same norm within 4e-12 on
-    BANDM, 25FV47, PILOT87, pds-10, ken-11 and osa-07 in 0-40 % fewer products (pds-10: 81
-    instead of 131, 0.21 instead of 0.34 s).
-    """
-    m, n = A.shape
-    if m == 0 or n == 0 or (sp.issparse(A) and A.nnz == 0):
-        return _NORM_FLOOR
-    if min(m, n) <= 2:
-        dense = A.toarray() if sp.issparse(A) else A @ np.eye(n)
-        return max(float(np.linalg.norm(dense, 2)), _NORM_FLOOR)
-    if sp.issparse(A):
-        forward, adjoint = (lambda v: A @ v), (lambda v: A.T @ v)
-    else:
-        forward, adjoint = A.matvec, A.rmatvec
-    if n <= m:
-        gram = spla.LinearOperator((n, n), matvec=lambda v: adjoint(forward(v)), dtype=np.float64)
-    else:
-        gram = spla.LinearOperator((m, m), matvec=lambda v: forward(adjoint(v)), dtype=np.float64)
-    v0 = np.random.default_rng(seed).standard_normal(gram.shape[0])
-    try:
-        lam = spla.eigsh(gram, k=1, which="LA", tol=1e-6, v0=v0, return_eigenvectors=False,
-                         maxiter=max(1000, 10 * gram.shape[0]))[0]
-    except spla.ArpackNoConvergence as exc:  # keep the best estimate, with a margin
-        lam = (max(exc.eigenvalues) if len(exc.eigenvalues) else 0.0) * 1.01
-    except spla.ArpackError:  # e.g. an operator that is zero: fall back to power iteration
-        lam = _power_iteration(gram, v0) * 1.01
-    return max(math.sqrt(max(float(lam), 0.0)) * (1.0 + 1e-6), _NORM_FLOOR)
-
 
 # Above this many columns a structured operator's closed-form bound replaces Lanczos: on a
 # 10^6-arc network Lanczos took 48 s (hundreds of float64 products; the graph's top spectrum is
@@ -80,21 +39,10 @@ def _operator_norm(A) -> float:
     """||A~||_2: the operator's own exact norm where it has one (a structured operator that
     reduces it to a small matrix), Lanczos, or its upper bound (Schur test) when it is large."""
     if hasattr(A, "operator_norm"):
-        return max(float(A.operator_norm()), _NORM_FLOOR)
+        return max(float(A.operator_norm()), NORM_FLOOR)
     if hasattr(A, "norm_upper_bound") and A.shape[1] > _LANCZOS_MAX_COLUMNS:
-        return max(float(A.norm_upper_bound()) * (1.0 + 1e-6), _NORM_FLOOR)
+        return max(float(A.norm_upper_bound()) * (1.0 + 1e-6), NORM_FLOOR)
     return estimate_norm(A)
-
-
-def _power_iteration(gram, v, iterations: int = 500) -> float:
-    lam = 0.0
-    for _ in range(iterations):
-        u = gram.matvec(v)
-        lam = float(np.linalg.norm(u))
-        if lam == 0.0:
-            return 0.0
-        v = u / lam
-    return lam
 
 
 _COMPILED: dict = {}
