@@ -36,7 +36,7 @@ _LANCZOS_MAX_COLUMNS = 300_000
 
 
 def _operator_norm(A) -> float:
-    """||A~||_2: the operator's own exact norm where it has one (a structured operator that
+    """||A~||_2: the operator's own norm where it has one (a structured operator that
     reduces it to a small matrix), Lanczos, or its upper bound (Schur test) when it is large."""
     if hasattr(A, "operator_norm"):
         return max(float(A.operator_norm()), NORM_FLOOR)
