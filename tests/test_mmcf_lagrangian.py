@@ -257,7 +257,7 @@ def test_master_honours_the_deadline():
 
 
 # -- routing on residual capacities ------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["grid1", "grid3", "planar30", "planar50"])
+@pytest.mark.parametrize("name", ["grid1", "grid2", "grid3", "planar30", "planar50"])
 def test_residual_routing_flow_is_feasible_and_not_below_the_optimum(name):
     from scotopt.models.mmcf_routing import check_flow, rounds_flow, route_on_residual
 
@@ -265,14 +265,35 @@ def test_residual_routing_flow_is_feasible_and_not_below_the_optimum(name):
     bound = model.solve(method="volume", heuristic=None, options=LagrangianOptions(max_iterations=100))
     for lam in (bound.multipliers, np.zeros(model.tail.size)):
         rounds = route_on_residual(model, model.cost + lam)
-        if rounds is None:  # the greedy rounds may cut the graph (at lam = 0 on tight instances)
-            continue
+        assert rounds is not None  # cuts of the greedy rounds are repaired (grid2 has them at both)
         flow = rounds_flow(model, rounds)
         cost = check_flow(model, flow)
         assert cost is not None
         assert_feasible_flow(model, flow, cost)  # the test's own check, from the arrays
         assert cost >= optimum * (1 - 1e-9)  # a feasible flow costs at least the published LP optimum
-    assert route_on_residual(model, model.cost + bound.multipliers) is not None
+
+
+@pytest.mark.parametrize("name, iterations", [("grid2", 1), ("grid2", 20), ("planar80", 1), ("planar150", 1)])
+def test_residual_routing_repairs_a_cut(name, iterations):
+    """At these multipliers the greedy rounds leave a destination unreachable on the arcs with
+    capacity left (the routing gave no flow before the repair); the repaired flow ships every
+    demand within every capacity."""
+    from scotopt.models.mmcf_routing import check_flow, rounds_flow, route_on_residual
+
+    model, optimum = _commalab_model(name)
+    lam = np.zeros(model.tail.size)
+    if iterations > 1:
+        lam = model.solve(method="volume", heuristic=None,
+                          options=LagrangianOptions(max_iterations=iterations)).multipliers
+    rounds = route_on_residual(model, model.cost + lam)
+    assert rounds is not None and route_on_residual.last_repairs > 0  # a cut happened and was repaired
+    flow = rounds_flow(model, rounds)
+    cost = check_flow(model, flow)
+    assert cost is not None
+    assert_feasible_flow(model, flow, cost)
+    assert cost >= optimum * (1 - 1e-9)
+    for which, _, amount in rounds:  # the paths whose flow a repair took to 0 are left out
+        assert np.all(amount[which] > 0)
 
 
 def test_check_flow_rejects_an_overloaded_or_unbalanced_flow():

@@ -92,20 +92,29 @@ class PathMaster:
     multipliers = -mu, the RMP's capacity duals, for the driver to evaluate as a Lagrangian
     bound; or None when not due.
 
-    Counters for reports: ``routed`` (calls of :meth:`route`), ``route_cpu_seconds`` (their process
-    time), ``solves`` (HiGHS runs), ``seconds`` / ``cpu_seconds`` (wall and process
-    time inside the master, pricing included), ``simplex_iterations``, ``timed_out`` (runs that
-    HiGHS stopped at the deadline or at the end of the call's slice), ``cold_solves`` (runs from
-    scratch, see the module text).
+    Counters for reports: ``routed`` (calls of :meth:`route`), ``route_failures`` (those that gave no
+    flow), ``route_repairs`` (cuts repaired in them), ``route_cpu_seconds`` (their process time),
+    ``solves`` (HiGHS runs), ``seconds`` / ``cpu_seconds`` (wall and process time inside the master,
+    pricing included), ``simplex_iterations``, ``timed_out`` (runs that HiGHS stopped at the
+    deadline or at the end of the call's slice), ``cold_solves`` (runs from scratch, see the
+    module text).
     """
 
     def __init__(self, model, every: int = 10, pricing_rounds: int = 3, time_share: float = 0.5,
                  max_columns: int | None = None, recent: int | None = None, deadline: float | None = None,
-                 cold_fraction: float = 0.05, seed: int = 0, routing: int | None = None, first: int | None = None):
+                 cold_fraction: float = 0.05, seed: int = 0, routing: int | None = None, first: int | None = None,
+                 smoothing: float = 0.5):
         self.model = model
+        self.smoothing = float(smoothing)  # weight of the stability centre in the pricing duals
+        self.center = None  # the best Lagrangian multipliers seen (set by note_bound)
+        self.center_value = -np.inf
+        self.mispriced = 0  # smoothed pricing rounds that found nothing, priced again at the RMP's duals
+        self._cold_seconds = 0.0  # wall seconds of the latest cold solve (to gate the next one)
         self.first = int(first or every)  # the driver iteration of the first call
         self.routing = 2**62 if routing is None else int(routing)  # calls that first route on residual capacities
         self.routed = 0
+        self.route_failures = 0  # routings that gave no flow (see route_on_residual)
+        self.route_repairs = 0  # cuts of the greedy rounds repaired, over all routings
         self.route_cpu_seconds = 0.0
         self.every = int(every)
         self.pricing_rounds = int(pricing_rounds)
@@ -159,6 +168,11 @@ class PathMaster:
     def offer(self, which: np.ndarray, arcs: np.ndarray):
         """Remember one oracle call's paths (commodity, arc) pairs; the latest ``recent`` calls enter the master."""
         self._offered.append((which, arcs))
+
+    def note_bound(self, value: float, lam: np.ndarray):
+        """Remember lam as the stability centre when L(lam) = ``value`` is the best bound so far."""
+        if value > self.center_value:
+            self.center_value, self.center = float(value), np.array(lam, dtype=np.float64)
 
     def add_paths(self, which: np.ndarray, arcs: np.ndarray) -> int:
         """Queue the paths given as (commodity, arc) pairs, one path per commodity; returns the new ones."""
@@ -300,7 +314,10 @@ class PathMaster:
         until = self.deadline if cold or until is None else min(until, self.deadline or np.inf)
         limit = np.inf if until is None else max(until - time.perf_counter(), 1e-3)
         h.setOptionValue("time_limit", float(min(limit, 1e30)))
+        ran = time.perf_counter()
         h.run()
+        if cold:
+            self._cold_seconds = time.perf_counter() - ran
         self.solves += 1
         status = h.getModelStatus()
         self.simplex_iterations += int(h.getInfo().simplex_iteration_count)
@@ -325,17 +342,33 @@ class PathMaster:
         return y, np.maximum(x[~self._is_path], 0.0), mu, sigma, optimal
 
     def price(self, mu: np.ndarray, sigma: np.ndarray) -> int:
-        """Queue every commodity's shortest path under lengths c - mu; returns how many priced out."""
+        """Queue improving shortest paths; returns how many commodities priced out.
+
+        With a stability centre lam_c (:meth:`note_bound`) and ``smoothing`` = alpha > 0, the paths
+        are shortest under c + alpha lam_c + (1 - alpha)(-mu) (Wentges' smoothing: the RMP's duals
+        mu jump from round to round, the best Lagrangian multipliers are near an optimal dual), and a
+        path of commodity k enters when its reduced cost at the RMP's duals, sum_{a in p} (c_a - mu_a)
+        - sigma_k, is negative. When none is (a mis-pricing), the paths shortest under c - mu are
+        taken: with no improving column left there, the RMP optimum is the LP optimum.
+        """
         m = self.model
-        dist, predecessor = m.shortest_paths(m.cost - np.minimum(mu, 0.0))
-        reach = dist[m.source_of[self.active], m.destination[self.active]]
-        improving = reach < sigma - 1e-9 * np.maximum(1.0, np.abs(sigma))
-        if not improving.any():
-            return 0
-        which, arcs = m.trace(predecessor)
-        keep = np.isin(which, self.active[improving])
-        self.add_paths(which[keep], arcs[keep])
-        return int(improving.sum())
+        dual_length = m.cost - np.minimum(mu, 0.0)
+        lengths = [dual_length]
+        if self.center is not None and self.smoothing > 0:
+            lengths.insert(0, m.cost + self.smoothing * np.maximum(self.center, 0.0)
+                           + (1 - self.smoothing) * (-np.minimum(mu, 0.0)))
+        for number, length in enumerate(lengths):
+            _, predecessor = m.shortest_paths(length)
+            which, arcs = m.trace(predecessor, self.active)
+            reduced = np.bincount(which, weights=dual_length[arcs], minlength=m.origin.size)[self.active]
+            improving = reduced < sigma - 1e-9 * np.maximum(1.0, np.abs(sigma))
+            if improving.any():
+                keep = np.isin(which, self.active[improving])
+                self.add_paths(which[keep], arcs[keep])
+                return int(improving.sum())
+            if number + 1 < len(lengths):
+                self.mispriced += 1
+        return 0
 
     def flow_of(self, y: np.ndarray) -> sp.csr_matrix:
         """Commodity-arc flows of the path flows y, rescaled so that every commodity ships exactly v_k."""
@@ -364,6 +397,11 @@ class PathMaster:
             return None
         return flow, float(m.cost @ total)
 
+    def _cold_next(self) -> bool:
+        """Whether :meth:`solve_master` would now solve from scratch."""
+        return self._highs is None or not self._highs.getBasis().valid or \
+            len(self._pending) > self.cold_fraction * len(self.col_arcs)
+
     def _time_left(self, until: float | None = None) -> bool:
         now = time.perf_counter()
         return (self.deadline is None or now < self.deadline) and (until is None or now < until)
@@ -380,7 +418,9 @@ class PathMaster:
         cpu = time.process_time()
         try:
             rounds = route_on_residual(m, m.cost + np.maximum(np.asarray(lam, dtype=np.float64), 0.0))
+            self.route_repairs += route_on_residual.last_repairs
             if rounds is None:
+                self.route_failures += 1
                 return None
             for which, arcs, _ in rounds:
                 self.add_paths(which, arcs)
@@ -402,12 +442,15 @@ class PathMaster:
             return sp.csr_matrix((self.model.origin.size, self.model.tail.size)), 0.0
         try:
             if lam is not None and self.routed < self.routing and self._time_left():
-                best = self.route(lam)
+                best = self.route(lam if self.center is None else self.center)
             while self._offered:
                 self.add_paths(*self._offered.popleft())
-            for _ in range(max(1, self.pricing_rounds)):
+            for round_ in range(max(1, self.pricing_rounds)):
                 if not self._time_left():
                     break
+                left = np.inf if until is None else until - time.perf_counter()
+                if round_ and self._cold_next() and self._cold_seconds > left:
+                    break  # the last cold solve took longer than the call has left: the paths wait for the next
                 solved = self.solve_master(until)
                 if solved is None:
                     return best
