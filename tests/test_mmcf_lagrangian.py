@@ -206,7 +206,7 @@ def test_incremental_master_matches_a_cold_solve_of_the_same_columns():
     from scotopt.models.mmcf_master import PathMaster
 
     model = grid_mmcf(side=5, commodities=20, seed=4)
-    master = PathMaster(model, every=5, pricing_rounds=1)
+    master = PathMaster(model, every=5, pricing_rounds=1, settle=np.inf)  # first call at iteration 5
     result = model.solve(heuristic=master, options=LagrangianOptions(gap_tolerance=1e-9, max_iterations=60))
     assert master.solves >= 3  # the same model re-solved several times, columns added in between
     assert master.capacity_rows < model.tail.size  # rows only for arcs the columns could overload
@@ -335,3 +335,29 @@ def test_master_first_call_waits_for_its_iteration():
     assert master.routed == 1 and master.solves >= 1
     if found is not None and found[0] is not None:
         assert_feasible_flow(model, found[0], found[1])
+
+
+def test_master_first_call_waits_for_the_bound_to_settle():
+    from scotopt.models.mmcf_master import PathMaster
+
+    model = grid_mmcf(side=5, commodities=20, seed=6)
+    master = PathMaster(model, every=2, first=2, settle=1e-3, settle_wait=8)
+    lam = np.zeros(model.tail.size)
+    for value in (100.0, 120.0, 140.0, 160.0, 180.0):  # the bound gains 2e-1 per 2 calls: not settled
+        master.note_bound(value, lam)
+        assert master.heuristic(lam, None, None) is None
+    assert master.routed == 0 and master.solves == 0
+    for value in (180.01, 180.02):  # call 6 compares with call 4 (160): waits; call 7 is off the schedule
+        master.note_bound(value, lam)
+        assert master.heuristic(lam, None, None) is None
+    master.note_bound(180.03, lam)  # call 8: +2e-2 since call 6, 1.1e-4 relative <= 1e-3
+    master.heuristic(lam, None, None)
+    assert master.routed == 1 and master.solves >= 1
+    # without settling, the first call comes at first + settle_wait at the latest
+    late = PathMaster(model, every=2, first=2, settle=1e-3, settle_wait=4)
+    calls = 0
+    while late.solves == 0 and calls < 20:
+        late.note_bound(100.0 * (calls + 1), lam)
+        late.heuristic(lam, None, None)
+        calls += 1
+    assert calls == 6  # calls 2 and 4 wait, call 6 = first + settle_wait runs

@@ -41,11 +41,19 @@ Pricing (column generation): the RMP's duals give arc lengths c_a - mu_a >= 0 (m
 shortest path of commodity k with length below sigma_k has negative reduced cost. ``pricing_rounds``
 rounds of "solve the RMP, add every commodity's shortest path under its duals" per call drive the
 RMP towards the LP optimum (Dantzig-Wolfe; with no negative reduced cost left, the RMP optimum is
-the LP optimum).
+the LP optimum). Smoothing (``smoothing`` = alpha, default 0.5): with lam_c the best Lagrangian
+multipliers so far (the stability centre, :meth:`PathMaster.note_bound`, fed by
+``LagrangianMMCF.solve``), the paths are shortest under c + alpha lam_c + (1 - alpha)(-mu) and enter
+when their reduced cost at the RMP's duals is negative; when none does, pricing falls back to the
+RMP's duals (Wentges 1997). The RMP's duals jump between rounds (L(-mu) was 3.6e-2 to 8e-2 below
+the optimum on planar1000, L(lam_c) 1.5e-3): one round from the RMP over the routed paths at the
+multipliers of 200 iterations reached 4.0e-3 above the optimum smoothed, 5.5e-3 without.
 
 Seeding (``routing``): each of the first ``routing`` calls (by default every call) first routes the
-demands on residual capacities under the lengths c + lam at the driver's current multipliers
-(:func:`~scotopt.models.mmcf_routing.route_on_residual`). That flow, checked independently by
+demands on residual capacities under the lengths c + lam at the stability centre (the driver's
+current multipliers when there is none; :func:`~scotopt.models.mmcf_routing.route_on_residual`,
+which repairs the cuts of its greedy rounds, so it gives a flow in every call on the CommaLAB
+instances measured). That flow, checked independently by
 :func:`~scotopt.models.mmcf_routing.check_flow`, is an upper bound at once, and its paths enter the
 master as columns, so the RMP has a solution without overflow from the first solve. The raw
 oracle paths are then left out (``recent`` = 0 by default): the early ones are poor and many
@@ -55,9 +63,16 @@ before its overflow reached 0, whereas the RMP over the routed paths is solved i
 the optimum, 3.2e-4 after one pricing round; the routed flow alone 1.4e-3). With ``routing=0`` the
 paths of the latest ``recent`` (default ``every``) oracle calls enter the master instead.
 
-Time: the first call comes at driver iteration ``first`` (default ``every``), then one every
-``every`` iterations while the master's share of the elapsed time is at most ``time_share``
-(the first call always runs). On grid15 ``first=40`` and the default certified 1e-3 in the same
+Time: the first call comes at driver iteration ``first`` (default ``every``) or later, at the
+first of every ``every`` iterations where the best bound gained at most ``settle`` (default 1e-3,
+relative) over the last ``every`` iterations, at the latest ``settle_wait`` (default 20 ``every``)
+iterations after ``first``; then one every ``every`` iterations while the master's share of the
+elapsed time is at most ``time_share`` (the first call always runs). Early multipliers make a poor
+and slow first RMP: on planar1000 its first cold solve over the paths routed at the multipliers
+of 10 / 30 / 60 / 200 iterations took 43 / 18 / 10 / 5 CPU s and was 2.6e-2 / 1.6e-2 / 1.5e-2 /
+1.2e-2 above the optimum. Within a call, a pricing round whose re-solve would be cold stops the
+call when the latest cold solve took longer than the call has left (the paths wait in the queue
+for the next call). On grid15 ``first=40`` and the default certified 1e-3 in the same
 CPU time when run side by side (69.6 and 68.5 s; one earlier run of ``first=40`` took 38.6).
 The deadline (``deadline``, a ``time.perf_counter()`` instant, set by ``LagrangianMMCF.solve``
 from the driver's time limit) is checked before routing and before every pricing round and
@@ -103,8 +118,12 @@ class PathMaster:
     def __init__(self, model, every: int = 10, pricing_rounds: int = 3, time_share: float = 0.5,
                  max_columns: int | None = None, recent: int | None = None, deadline: float | None = None,
                  cold_fraction: float = 0.05, seed: int = 0, routing: int | None = None, first: int | None = None,
-                 smoothing: float = 0.5):
+                 smoothing: float = 0.5, settle: float = 1e-3, settle_wait: int | None = None):
         self.model = model
+        self.settle = float(settle)  # the first call waits until the bound gains at most this per `every` calls
+        self.settle_wait = int(settle_wait if settle_wait is not None else 20 * (every or 10))
+        self._bounds: list[float] = []  # the best bound at every driver call (from note_bound)
+        self._start_call = None  # the driver call of the master's first run
         self.smoothing = float(smoothing)  # weight of the stability centre in the pricing duals
         self.center = None  # the best Lagrangian multipliers seen (set by note_bound)
         self.center_value = -np.inf
@@ -123,7 +142,7 @@ class PathMaster:
         self.min_slice = 0.5  # seconds a warm HiGHS run may always take
         self.cold_fraction = float(cold_fraction)
         self.active = np.flatnonzero((model.origin != model.destination) & (model.demand > 0))
-        self.max_columns = int(max_columns or max(2000, 20 * self.active.size))
+        self.max_columns = int(max_columns or max(2000, 1.5 * self.active.size))
         if recent is None:
             recent = 0 if self.routing else self.every
         self._offered = collections.deque(maxlen=int(recent))  # the latest oracle paths
@@ -397,6 +416,14 @@ class PathMaster:
             return None
         return flow, float(m.cost @ total)
 
+    def _settled(self) -> bool:
+        """Whether the best bound gained at most ``settle`` (relative) over the last ``every`` calls
+        (True without bounds from :meth:`note_bound`)."""
+        if len(self._bounds) <= self.every or not np.isfinite(self._bounds[-1 - self.every]):
+            return self.center is None
+        now, before = self._bounds[-1], self._bounds[-1 - self.every]
+        return now - before <= self.settle * max(1.0, abs(now))
+
     def _cold_next(self) -> bool:
         """Whether :meth:`solve_master` would now solve from scratch."""
         return self._highs is None or not self._highs.getBasis().valid or \
@@ -478,10 +505,17 @@ class PathMaster:
         if self.started is None:
             self.started = now
         self.calls += 1
-        if self.calls < self.first or (self.calls - self.first) % self.every:
+        self._bounds.append(self.center_value)
+        if self._start_call is None:
+            if self.calls < self.first or (self.calls - self.first) % self.every:
+                return None
+            if not self._settled() and self.calls < self.first + self.settle_wait:
+                return None
+            self._start_call = self.calls
+        elif (self.calls - self._start_call) % self.every:
             return None
         allowance = self.time_share * (now - self.started) - self.seconds  # the master's share not used yet
-        if self.calls > self.first and allowance < 0:
+        if self.calls > self._start_call and allowance < 0:
             return None
         if not self._time_left():
             return None
