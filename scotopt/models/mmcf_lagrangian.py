@@ -37,8 +37,8 @@ __all__ = ["LagrangianMMCF"]
 # this small keeps them and is lost in round-off against any other length.
 _ZERO_LENGTH = 1e-300
 # up to this many nodes, node predecessors are mapped to arc ids through a dense N x N table
-# (8 N^2 bytes: 8 MB at 1000 nodes); above, by binary search in the sorted (tail, head) keys
-_DENSE_NODES = 4096
+# (4 N^2 bytes: 4 MB at 1000 nodes, 25 MB at 2500); above, by binary search in the sorted keys
+_DENSE_NODES = 2600
 
 
 class LagrangianMMCF:
@@ -94,10 +94,10 @@ class LagrangianMMCF:
         keys = key[first]  # sorted, one per kept arc
         if N <= _DENSE_NODES:  # arc of a node pair from a dense (tail, head) table: a gather, no search
             if getattr(self, "_arc_table", None) is None:
-                self._arc_table = np.zeros(N * N, dtype=np.int64)
+                self._arc_table = np.zeros(N * N, dtype=np.int32 if self.tail.size < 2**31 else np.int64)
             self._arc_table[keys] = arcs  # every pair a predecessor can name is overwritten here
             pair = previous.astype(np.int64) * N + np.arange(N)
-            predecessor = np.where(previous >= 0, self._arc_table[np.maximum(pair, 0)], -1)
+            predecessor = np.where(previous >= 0, self._arc_table[np.maximum(pair, 0)].astype(np.int64), -1)
         else:
             has = previous >= 0
             lookup = np.searchsorted(keys, previous[has] * N + np.nonzero(has)[1])
