@@ -85,6 +85,8 @@ def main(argv=None) -> int:
                          "master_solves": master.solves, "master_seconds": master.seconds,
                          "master_cpu_seconds": master.cpu_seconds,
                          "routings": master.routed, "route_cpu_seconds": master.route_cpu_seconds,
+                         "route_failures": getattr(master, "route_failures", float("nan")),
+                         "route_repairs": getattr(master, "route_repairs", float("nan")),
                          "master_share": master.seconds / total,
                          "simplex_iterations": master.simplex_iterations, "master_timed_out": master.timed_out,
                          "columns": len(master.col_arcs), "capacity_rows": master.capacity_rows,
@@ -130,13 +132,15 @@ def main(argv=None) -> int:
     details = [r for r in rows if "master_seconds" in r]
     if details:
         lines += ["", "| instance | wall s | CPU s | master wall s (share) | master CPU s (routing: calls, CPU s) "
+                  "| routings without a flow / cuts repaired "
                   "| HiGHS runs (stopped early: deadline or slice) | simplex iterations | path columns | capacity rows "
                   "| load before / after |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+                  "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|"]
         for r in details:
             lines.append(f"| {r['instance']} | {r['total_seconds']:.1f} | {r['cpu_seconds']:.1f} | "
                          f"{r['master_seconds']:.1f} ({100 * r['master_share']:.0f} %) | "
                          f"{r['master_cpu_seconds']:.1f} ({r['routings']}, {r['route_cpu_seconds']:.1f}) | "
+                         f"{r['route_failures']} / {r['route_repairs']} | "
                          f"{r['master_solves']} ({r['master_timed_out']}) | "
                          f"{r['simplex_iterations']} | {r['columns']} | {r['capacity_rows']} | "
                          f"{r['load_before']:.1f} / {r['load_after']:.1f} |")

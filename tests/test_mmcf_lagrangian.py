@@ -206,7 +206,7 @@ def test_incremental_master_matches_a_cold_solve_of_the_same_columns():
     from scotopt.models.mmcf_master import PathMaster
 
     model = grid_mmcf(side=5, commodities=20, seed=4)
-    master = PathMaster(model, every=5, pricing_rounds=1)
+    master = PathMaster(model, every=5, pricing_rounds=1, settle=np.inf)  # first call at iteration 5
     result = model.solve(heuristic=master, options=LagrangianOptions(gap_tolerance=1e-9, max_iterations=60))
     assert master.solves >= 3  # the same model re-solved several times, columns added in between
     assert master.capacity_rows < model.tail.size  # rows only for arcs the columns could overload
@@ -257,7 +257,7 @@ def test_master_honours_the_deadline():
 
 
 # -- routing on residual capacities ------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["grid1", "grid3", "planar30", "planar50"])
+@pytest.mark.parametrize("name", ["grid1", "grid2", "grid3", "planar30", "planar50"])
 def test_residual_routing_flow_is_feasible_and_not_below_the_optimum(name):
     from scotopt.models.mmcf_routing import check_flow, rounds_flow, route_on_residual
 
@@ -265,14 +265,35 @@ def test_residual_routing_flow_is_feasible_and_not_below_the_optimum(name):
     bound = model.solve(method="volume", heuristic=None, options=LagrangianOptions(max_iterations=100))
     for lam in (bound.multipliers, np.zeros(model.tail.size)):
         rounds = route_on_residual(model, model.cost + lam)
-        if rounds is None:  # the greedy rounds may cut the graph (at lam = 0 on tight instances)
-            continue
+        assert rounds is not None  # cuts of the greedy rounds are repaired (grid2 has them at both)
         flow = rounds_flow(model, rounds)
         cost = check_flow(model, flow)
         assert cost is not None
         assert_feasible_flow(model, flow, cost)  # the test's own check, from the arrays
         assert cost >= optimum * (1 - 1e-9)  # a feasible flow costs at least the published LP optimum
-    assert route_on_residual(model, model.cost + bound.multipliers) is not None
+
+
+@pytest.mark.parametrize("name, iterations", [("grid2", 1), ("grid2", 20), ("planar80", 1), ("planar150", 1)])
+def test_residual_routing_repairs_a_cut(name, iterations):
+    """At these multipliers the greedy rounds leave a destination unreachable on the arcs with
+    capacity left (the routing gave no flow before the repair); the repaired flow ships every
+    demand within every capacity."""
+    from scotopt.models.mmcf_routing import check_flow, rounds_flow, route_on_residual
+
+    model, optimum = _commalab_model(name)
+    lam = np.zeros(model.tail.size)
+    if iterations > 1:
+        lam = model.solve(method="volume", heuristic=None,
+                          options=LagrangianOptions(max_iterations=iterations)).multipliers
+    rounds = route_on_residual(model, model.cost + lam)
+    assert rounds is not None and route_on_residual.last_repairs > 0  # a cut happened and was repaired
+    flow = rounds_flow(model, rounds)
+    cost = check_flow(model, flow)
+    assert cost is not None
+    assert_feasible_flow(model, flow, cost)
+    assert cost >= optimum * (1 - 1e-9)
+    for which, _, amount in rounds:  # the paths whose flow a repair took to 0 are left out
+        assert np.all(amount[which] > 0)
 
 
 def test_check_flow_rejects_an_overloaded_or_unbalanced_flow():
@@ -314,3 +335,29 @@ def test_master_first_call_waits_for_its_iteration():
     assert master.routed == 1 and master.solves >= 1
     if found is not None and found[0] is not None:
         assert_feasible_flow(model, found[0], found[1])
+
+
+def test_master_first_call_waits_for_the_bound_to_settle():
+    from scotopt.models.mmcf_master import PathMaster
+
+    model = grid_mmcf(side=5, commodities=20, seed=6)
+    master = PathMaster(model, every=2, first=2, settle=1e-3, settle_wait=8)
+    lam = np.zeros(model.tail.size)
+    for value in (100.0, 120.0, 140.0, 160.0, 180.0):  # the bound gains 2e-1 per 2 calls: not settled
+        master.note_bound(value, lam)
+        assert master.heuristic(lam, None, None) is None
+    assert master.routed == 0 and master.solves == 0
+    for value in (180.01, 180.02):  # call 6 compares with call 4 (160): waits; call 7 is off the schedule
+        master.note_bound(value, lam)
+        assert master.heuristic(lam, None, None) is None
+    master.note_bound(180.03, lam)  # call 8: +2e-2 since call 6, 1.1e-4 relative <= 1e-3
+    master.heuristic(lam, None, None)
+    assert master.routed == 1 and master.solves >= 1
+    # without settling, the first call comes at first + settle_wait at the latest
+    late = PathMaster(model, every=2, first=2, settle=1e-3, settle_wait=4)
+    calls = 0
+    while late.solves == 0 and calls < 20:
+        late.note_bound(100.0 * (calls + 1), lam)
+        late.heuristic(lam, None, None)
+        calls += 1
+    assert calls == 6  # calls 2 and 4 wait, call 6 = first + settle_wait runs

@@ -36,6 +36,9 @@ __all__ = ["LagrangianMMCF"]
 # csgraph drops explicit zeros from a sparse matrix, and with them zero-length arcs; a length
 # this small keeps them and is lost in round-off against any other length.
 _ZERO_LENGTH = 1e-300
+# up to this many nodes, node predecessors are mapped to arc ids through a dense N x N table
+# (4 N^2 bytes: 4 MB at 1000 nodes, 25 MB at 2500); above, by binary search in the sorted keys
+_DENSE_NODES = 2600
 
 
 class LagrangianMMCF:
@@ -76,7 +79,8 @@ class LagrangianMMCF:
 
         Lengths are non-negative (costs >= 0, lam >= 0), so SciPy's compiled Dijkstra runs from
         all origins in one call on the graph that keeps the shortest of parallel arcs; its
-        node predecessors are mapped back to arc ids. Arcs of infinite length are left out.
+        node predecessors are mapped back to arc ids (a dense table up to ``_DENSE_NODES`` nodes:
+        one oracle call 0.27 -> 0.22 CPU s on planar1000). Arcs of infinite length are left out.
         """
         N = self.num_nodes
         order = np.lexsort((length, self.head, self.tail))  # per (tail, head): shortest first
@@ -87,16 +91,23 @@ class LagrangianMMCF:
         graph = sp.csr_matrix((length[arcs] + _ZERO_LENGTH, (self.tail[arcs], self.head[arcs])), shape=(N, N))
         indices = self.sources if rows is None else self.sources[rows]
         dist, previous = dijkstra(graph, directed=True, indices=indices, return_predecessors=True)
-        if rows is not None:  # back to one row per source
-            dist_part, previous_part = dist, previous
-            dist = np.full((self.sources.size, N), np.inf)
-            previous = np.full((self.sources.size, N), -9999, dtype=previous_part.dtype)
-            dist[rows], previous[rows] = dist_part, previous_part
         keys = key[first]  # sorted, one per kept arc
-        has = previous >= 0
-        lookup = np.searchsorted(keys, previous[has] * N + np.nonzero(has)[1])
-        predecessor = np.full(previous.shape, -1, dtype=np.int64)
-        predecessor[has] = arcs[lookup]
+        if N <= _DENSE_NODES:  # arc of a node pair from a dense (tail, head) table: a gather, no search
+            if getattr(self, "_arc_table", None) is None:
+                self._arc_table = np.zeros(N * N, dtype=np.int32 if self.tail.size < 2**31 else np.int64)
+            self._arc_table[keys] = arcs  # every pair a predecessor can name is overwritten here
+            pair = previous.astype(np.int64) * N + np.arange(N)
+            predecessor = np.where(previous >= 0, self._arc_table[np.maximum(pair, 0)].astype(np.int64), -1)
+        else:
+            has = previous >= 0
+            lookup = np.searchsorted(keys, previous[has] * N + np.nonzero(has)[1])
+            predecessor = np.full(previous.shape, -1, dtype=np.int64)
+            predecessor[has] = arcs[lookup]
+        if rows is not None:  # back to one row per source
+            dist_part, predecessor_part = dist, predecessor
+            dist = np.full((self.sources.size, N), np.inf)
+            predecessor = np.full((self.sources.size, N), -1, dtype=np.int64)
+            dist[rows], predecessor[rows] = dist_part, predecessor_part
         return dist, predecessor
 
     def trace(self, predecessor: np.ndarray, commodities: np.ndarray | None = None):
@@ -162,6 +173,7 @@ class LagrangianMMCF:
             result = model.oracle(lam)
             if pool is not None:
                 pool.offer(*model.last_paths)
+                pool.note_bound(result[1], lam)
             return result
 
         if pool is not None and options is not None and options.time_limit is not None:

@@ -41,11 +41,19 @@ Pricing (column generation): the RMP's duals give arc lengths c_a - mu_a >= 0 (m
 shortest path of commodity k with length below sigma_k has negative reduced cost. ``pricing_rounds``
 rounds of "solve the RMP, add every commodity's shortest path under its duals" per call drive the
 RMP towards the LP optimum (Dantzig-Wolfe; with no negative reduced cost left, the RMP optimum is
-the LP optimum).
+the LP optimum). Smoothing (``smoothing`` = alpha, default 0.5): with lam_c the best Lagrangian
+multipliers so far (the stability centre, :meth:`PathMaster.note_bound`, fed by
+``LagrangianMMCF.solve``), the paths are shortest under c + alpha lam_c + (1 - alpha)(-mu) and enter
+when their reduced cost at the RMP's duals is negative; when none does, pricing falls back to the
+RMP's duals (Wentges 1997). The RMP's duals jump between rounds (L(-mu) was 3.6e-2 to 8e-2 below
+the optimum on planar1000, L(lam_c) 1.5e-3): one round from the RMP over the routed paths at the
+multipliers of 200 iterations reached 4.0e-3 above the optimum smoothed, 5.5e-3 without.
 
 Seeding (``routing``): each of the first ``routing`` calls (by default every call) first routes the
-demands on residual capacities under the lengths c + lam at the driver's current multipliers
-(:func:`~scotopt.models.mmcf_routing.route_on_residual`). That flow, checked independently by
+demands on residual capacities under the lengths c + lam at the stability centre (the driver's
+current multipliers when there is none; :func:`~scotopt.models.mmcf_routing.route_on_residual`,
+which repairs the cuts of its greedy rounds, so it gives a flow in every call on the CommaLAB
+instances measured). That flow, checked independently by
 :func:`~scotopt.models.mmcf_routing.check_flow`, is an upper bound at once, and its paths enter the
 master as columns, so the RMP has a solution without overflow from the first solve. The raw
 oracle paths are then left out (``recent`` = 0 by default): the early ones are poor and many
@@ -55,9 +63,16 @@ before its overflow reached 0, whereas the RMP over the routed paths is solved i
 the optimum, 3.2e-4 after one pricing round; the routed flow alone 1.4e-3). With ``routing=0`` the
 paths of the latest ``recent`` (default ``every``) oracle calls enter the master instead.
 
-Time: the first call comes at driver iteration ``first`` (default ``every``), then one every
-``every`` iterations while the master's share of the elapsed time is at most ``time_share``
-(the first call always runs). On grid15 ``first=40`` and the default certified 1e-3 in the same
+Time: the first call comes at driver iteration ``first`` (default ``every``) or later, at the
+first of every ``every`` iterations where the best bound gained at most ``settle`` (default 1e-3,
+relative) over the last ``every`` iterations, at the latest ``settle_wait`` (default 20 ``every``)
+iterations after ``first``; then one every ``every`` iterations while the master's share of the
+elapsed time is at most ``time_share`` (the first call always runs). Early multipliers make a poor
+and slow first RMP: on planar1000 its first cold solve over the paths routed at the multipliers
+of 10 / 30 / 60 / 200 iterations took 43 / 18 / 10 / 5 CPU s and was 2.6e-2 / 1.6e-2 / 1.5e-2 /
+1.2e-2 above the optimum. Within a call, a pricing round whose re-solve would be cold stops the
+call when the latest cold solve took longer than the call has left (the paths wait in the queue
+for the next call). On grid15 ``first=40`` and the default certified 1e-3 in the same
 CPU time when run side by side (69.6 and 68.5 s; one earlier run of ``first=40`` took 38.6).
 The deadline (``deadline``, a ``time.perf_counter()`` instant, set by ``LagrangianMMCF.solve``
 from the driver's time limit) is checked before routing and before every pricing round and
@@ -68,8 +83,12 @@ the deadline bounds it. A solution of a stopped run is used only when it passes 
 check above. The
 RMP's capacity duals, lam = -mu >= 0, are handed back to the driver as multipliers to evaluate: with
 no improving column left, L(-mu) equals the RMP optimum and the gap closes. The master keeps at
-most ``max_columns`` paths: beyond that, non-basic paths with no flow, least recently used first,
-are deleted from the model (and may come back when generated again).
+most ``max_columns`` paths (default 20 per commodity): beyond that, non-basic paths with no flow,
+least recently used first, are deleted from the model after an optimal solve (and may come back
+when generated again). 1.5 per commodity made the re-solves on planar1000 3x faster offline (one
+RMP with pricing rounds at fixed multipliers), but not in a 720 s run on planar1000 (gap 4.6e-3
+against 3.0e-3 for the code before it, side by side; 12 of its 14 HiGHS runs were stopped at a
+slice or the deadline, and paths are pruned only after an optimal solve: 362k paths at the end).
 """
 
 from __future__ import annotations
@@ -92,20 +111,33 @@ class PathMaster:
     multipliers = -mu, the RMP's capacity duals, for the driver to evaluate as a Lagrangian
     bound; or None when not due.
 
-    Counters for reports: ``routed`` (calls of :meth:`route`), ``route_cpu_seconds`` (their process
-    time), ``solves`` (HiGHS runs), ``seconds`` / ``cpu_seconds`` (wall and process
-    time inside the master, pricing included), ``simplex_iterations``, ``timed_out`` (runs that
-    HiGHS stopped at the deadline or at the end of the call's slice), ``cold_solves`` (runs from
-    scratch, see the module text).
+    Counters for reports: ``routed`` (calls of :meth:`route`), ``route_failures`` (those that gave no
+    flow), ``route_repairs`` (cuts repaired in them), ``route_cpu_seconds`` (their process time),
+    ``solves`` (HiGHS runs), ``seconds`` / ``cpu_seconds`` (wall and process time inside the master,
+    pricing included), ``simplex_iterations``, ``timed_out`` (runs that HiGHS stopped at the
+    deadline or at the end of the call's slice), ``cold_solves`` (runs from scratch, see the
+    module text).
     """
 
     def __init__(self, model, every: int = 10, pricing_rounds: int = 3, time_share: float = 0.5,
                  max_columns: int | None = None, recent: int | None = None, deadline: float | None = None,
-                 cold_fraction: float = 0.05, seed: int = 0, routing: int | None = None, first: int | None = None):
+                 cold_fraction: float = 0.05, seed: int = 0, routing: int | None = None, first: int | None = None,
+                 smoothing: float = 0.5, settle: float = 1e-3, settle_wait: int | None = None):
         self.model = model
+        self.settle = float(settle)  # the first call waits until the bound gains at most this per `every` calls
+        self.settle_wait = int(settle_wait if settle_wait is not None else 20 * (every or 10))
+        self._bounds: list[float] = []  # the best bound at every driver call (from note_bound)
+        self._start_call = None  # the driver call of the master's first run
+        self.smoothing = float(smoothing)  # weight of the stability centre in the pricing duals
+        self.center = None  # the best Lagrangian multipliers seen (set by note_bound)
+        self.center_value = -np.inf
+        self.mispriced = 0  # smoothed pricing rounds that found nothing, priced again at the RMP's duals
+        self._cold_seconds = 0.0  # wall seconds of the latest cold solve (to gate the next one)
         self.first = int(first or every)  # the driver iteration of the first call
         self.routing = 2**62 if routing is None else int(routing)  # calls that first route on residual capacities
         self.routed = 0
+        self.route_failures = 0  # routings that gave no flow (see route_on_residual)
+        self.route_repairs = 0  # cuts of the greedy rounds repaired, over all routings
         self.route_cpu_seconds = 0.0
         self.every = int(every)
         self.pricing_rounds = int(pricing_rounds)
@@ -159,6 +191,11 @@ class PathMaster:
     def offer(self, which: np.ndarray, arcs: np.ndarray):
         """Remember one oracle call's paths (commodity, arc) pairs; the latest ``recent`` calls enter the master."""
         self._offered.append((which, arcs))
+
+    def note_bound(self, value: float, lam: np.ndarray):
+        """Remember lam as the stability centre when L(lam) = ``value`` is the best bound so far."""
+        if value > self.center_value:
+            self.center_value, self.center = float(value), np.array(lam, dtype=np.float64)
 
     def add_paths(self, which: np.ndarray, arcs: np.ndarray) -> int:
         """Queue the paths given as (commodity, arc) pairs, one path per commodity; returns the new ones."""
@@ -300,7 +337,10 @@ class PathMaster:
         until = self.deadline if cold or until is None else min(until, self.deadline or np.inf)
         limit = np.inf if until is None else max(until - time.perf_counter(), 1e-3)
         h.setOptionValue("time_limit", float(min(limit, 1e30)))
+        ran = time.perf_counter()
         h.run()
+        if cold:
+            self._cold_seconds = time.perf_counter() - ran
         self.solves += 1
         status = h.getModelStatus()
         self.simplex_iterations += int(h.getInfo().simplex_iteration_count)
@@ -325,17 +365,33 @@ class PathMaster:
         return y, np.maximum(x[~self._is_path], 0.0), mu, sigma, optimal
 
     def price(self, mu: np.ndarray, sigma: np.ndarray) -> int:
-        """Queue every commodity's shortest path under lengths c - mu; returns how many priced out."""
+        """Queue improving shortest paths; returns how many commodities priced out.
+
+        With a stability centre lam_c (:meth:`note_bound`) and ``smoothing`` = alpha > 0, the paths
+        are shortest under c + alpha lam_c + (1 - alpha)(-mu) (Wentges' smoothing: the RMP's duals
+        mu jump from round to round, the best Lagrangian multipliers are near an optimal dual), and a
+        path of commodity k enters when its reduced cost at the RMP's duals, sum_{a in p} (c_a - mu_a)
+        - sigma_k, is negative. When none is (a mis-pricing), the paths shortest under c - mu are
+        taken: with no improving column left there, the RMP optimum is the LP optimum.
+        """
         m = self.model
-        dist, predecessor = m.shortest_paths(m.cost - np.minimum(mu, 0.0))
-        reach = dist[m.source_of[self.active], m.destination[self.active]]
-        improving = reach < sigma - 1e-9 * np.maximum(1.0, np.abs(sigma))
-        if not improving.any():
-            return 0
-        which, arcs = m.trace(predecessor)
-        keep = np.isin(which, self.active[improving])
-        self.add_paths(which[keep], arcs[keep])
-        return int(improving.sum())
+        dual_length = m.cost - np.minimum(mu, 0.0)
+        lengths = [dual_length]
+        if self.center is not None and self.smoothing > 0:
+            lengths.insert(0, m.cost + self.smoothing * np.maximum(self.center, 0.0)
+                           + (1 - self.smoothing) * (-np.minimum(mu, 0.0)))
+        for number, length in enumerate(lengths):
+            _, predecessor = m.shortest_paths(length)
+            which, arcs = m.trace(predecessor, self.active)
+            reduced = np.bincount(which, weights=dual_length[arcs], minlength=m.origin.size)[self.active]
+            improving = reduced < sigma - 1e-9 * np.maximum(1.0, np.abs(sigma))
+            if improving.any():
+                keep = np.isin(which, self.active[improving])
+                self.add_paths(which[keep], arcs[keep])
+                return int(improving.sum())
+            if number + 1 < len(lengths):
+                self.mispriced += 1
+        return 0
 
     def flow_of(self, y: np.ndarray) -> sp.csr_matrix:
         """Commodity-arc flows of the path flows y, rescaled so that every commodity ships exactly v_k."""
@@ -364,6 +420,19 @@ class PathMaster:
             return None
         return flow, float(m.cost @ total)
 
+    def _settled(self) -> bool:
+        """Whether the best bound gained at most ``settle`` (relative) over the last ``every`` calls
+        (True without bounds from :meth:`note_bound`)."""
+        if len(self._bounds) <= self.every or not np.isfinite(self._bounds[-1 - self.every]):
+            return self.center is None
+        now, before = self._bounds[-1], self._bounds[-1 - self.every]
+        return now - before <= self.settle * max(1.0, abs(now))
+
+    def _cold_next(self) -> bool:
+        """Whether :meth:`solve_master` would now solve from scratch."""
+        return self._highs is None or not self._highs.getBasis().valid or \
+            len(self._pending) > self.cold_fraction * len(self.col_arcs)
+
     def _time_left(self, until: float | None = None) -> bool:
         now = time.perf_counter()
         return (self.deadline is None or now < self.deadline) and (until is None or now < until)
@@ -380,7 +449,9 @@ class PathMaster:
         cpu = time.process_time()
         try:
             rounds = route_on_residual(m, m.cost + np.maximum(np.asarray(lam, dtype=np.float64), 0.0))
+            self.route_repairs += route_on_residual.last_repairs
             if rounds is None:
+                self.route_failures += 1
                 return None
             for which, arcs, _ in rounds:
                 self.add_paths(which, arcs)
@@ -402,12 +473,15 @@ class PathMaster:
             return sp.csr_matrix((self.model.origin.size, self.model.tail.size)), 0.0
         try:
             if lam is not None and self.routed < self.routing and self._time_left():
-                best = self.route(lam)
+                best = self.route(lam if self.center is None else self.center)
             while self._offered:
                 self.add_paths(*self._offered.popleft())
-            for _ in range(max(1, self.pricing_rounds)):
+            for round_ in range(max(1, self.pricing_rounds)):
                 if not self._time_left():
                     break
+                left = np.inf if until is None else until - time.perf_counter()
+                if round_ and self._cold_next() and self._cold_seconds > left:
+                    break  # the last cold solve took longer than the call has left: the paths wait for the next
                 solved = self.solve_master(until)
                 if solved is None:
                     return best
@@ -435,10 +509,17 @@ class PathMaster:
         if self.started is None:
             self.started = now
         self.calls += 1
-        if self.calls < self.first or (self.calls - self.first) % self.every:
+        self._bounds.append(self.center_value)
+        if self._start_call is None:
+            if self.calls < self.first or (self.calls - self.first) % self.every:
+                return None
+            if not self._settled() and self.calls < self.first + self.settle_wait:
+                return None
+            self._start_call = self.calls
+        elif (self.calls - self._start_call) % self.every:
             return None
         allowance = self.time_share * (now - self.started) - self.seconds  # the master's share not used yet
-        if self.calls > self.first and allowance < 0:
+        if self.calls > self._start_call and allowance < 0:
             return None
         if not self._time_left():
             return None
