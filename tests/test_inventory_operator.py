@@ -67,7 +67,7 @@ def test_explicit_matrix_equals_the_loop_assembly():
 @pytest.mark.parametrize("flags", [(True, True, True, True), (False, False, False, False), (True, False, True, False)])
 def test_structured_scaling_and_norm_equal_the_explicit_ones(flags):
     """Ruiz + Pock-Chambolle computed on one scenario equal the generic CSR scaling of the full
-    matrix; the norm from the reduced matrix bounds the dense 2-norm from above, within 1e-4."""
+    matrix; the norm from the reduced matrix bounds the dense 2-norm from above, within 1e-6."""
     rng = np.random.default_rng(7)
     s = _structure(rng, 4, 3, 3, 2, 3, *flags)
     op = InventoryOperator(s)
@@ -77,7 +77,7 @@ def test_structured_scaling_and_norm_equal_the_explicit_ones(flags):
     np.testing.assert_allclose(d2, c, rtol=1e-12)
     assert abs(scaled.to_csr() - A_scaled).max() < 1e-12
     true = np.linalg.norm(A_scaled.toarray(), 2)
-    assert true * (1 - 1e-12) <= scaled.operator_norm() <= true * (1 + 1e-4)
+    assert true * (1 - 1e-12) <= scaled.operator_norm() <= true * (1 + 1e-6)
 
 
 @pytest.mark.parametrize("name", ["numpy", "jax"])
