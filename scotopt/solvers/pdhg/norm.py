@@ -71,14 +71,15 @@ def _lanczos_top(gram, q: np.ndarray, tol: float, max_steps: int) -> float:
     betas: list[float] = []
     beta = 0.0
     theta = 0.0
-    for step in range(1, min(max_steps, q.size) + 1):
+    last = min(max_steps, q.size)
+    for step in range(1, last + 1):
         w = np.asarray(gram(q), dtype=np.float64).ravel()
         w -= beta * q_previous
         alpha = float(q @ w)
         w -= alpha * q
         alphas.append(alpha)
         beta = float(np.linalg.norm(w))
-        if beta == 0.0 or step % _CHECK_EVERY == 0 or step == min(max_steps, q.size):
+        if beta == 0.0 or step % _CHECK_EVERY == 0 or step == last:
             values, vectors = sla.eigh_tridiagonal(np.array(alphas), np.array(betas))
             theta = float(values[-1])
             if beta == 0.0 or beta * abs(vectors[-1, -1]) <= tol * max(theta, 0.0):

@@ -85,14 +85,14 @@ class _Entries:
     def scaled(self, d1: np.ndarray, d2: np.ndarray) -> np.ndarray:
         return self.magnitude * d1[self.rows] * d2[self.cols]
 
-    def by_row(self, ufunc, values: np.ndarray, empty: float = 0.0) -> np.ndarray:
-        out = np.full(self.shape[0], empty)
+    def by_row(self, ufunc, values: np.ndarray) -> np.ndarray:
+        out = np.zeros(self.shape[0])  # 0 for an empty row
         if self.row_starts.size:
             out[self.row_nonempty] = ufunc.reduceat(values, self.row_starts)
         return out
 
-    def by_col(self, ufunc, values: np.ndarray, empty: float = 0.0) -> np.ndarray:
-        out = np.full(self.shape[1], empty)
+    def by_col(self, ufunc, values: np.ndarray) -> np.ndarray:
+        out = np.zeros(self.shape[1])  # 0 for an empty column
         if self.col_starts.size:
             out[self.col_nonempty] = ufunc.reduceat(values[self.col_order], self.col_starts)
         return out
