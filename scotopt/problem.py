@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from scotopt.segments import SegmentVector
 from scotopt.status import InvalidProblemError
 
 
@@ -70,6 +71,11 @@ def is_constant_view(arr) -> bool:
 def _vector(name, value, length, default):
     if value is None:
         return constant_vector(default, length)
+    if isinstance(value, SegmentVector):  # a model's structured vector: kept as its segments
+        _require_real(name, value)
+        if value.size != length:
+            raise InvalidProblemError(f"{name} must have shape ({length},) to match A, got shape {value.shape}")
+        return value.astype(np.float64)
     arr = to_host(value)
     if arr.ndim == 0:
         _require_real(name, arr)
@@ -105,6 +111,9 @@ class LP:
         Row bounds; ``None`` means -inf / +inf.
     var_lb, var_ub : (n,) arrays or scalars, optional
         Variable bounds; ``None`` means 0 / +inf (the ``scipy.optimize.linprog`` default).
+        ``c`` and every bound may also be a :class:`scotopt.segments.SegmentVector` (a model's
+        repeated data stored once, as the inventory model's cost and bounds are); it is kept
+        as given, never expanded to a per-entry copy.
     c0 : float
         Objective constant.
     name : str, optional
@@ -118,11 +127,11 @@ class LP:
     """
 
     def __init__(self, c, A, con_lb=None, con_ub=None, var_lb=None, var_ub=None, c0=0.0, name=None):
-        c_host = to_host(c)
+        c_host = c if isinstance(c, SegmentVector) else to_host(c)
         if c_host.ndim != 1:
             raise InvalidProblemError(f"c must be 1-D, got shape {c_host.shape}")
         _require_real("c", c_host)
-        self.c = np.array(c_host, dtype=np.float64)
+        self.c = c_host.astype(np.float64) if isinstance(c_host, SegmentVector) else np.array(c_host, dtype=np.float64)
         self.A = _host_matrix(A)
         m, n = self.A.shape
         if n != self.c.shape[0]:

@@ -125,6 +125,15 @@ class InventoryScaling:
             parts.append(self.lane.reshape(-1))
         return np.concatenate(parts)
 
+    def col_segments(self, st: InventoryStructure):
+        """d2 as a :class:`~scotopt.segments.SegmentVector` laid out as the model's LP vectors
+        (q, then each second-stage block broadcast over the scenarios): what the scaling of the
+        cost and bounds and the NumPy iteration use, one (T, N, P) tensor per block."""
+        from scotopt.segments import SegmentVector
+
+        S = st.scenarios
+        return SegmentVector([self.q] + [(blk[None], (S, *blk.shape)) for blk in self.second])
+
     def col_vector(self, st: InventoryStructure) -> np.ndarray:
         S = st.scenarios
         parts = [self.q.reshape(-1)]
@@ -237,6 +246,9 @@ class InventoryOperator(spla.LinearOperator):
             from scotopt.kernels.numpy_backend import NumpyBackend
 
             self._host = DeviceInventory.build(self, NumpyBackend(), np.float64)
+            # the host products serve the float64 checks, a few per solve: their work arrays are
+            # made per product rather than kept (2 block-sized float64 arrays, 5 B per variable)
+            self._host.keep_work = False
         return self._host
 
     def _matvec(self, x):
@@ -292,7 +304,7 @@ class InventoryOperator(spla.LinearOperator):
             c *= safe_inverse_sqrt(col_sum)
         scaling = _split_factors(st, r, c, ms, nq)
         op = self.scaled(scaling)
-        return op, scaling.row_vector(st), scaling.col_vector(st)
+        return op, scaling.row_vector(st), scaling.col_segments(st)
 
     def reduced_matrix(self) -> sp.csr_matrix:
         """``[sqrt(S) Q~, W~; Q2~, 0]``: the same 2-norm as the full scaled operator."""
@@ -490,11 +502,14 @@ class DeviceInventory(ParamsOperator):
     # costs page faults and cache misses (a 10^6-variable matvec took 10 ms against 1.5 ms for
     # its arithmetic). These write into the output and one cached work array, and reduce the
     # short product axis with einsum (numpy's sum over a trailing axis of 10 was 5x slower).
+    keep_work = True  # the solver's operator keeps its work arrays between products
+
     def _work(self, count):
         buf = getattr(self, "_buffers", None)
         if buf is None or buf[0].shape[0] < count:
             buf = [np.empty(self.st.block, dtype=self.dtype) for _ in range(2)]
-            self._buffers = buf
+            if self.keep_work:
+                self._buffers = buf
         return buf
 
     def _matvec_numpy(self, x):
@@ -535,28 +550,33 @@ class DeviceInventory(ParamsOperator):
         nq, nb = T * L * P, st.block
         shape = (S, T, N, P)
         out = np.empty(self.shape[1], dtype=self.dtype)
-        z_buf, _ = self._work(nb)
-        z = np.multiply(y[:nb].reshape(shape), d_bal, out=z_buf.reshape(shape))
         g_inv = out[nq:nq + nb].reshape(shape)
         g_back = out[nq + nb:nq + 2 * nb].reshape(shape)
+        # z = D_bal y lives in g_back's part of the output until g_back is written: no work array
+        z = np.multiply(y[:nb].reshape(shape), d_bal, out=g_back)
         np.subtract(z[:, :-1], z[:, 1:], out=g_inv[:, :-1])  # z_t - z_{t+1}
         g_inv[:, -1] = z[:, -1]
-        if st.backorders:
-            np.negative(g_inv, out=g_back)
-        else:
-            np.negative(z, out=g_back)
-        g_back *= d_sec[1]
         if st.expediting:
             g_exp = out[nq + 2 * nb:].reshape(shape)
             np.multiply(z, d_sec[2], out=g_exp)
             np.negative(g_exp, out=g_exp)
+        z_total = z.sum(axis=0)  # over scenarios, for the lanes
+        if st.backorders:
+            np.negative(g_inv, out=g_back)  # z is not needed any more
+        else:
+            np.negative(z, out=g_back)
+        g_back *= d_sec[1]
         offset = nb
         if st.storage_rows:
             w = y[offset:offset + S * T * N].reshape(S, T, N) * d_sto
-            g_inv += w[..., None] * vol
+            # volume-weighted storage duals, a few scenarios at a time: the (S, T, N, P) product
+            # is never formed whole
+            step = max(1, (1 << 16) // max(1, T * N * P))
+            for s0 in range(0, S, step):
+                g_inv[s0:s0 + step] += w[s0:s0 + step, ..., None] * vol
             offset += S * T * N
         g_inv *= d_sec[0]
-        g_q = self._lane_flow_adjoint(z.sum(axis=0))
+        g_q = self._lane_flow_adjoint(z_total)
         if st.lane_rows:
             g_q += (y[offset:].reshape(T, L) * d_lane)[..., None] * lvol
         out[:nq] = (g_q * d_q).reshape(-1)

@@ -53,6 +53,7 @@ import scipy.sparse as sp
 from scotopt.kernels.inventory import InventoryOperator, InventoryStructure
 from scotopt.problem import LP, to_host
 from scotopt.result import Result
+from scotopt.segments import SegmentVector
 from scotopt.status import InvalidProblemError
 
 __all__ = ["MultiEchelonInventory", "InventorySolution"]
@@ -231,35 +232,40 @@ class MultiEchelonInventory:
         return (self.demand > 0).any(axis=(0, 1))
 
     def to_lp(self) -> LP:
+        """The scenario LP. Its cost and variable bounds are
+        :class:`~scotopt.segments.SegmentVector` s: a (T, N, P) tensor per block broadcast over the
+        scenarios (per scenario only where the data differ: unequal probabilities, lost-sales
+        bounds), and the balance rows' right-hand side is one array shared by both row bounds."""
         st = self.structure
         S, T, N, P, L = self.shape
-        pi = self.probabilities[:, None, None, None]
-        c_parts = [self.lane_cost.reshape(-1), (pi * self.holding_cost).reshape(-1),
-                   (pi * self.backorder_cost).reshape(-1)]
+        block = (S, T, N, P)
+        pi = self.probabilities
+        equal = bool(np.all(pi == pi[0]))
+
+        def expected(cost):  # pi_s * cost[t, n, p], stored once when every pi_s is the same
+            return (pi[0] * cost, block) if equal else pi[:, None, None, None] * cost
+
         inf = np.inf
         allowed = self._backorder_allowed()
-        if self.lost_sales:
-            b_ub = np.where(allowed, self.demand, 0.0)
-        else:
-            b_ub = np.broadcast_to(np.where(allowed, inf, 0.0), (S, T, N, P))
-        ub_parts = [self._order_upper_bounds().reshape(-1), np.full(st.block, inf), np.asarray(b_ub).reshape(-1)]
+        c_parts = [self.lane_cost, expected(self.holding_cost), expected(self.backorder_cost)]
+        b_ub = np.where(allowed, self.demand, 0.0) if self.lost_sales else (np.where(allowed, inf, 0.0), block)
+        ub_parts = [self._order_upper_bounds(), (inf, block), b_ub]
         if st.expediting:
-            c_parts.append((pi * self.expedite_unit_cost()).reshape(-1))
-            ub_parts.append(np.broadcast_to(np.where(np.isfinite(self.expedite_cost), inf, 0.0),
-                                            (S, T, N, P)).reshape(-1))
+            c_parts.append(expected(self.expedite_unit_cost()))
+            ub_parts.append((np.where(np.isfinite(self.expedite_cost), inf, 0.0), block))
         rhs = self.in_transit[None] - self.demand
         rhs[:, 0] += self.initial_inventory
-        lb_parts, ubr_parts = [rhs.reshape(-1)], [rhs.reshape(-1)]
+        lb_parts, ubr_parts = [rhs], [rhs]  # equality rows: one array for both bounds
         if st.storage_rows:
-            lb_parts.append(np.full(S * T * N, -inf))
-            ubr_parts.append(np.broadcast_to(self.storage_capacity, (S, T, N)).reshape(-1))
+            lb_parts.append((-inf, (S, T, N)))
+            ubr_parts.append((self.storage_capacity, (S, T, N)))
         if st.lane_rows:
-            lb_parts.append(np.full(T * L, -inf))
-            ubr_parts.append(self.lane_capacity.reshape(-1))
+            lb_parts.append((-inf, (T, L)))
+            ubr_parts.append(self.lane_capacity)
         return LP(
-            c=np.concatenate(c_parts), A=InventoryOperator(st),
-            con_lb=np.concatenate(lb_parts), con_ub=np.concatenate(ubr_parts),
-            var_lb=0.0, var_ub=np.concatenate(ub_parts), name=self.name,  # a scalar bound stores one number
+            c=SegmentVector(c_parts), A=InventoryOperator(st),
+            con_lb=SegmentVector(lb_parts), con_ub=SegmentVector(ubr_parts),
+            var_lb=0.0, var_ub=SegmentVector(ub_parts), name=self.name,  # a scalar bound stores one number
         )
 
     def _order_upper_bounds(self) -> np.ndarray:

@@ -35,6 +35,7 @@ import dataclasses
 import numpy as np
 
 from scotopt.problem import LP, QP
+from scotopt.segments import vector_norm
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,15 +80,22 @@ def _reduced_part(g, lower, upper):
 
 
 def _support(lower, upper, v):
-    """sum_i lower_i v_i^+ - upper_i v_i^-  (v already sign-feasible, so infinities meet zeros)."""
+    """sum_i lower_i v_i^+ - upper_i v_i^-  (v already sign-feasible, so infinities meet zeros);
+    in blocks when v is long (the bounds may be segment vectors, read a block at a time)."""
+    if v.size > CHUNK:
+        return sum(_support(lower[part], upper[part], v[part]) for part in _chunks(v.size))
+    lower, upper = np.asarray(lower), np.asarray(upper)
     pos, neg = v > 0, v < 0
     return float(lower[pos] @ v[pos] + upper[neg] @ v[neg])
 
 
 def bound_norm(lp: LP) -> float:
     """||b~||_2 with b~_i = max(|con_lb_i|, |con_ub_i|) over the finite bounds of row i."""
-    b = np.maximum(np.abs(_finite_or_zero(lp.con_lb)), np.abs(_finite_or_zero(lp.con_ub)))
-    return float(np.linalg.norm(b))
+    total = 0.0
+    for part in _chunks(lp.num_rows):
+        b = np.maximum(np.abs(_finite_or_zero(lp.con_lb[part])), np.abs(_finite_or_zero(lp.con_ub[part])))
+        total += float(b @ b)
+    return float(np.sqrt(total))
 
 
 def _distance_to_box(v, lower, upper):
@@ -102,7 +110,7 @@ def _max_abs(*parts) -> float:
 
 
 # Column work runs in blocks of this many entries, so that its temporaries are a few MB at any n.
-CHUNK = 1 << 18
+CHUNK = 1 << 16
 
 
 def _chunks(n: int):
@@ -112,12 +120,12 @@ def _chunks(n: int):
 def kkt_report(lp: LP, x, y, keep_reduced_costs: bool = True) -> KKTReport:
     """Evaluate (x, y) on ``lp`` in float64. ``x`` and ``y`` are host arrays of any float dtype.
 
-    Memory: besides x (float64) and the returned reduced costs, one float64 vector of length n
-    (c - A^T y) and whatever the operator's ``rmatvec`` needs; every other column quantity is
-    formed in blocks of :data:`CHUNK` entries, so the check holds three float64 column vectors
-    (x, c - A^T y, the reduced costs) where it used to hold up to five, and two with
-    ``keep_reduced_costs=False`` (the report's ``reduced_costs`` is then None: the solvers'
-    verification of an optimality claim, which needs only the measures).
+    Memory: besides x (float64), one float64 vector of length n (c - A^T y, overwritten block by
+    block with the reduced costs it returns) and whatever the operator's ``rmatvec`` needs; every
+    other column quantity is formed in blocks of :data:`CHUNK` entries, so the check holds two
+    float64 column vectors (x and c - A^T y) where it used to hold up to five. With
+    ``keep_reduced_costs=False`` the report's ``reduced_costs`` is None (the solvers' verification
+    of an optimality claim, which needs only the measures).
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
@@ -137,27 +145,28 @@ def kkt_report(lp: LP, x, y, keep_reduced_costs: bool = True) -> KKTReport:
         g += px  # the QP's gradient P x + c
         quadratic = 0.5 * float(x @ px)
         del px
-    r = np.empty_like(g) if keep_reduced_costs else None
     dual_sq, max_dual, bound_support = 0.0, 0.0, 0.0
     for part in _chunks(g.size):
         lower, upper = lp.var_lb[part], lp.var_ub[part]
         reduced = _reduced_part(g[part], lower, upper)
-        if r is not None:
-            r[part] = reduced
-        g[part] -= reduced  # the part of g the bounds cannot absorb
-        dual_sq += float(g[part] @ g[part])
-        max_dual = max(max_dual, _max_abs(g[part]))
+        unabsorbed = g[part] - reduced  # the part of g the bounds cannot absorb
+        dual_sq += float(unabsorbed @ unabsorbed)
+        max_dual = max(max_dual, _max_abs(unabsorbed))
         bound_support += _support(lower, upper, reduced)
+        g[part] = reduced  # g becomes the reduced costs, block by block
+    r = g if keep_reduced_costs else None
     del g
-    y_res = y - y_s
-    dual_norm = np.sqrt(dual_sq + y_res @ y_res)
-    max_dual = max(max_dual, _max_abs(y_res))
+    for part in _chunks(y.size):
+        y_res = y[part] - y_s[part]
+        dual_sq += float(y_res @ y_res)
+        max_dual = max(max_dual, _max_abs(y_res))
+    dual_norm = np.sqrt(dual_sq)
     p = lp.objective(x)
     d = lp.c0 - quadratic + _support(lp.con_lb, lp.con_ub, y_s) + bound_support
     with np.errstate(invalid="ignore", over="ignore"):
         return KKTReport(
             rel_primal=float(np.sqrt(primal_sq) / (1.0 + bound_norm(lp))),
-            rel_dual=float(dual_norm / (1.0 + np.linalg.norm(lp.c))),
+            rel_dual=float(dual_norm / (1.0 + vector_norm(lp.c))),
             rel_gap=float(abs(p - d) / (1.0 + abs(p) + abs(d))),
             primal_objective=p,
             dual_objective=float(d),
@@ -189,6 +198,7 @@ class RayReport:
 
 
 def _largest_finite(*arrays) -> float:
+    arrays = [np.asarray(a) for a in arrays]
     return max((float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0)) for a in arrays), default=0.0)
 
 

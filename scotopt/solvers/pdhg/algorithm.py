@@ -197,6 +197,30 @@ def _primal_step_in_place(xp):
     return primal_step
 
 
+def _dual_step_in_place(xp):
+    """The dual step for NumPy in one new row vector: the same operations in the same order as
+    :func:`_dual_step`, with the projection formed block by block, so that the scaled bounds
+    ``-sigma u``, ``-sigma l`` and the clipped vector are block-sized temporaries instead of
+    three row-length ones (at 10^8 columns each is hundreds of MB)."""
+    block = xp.column_block
+
+    def dual_step(y, ax_hat, ax, con_lb, con_ub, sigma, neg_sigma):
+        v = xp.add(ax_hat, ax_hat)
+        xp.subtract(v, ax, out=v)
+        xp.multiply(sigma, v, out=v)
+        xp.subtract(y, v, out=v)
+        m = v.shape[0]
+        for first in range(0, m, block):
+            part = slice(first, first + block) if m > block else slice(None)
+            lower = con_lb[part] if getattr(con_lb, "ndim", 0) else con_lb
+            upper = con_ub[part] if getattr(con_ub, "ndim", 0) else con_ub
+            vb = v[part]
+            vb -= xp.clip(vb, neg_sigma * upper, neg_sigma * lower)
+        return v
+
+    return dual_step
+
+
 def _halpern_in_place(xp):
     """The Halpern combination for NumPy, written into ``hat`` (T(z)'s fresh vector, which the
     step does not read again), block by block so that ``b * current`` and ``anchor * start``
@@ -236,6 +260,8 @@ def elementwise(xp, factory):
             return _primal_step_in_place(xp)
         if factory is _halpern:
             return _halpern_in_place(xp)
+        if factory is _dual_step:
+            return _dual_step_in_place(xp)
     return factory(xp.clip)
 
 
@@ -307,10 +333,6 @@ def _halpern_coefficients(xp, reflection: float, k, n):
             k + 1.0, n + 1.0)
 
 
-def _norm(xp, v):
-    return xp.sqrt(xp.sum(v * v))
-
-
 def _max_abs(xp, v):
     return xp.max(xp.abs(v)) if v.shape[0] > 0 else xp.asarray(0.0, dtype=v.dtype)
 
@@ -359,12 +381,22 @@ def _sign_project(xp, v, lower_inf, upper_inf):
     return xp.where(upper_inf, xp.maximum(v, 0.0), v)
 
 
-def _row_support(xp, data: PDHGData, inf: InfiniteBounds, y):
+def _row_support(xp, data: PDHGData, inf: InfiniteBounds, y, unscale: bool = False):
     """sum(l y^+) + sum(u y^-) over the ORIGINAL row bounds (l = l~ / (theta_b d1)), infinite
-    bounds counting 0 (y has been sign-projected there)."""
-    lower = xp.where(inf.row_lower, 0.0, data.con_lb)
-    upper = xp.where(inf.row_upper, 0.0, data.con_ub)
-    return (xp.sum(lower * xp.maximum(y, 0.0) / data.d1) + xp.sum(upper * xp.minimum(y, 0.0) / data.d1)) / data.theta_b
+    bounds counting 0 (y has been sign-projected there). With ``unscale`` ``y`` is the scaled
+    iterate and the unscaled y = d1 y / theta_c is formed block by block (:func:`column_reduce`)."""
+
+    def unscaled(v, d1):
+        return d1 * v / data.theta_c if unscale else v
+
+    def lower_term(v, lb, lo_inf, d1):
+        return xp.where(lo_inf, 0.0, lb) * xp.maximum(unscaled(v, d1), 0.0) / d1
+
+    def upper_term(v, ub, up_inf, d1):
+        return xp.where(up_inf, 0.0, ub) * xp.minimum(unscaled(v, d1), 0.0) / d1
+
+    return (column_reduce(xp, xp.sum, lower_term, y, data.con_lb, inf.row_lower, data.d1)
+            + column_reduce(xp, xp.sum, upper_term, y, data.con_ub, inf.row_upper, data.d1)) / data.theta_b
 
 
 def _cone_excess(xp, lower_inf, upper_inf, v):
@@ -418,21 +450,24 @@ def kkt_measures(xp, data: PDHGData, x_hat, y_hat, ax_hat, reduced, inf: Infinit
     ``reduced`` = c~ - A~^T y^, the scaled reduced costs. Column terms go through
     :func:`column_reduce`."""
     inf = infinite_bounds(xp, data) if inf is None else inf
-    row_res = (ax_hat - xp.clip(ax_hat, data.con_lb, data.con_ub)) / (data.theta_b * data.d1)
-    y = data.d1 * y_hat / data.theta_c
+    def squared_row_residual(a, lb, ub, d1):
+        residual = (a - xp.clip(a, lb, ub)) / (data.theta_b * d1)
+        return residual * residual
+
+    row_squared = column_reduce(xp, xp.sum, squared_row_residual, ax_hat, data.con_lb, data.con_ub, data.d1)
     objective_scale = data.theta_b * data.theta_c
     pobj = column_reduce(xp, xp.sum, lambda c, x: c * x, data.c, x_hat) / objective_scale + data.c0
     col_support = column_reduce(
         xp, xp.sum, lambda g, lb, ub, lo, up: _scaled_col_support(xp, g, lb, ub, lo, up),
         reduced, data.var_lb, data.var_ub, inf.col_lower, inf.col_upper)
-    dobj = data.c0 + _row_support(xp, data, inf, y) + col_support / objective_scale
+    dobj = data.c0 + _row_support(xp, data, inf, y_hat, unscale=True) + col_support / objective_scale
 
     def squared_dual_residual(g, d2, lo, up):
         residual = _dual_infeasibility(xp, g, lo, up) / d2
         return residual * residual
 
     dual_squared = column_reduce(xp, xp.sum, squared_dual_residual, reduced, data.d2, inf.col_lower, inf.col_upper)
-    rel_p = _norm(xp, row_res) / (1.0 + data.bound_norm)
+    rel_p = xp.sqrt(row_squared) / (1.0 + data.bound_norm)
     rel_d = xp.sqrt(dual_squared) / data.theta_c / (1.0 + data.cost_norm)
     rel_gap = xp.abs(pobj - dobj) / (1.0 + xp.abs(pobj) + xp.abs(dobj))
     return rel_p, rel_d, rel_gap, pobj, dobj
@@ -496,7 +531,7 @@ def _reduced_costs(xp, op, data: PDHGData, y):
 
 
 def _distance_squared(xp, a, b):
-    """||a - b||^2 of two column vectors, block by block (:func:`column_reduce`)."""
+    """||a - b||^2 of two vectors, block by block (:func:`column_reduce`)."""
 
     def squared(u, v):
         d = u - v
@@ -505,14 +540,25 @@ def _distance_squared(xp, a, b):
     return column_reduce(xp, xp.sum, squared, a, b)
 
 
-def fixed_point_residual(xp, data: PDHGData, omega, dx_squared, dy, adx):
+def _dot_of_differences(xp, a, b, c, d):
+    """(a - b) @ (c - d), block by block: neither difference is formed whole."""
+    return column_reduce(xp, xp.sum, lambda a, b, c, d: (a - b) * (c - d), a, b, c, d)
+
+
+def fixed_point_residual(xp, data: PDHGData, omega, dx_squared, dy_squared, dy_adx):
     """||(dx, dy)||_P with P = [[I/tau, A^T], [A, I/sigma]], tau = eta/omega, sigma = eta*omega
-    (cuPDLPx ``restart.md``), from ``dx_squared`` = ||dx||^2 (the column difference is reduced
-    where it is formed, :func:`_distance_squared`), dy and ``adx`` = A dx, at hand from the carried products. Even in
-    (dx, dy, adx): the sign of the difference does not matter."""
-    r2 = (dx_squared * omega / data.eta + xp.sum(dy * dy) / (data.eta * omega)
-          + 2.0 * xp.sum(dy * adx))
+    (cuPDLPx ``restart.md``), from the reductions ||dx||^2, ||dy||^2 and dy @ (A dx): each is
+    reduced where its difference is formed (:func:`_distance_squared`,
+    :func:`_dot_of_differences`), so no difference vector is held. Even in (dx, dy): the sign of
+    the difference does not matter."""
+    r2 = dx_squared * omega / data.eta + dy_squared / (data.eta * omega) + 2.0 * dy_adx
     return xp.sqrt(xp.maximum(r2, 0.0))
+
+
+def _residual_between(xp, data: PDHGData, omega, x, y, ax, x2, y2, ax2):
+    """The fixed-point residual of the step from (x, y, A x) to (x2, y2, A x2)."""
+    return fixed_point_residual(xp, data, omega, _distance_squared(xp, x2, x), _distance_squared(xp, y2, y),
+                                _dot_of_differences(xp, y2, y, ax2, ax))
 
 
 def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
@@ -526,21 +572,25 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
     (JAX and CuPy fuse or free them anyway): at 10^8 columns each one is 400 MB in float32.
     """
     x_hat, y_hat, ax_hat = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.omega)
-    dy, adx = y_hat - s.y, ax_hat - s.ax
-    r = fixed_point_residual(xp, data, s.omega, _distance_squared(xp, x_hat, s.x), dy, adx)
+    r = _residual_between(xp, data, s.omega, s.x, s.y, s.ax, x_hat, y_hat, ax_hat)
     inf = infinite_bounds(xp, data)
     reduced = _reduced_costs(xp, op, data, y_hat)
     rel_p, rel_d, rel_gap, pobj, dobj = kkt_measures(xp, data, x_hat, y_hat, ax_hat, reduced, inf)
     del reduced
-    dy0 = y_hat - s.y0
 
     def ray_tests():
         # Infeasibility candidates: the step direction T(z) - z and the epoch displacement
         # T(z) - z0; for an infeasible LP both grow along the certificate ray. A^T of each dual
-        # direction is one product here, at one check in ray_check_period.
+        # direction is one product here, at one check in ray_check_period. Each direction is
+        # formed here and dropped after its test (row vectors the rest of the evaluation
+        # does not hold).
+        dy = y_hat - s.y
         dro1, dri1 = dual_ray_measures(xp, data, dy, op.rmatvec(dy), inf)
+        del dy
+        dy0 = y_hat - s.y0
         dro2, dri2 = dual_ray_measures(xp, data, dy0, op.rmatvec(dy0), inf)
-        pro1, pri1 = primal_ray_measures(xp, data, x_hat, s.x, adx, inf)
+        del dy0
+        pro1, pri1 = primal_ray_measures(xp, data, x_hat, s.x, ax_hat - s.ax, inf)
         pro2, pri2 = primal_ray_measures(xp, data, x_hat, s.x0, ax_hat - s.ax0, inf)
         use_second_dual = dri2 * xp.maximum(dro1, 0.0) < dri1 * xp.maximum(dro2, 0.0)
         use_second_primal = pri2 * xp.maximum(pro1, 0.0) < pri1 * xp.maximum(pro2, 0.0)
@@ -567,7 +617,7 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
         # (it only takes effect at a restart, so it is computed only then where the namespace
         # can branch).
         move_x = xp.sqrt(_distance_squared(xp, x_hat, s.x0))
-        move_y = _norm(xp, dy0)
+        move_y = xp.sqrt(_distance_squared(xp, y_hat, s.y0))
         safe_x = xp.where(move_x > 0, move_x, 1.0)
         safe_y = xp.where(move_y > 0, move_y, 1.0)
         error = xp.log(s.omega * safe_x / safe_y)
@@ -587,9 +637,8 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
         # The reference residual of a new epoch is that of its anchor under the new weight
         # (cuPDLPx measures it right after the restart). Using the pre-restart residual instead
         # made epochs end after one check and the weight update run away.
-        xa, ya, axa = pdhg_map(xp, op, data, x_hat, y_hat, ax_hat, omega_new)
-        r_anchor = fixed_point_residual(xp, data, omega_new, _distance_squared(xp, x_hat, xa), y_hat - ya, ax_hat - axa)
-        del xa
+        r_anchor = _residual_between(xp, data, omega_new, x_hat, y_hat, ax_hat,
+                                     *pdhg_map(xp, op, data, x_hat, y_hat, ax_hat, omega_new))
         return PDHGState(
             x=x_hat, y=y_hat, ax=ax_hat, x0=x_hat, y0=y_hat, ax0=ax_hat,
             k=0.0 * s.k, n=s.n, omega=omega_new,

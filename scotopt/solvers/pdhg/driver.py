@@ -20,6 +20,7 @@ from scotopt.kernels import get_backend
 from scotopt.options import PDHGOptions, Termination
 from scotopt.problem import LP, constant_vector, is_constant_view
 from scotopt.result import Result
+from scotopt.segments import SegmentVector, vector_norm
 from scotopt.solvers import kkt
 from scotopt.solvers.answer import measured_result, warm_start_vectors
 from scotopt.solvers.pdhg import algorithm as alg
@@ -109,18 +110,26 @@ def _make_data(placement, scaled, lp: LP, dtype, eta: float) -> alg.PDHGData:
         broadcasts it, and it saves a vector per bound at 10^8 columns."""
         v = take(field)
         constant = _constant(v)
-        return placement.columns(np.asarray(v) if constant is None else np.asarray(constant), dtype, 0.0)
+        if constant is not None:
+            v = np.asarray(constant)
+        elif not isinstance(v, SegmentVector):
+            v = np.asarray(v)
+        return placement.columns(v, dtype, 0.0)
 
     return alg.PDHGData(
         c=cols("c"), con_lb=rows("con_lb"), con_ub=rows("con_ub"),
         var_lb=bound("var_lb"), var_ub=bound("var_ub"), d1=rows("d1", 1.0), d2=cols("d2", 1.0),
         theta_b=scaled.theta_b, theta_c=scaled.theta_c, c0=lp.c0,
-        bound_norm=kkt.bound_norm(lp), cost_norm=float(np.linalg.norm(lp.c)), eta=eta,
+        bound_norm=kkt.bound_norm(lp), cost_norm=vector_norm(lp.c), eta=eta,
     )
 
 
 def _constant(v):
     """The common value of a constant vector of two or more entries, else None."""
+    if isinstance(v, SegmentVector):
+        if v.size > 1 and v.min() == v.max():
+            return float(v.max())
+        return None
     v = np.asarray(v)
     if is_constant_view(v):
         return float(v[0])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from scotopt.problem import is_constant_view
+from scotopt.segments import SegmentVector
 
 
 class SingleDevice:
@@ -31,9 +32,17 @@ class SingleDevice:
         return self.backend.operator(A, dtype)
 
     def columns(self, v, dtype, fill=0.0):
+        if isinstance(v, SegmentVector):
+            # NumPy computes with the segments as they are (a model's repeated cost and bounds
+            # stay compact in the iteration too); a device backend gets the whole vector
+            if self.backend.name == "numpy":
+                return v.astype(dtype)
+            v = np.asarray(v, dtype=dtype)
         return self.backend.asarray(_materialised(v, dtype), dtype)
 
     def rows(self, v, dtype, fill=0.0):
+        if isinstance(v, SegmentVector):
+            v = np.asarray(v, dtype=dtype)
         return self.backend.asarray(_materialised(v, dtype), dtype)
 
     def columns_to_host(self, a):

@@ -28,6 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from scotopt.problem import LP, constant_vector, is_constant_view
+from scotopt.segments import SegmentVector, vector_norm
 
 
 @dataclasses.dataclass
@@ -160,7 +161,7 @@ def scale_lp(lp: LP, ruiz_iterations: int = 10, pock_chambolle_alpha: float | No
     theta_b = theta_c = 1.0
     if bound_objective_rescaling:
         theta_b = 1.0 / (1.0 + _norm_of_largest_finite(con_lb, con_ub))
-        theta_c = 1.0 / (1.0 + float(np.linalg.norm(c)))
+        theta_c = 1.0 / (1.0 + vector_norm(c))
     return ScaledLP(
         A=A, c=_scaled(c, theta_c, own=True),
         con_lb=_scaled(con_lb, theta_b, own=True), con_ub=_scaled(con_ub, theta_b, own=True),
@@ -179,7 +180,7 @@ def _scaled(v: np.ndarray, factor, own: bool = False) -> np.ndarray:
         if np.ndim(factor) == 0 or value == 0.0 or np.isinf(value):
             return constant_vector(value * float(factor) if np.ndim(factor) == 0 else value, v.shape[0])
         return value * factor
-    if own:
+    if own and not isinstance(v, SegmentVector):
         v *= factor
         return v
     return v * factor
