@@ -30,7 +30,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 __all__ = ["SegmentVector", "vector_norm", "is_segment_vector"]
 
 # v @ w and the fallbacks of reductions work in blocks of this many values.
-_BLOCK = 1 << 18
+_BLOCK = 1 << 16
 
 
 def is_segment_vector(v) -> bool:

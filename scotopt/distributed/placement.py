@@ -49,7 +49,7 @@ class ShardedPlacement:
     def rows(self, v, dtype, fill=0.0):
         return self._put(self.partition.rows, v, dtype, fill)
 
-    def columns_to_host(self, a):
+    def columns_to_host(self, a, keep_dtype=False):
         return self.partition.columns.gather(fetch(a))
 
     def rows_to_host(self, a):

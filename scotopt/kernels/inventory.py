@@ -246,9 +246,6 @@ class InventoryOperator(spla.LinearOperator):
             from scotopt.kernels.numpy_backend import NumpyBackend
 
             self._host = DeviceInventory.build(self, NumpyBackend(), np.float64)
-            # the host products serve the float64 checks, a few per solve: their work arrays are
-            # made per product rather than kept (2 block-sized float64 arrays, 5 B per variable)
-            self._host.keep_work = False
         return self._host
 
     def _matvec(self, x):
@@ -497,20 +494,20 @@ class DeviceInventory(ParamsOperator):
         return xp.concatenate(parts)
 
 
-    # ------------------------------------------------------------------ NumPy: in place, no temporaries
+    # ------------------------------------------------------------------ NumPy: in place, small temporaries
     # The generic versions above allocate a fresh S*T*N*P array per operation; on NumPy that
     # costs page faults and cache misses (a 10^6-variable matvec took 10 ms against 1.5 ms for
-    # its arithmetic). These write into the output and one cached work array, and reduce the
-    # short product axis with einsum (numpy's sum over a trailing axis of 10 was 5x slower).
-    keep_work = True  # the solver's operator keeps its work arrays between products
+    # its arithmetic). These write into the output, and reduce the short product axis with einsum
+    # (numpy's sum over a trailing axis of 10 was 5x slower). Scenarios are independent in the
+    # balance and storage rows (the time shift stays within a scenario), so the product works a
+    # few scenarios at a time, their scaled blocks in two chunk-sized arrays made per product:
+    # no block-sized work array is kept (at 10^8 variables those were 2 x 130 MB in float32,
+    # and the float64 host check made its own).
+    chunk_values = 1 << 18
 
-    def _work(self, count):
-        buf = getattr(self, "_buffers", None)
-        if buf is None or buf[0].shape[0] < count:
-            buf = [np.empty(self.st.block, dtype=self.dtype) for _ in range(2)]
-            if self.keep_work:
-                self._buffers = buf
-        return buf
+    def _scenario_step(self) -> int:
+        st = self.st
+        return max(1, min(st.scenarios, self.chunk_values // max(1, st.periods * st.nodes * st.products)))
 
     def _matvec_numpy(self, x):
         st = self.st
@@ -521,24 +518,32 @@ class DeviceInventory(ParamsOperator):
         out = np.empty(self.shape[0], dtype=self.dtype)
         q = x[:nq].reshape(T, L, P) * d_q
         flow = self.lane_flow(q)
-        inv_buf, back_buf = self._work(nb)
-        inv = np.multiply(x[nq:nq + nb].reshape(shape), d_sec[0], out=inv_buf.reshape(shape))
-        back = np.multiply(x[nq + nb:nq + 2 * nb].reshape(shape), d_sec[1], out=back_buf.reshape(shape))
-        bal = np.subtract(inv, back, out=out[:nb].reshape(shape))
-        bal += flow
-        bal[:, 1:] -= inv[:, :-1]
-        if st.backorders:
-            bal[:, 1:] += back[:, :-1]
-        if st.expediting:
-            np.multiply(x[nq + 2 * nb:].reshape(shape), d_sec[2], out=back)
-            bal -= back
-        bal *= d_bal
-        offset = nb
-        if st.storage_rows:
-            sto = out[offset:offset + S * T * N].reshape(S, T, N)
-            np.einsum("stnp,p->stn", inv, vol, out=sto)
-            sto *= d_sto
-            offset += S * T * N
+        x_inv = x[nq:nq + nb].reshape(shape)
+        x_back = x[nq + nb:nq + 2 * nb].reshape(shape)
+        x_exp = x[nq + 2 * nb:].reshape(shape) if st.expediting else None
+        bal_all = out[:nb].reshape(shape)
+        sto_all = out[nb:nb + S * T * N].reshape(S, T, N) if st.storage_rows else None
+        step = self._scenario_step()
+        inv_buf = np.empty((step, T, N, P), dtype=self.dtype)
+        back_buf = np.empty((step, T, N, P), dtype=self.dtype)
+        for s0 in range(0, S, step):
+            s1 = min(s0 + step, S)
+            inv = np.multiply(x_inv[s0:s1], d_sec[0], out=inv_buf[:s1 - s0])
+            back = np.multiply(x_back[s0:s1], d_sec[1], out=back_buf[:s1 - s0])
+            bal = np.subtract(inv, back, out=bal_all[s0:s1])
+            bal += flow
+            bal[:, 1:] -= inv[:, :-1]
+            if st.backorders:
+                bal[:, 1:] += back[:, :-1]
+            if x_exp is not None:
+                np.multiply(x_exp[s0:s1], d_sec[2], out=back)
+                bal -= back
+            bal *= d_bal
+            if sto_all is not None:
+                sto = sto_all[s0:s1]
+                np.einsum("stnp,p->stn", inv, vol, out=sto)
+                sto *= d_sto
+        offset = nb + (S * T * N if st.storage_rows else 0)
         if st.lane_rows:
             out[offset:] = (np.einsum("tlp,p->tl", q, lvol) * d_lane).reshape(-1)
         return out

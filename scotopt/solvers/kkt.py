@@ -120,20 +120,24 @@ def _chunks(n: int):
 def kkt_report(lp: LP, x, y, keep_reduced_costs: bool = True) -> KKTReport:
     """Evaluate (x, y) on ``lp`` in float64. ``x`` and ``y`` are host arrays of any float dtype.
 
-    Memory: besides x (float64), one float64 vector of length n (c - A^T y, overwritten block by
-    block with the reduced costs it returns) and whatever the operator's ``rmatvec`` needs; every
-    other column quantity is formed in blocks of :data:`CHUNK` entries, so the check holds two
-    float64 column vectors (x and c - A^T y) where it used to hold up to five. With
+    Memory: besides x, one float64 vector of length n (c - A^T y, overwritten block by block with
+    the reduced costs it returns) and whatever the operator's ``rmatvec`` needs; every other
+    column quantity is formed in blocks of :data:`CHUNK` entries, so the check holds two column
+    vectors (x and c - A^T y) where it used to hold up to five. A float32 ``x`` (a float32 solve's
+    iterate) is kept as it is: its float64 copy exists only during the product A x (the values
+    are the same, float32 converts to float64 exactly, so the measures are too). With
     ``keep_reduced_costs=False`` the report's ``reduced_costs`` is None (the solvers' verification
     of an optimality claim, which needs only the measures).
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)
+    if x.dtype != np.float32:
+        x = x.astype(np.float64, copy=False)
     y = np.asarray(y, dtype=np.float64)
-    row_res = _distance_to_box(lp.matvec(x), lp.con_lb, lp.con_ub)
+    row_res = _distance_to_box(lp.matvec(x.astype(np.float64, copy=False)), lp.con_lb, lp.con_ub)
     primal_sq, max_primal = float(row_res @ row_res), _max_abs(row_res)
     del row_res
     for part in _chunks(x.size):
-        col_res = _distance_to_box(x[part], lp.var_lb[part], lp.var_ub[part])
+        col_res = _distance_to_box(x[part].astype(np.float64, copy=False), lp.var_lb[part], lp.var_ub[part])
         primal_sq += float(col_res @ col_res)
         max_primal = max(max_primal, _max_abs(col_res))
     y_s = project_row_duals(lp, y)
@@ -141,6 +145,7 @@ def kkt_report(lp: LP, x, y, keep_reduced_costs: bool = True) -> KKTReport:
     np.subtract(lp.c, g, out=g)  # g = c - A^T y_s
     quadratic = 0.0
     if isinstance(lp, QP):
+        x = x.astype(np.float64, copy=False)
         px = lp.P @ x
         g += px  # the QP's gradient P x + c
         quadratic = 0.5 * float(x @ px)
@@ -161,7 +166,9 @@ def kkt_report(lp: LP, x, y, keep_reduced_costs: bool = True) -> KKTReport:
         dual_sq += float(y_res @ y_res)
         max_dual = max(max_dual, _max_abs(y_res))
     dual_norm = np.sqrt(dual_sq)
-    p = lp.objective(x)
+    # c @ x + c0 (+ 1/2 x'Px), the products block by block (x may be float32)
+    p = sum((float(np.asarray(lp.c[part]) @ x[part].astype(np.float64, copy=False)) for part in _chunks(x.size)),
+            start=lp.c0) + quadratic
     d = lp.c0 - quadratic + _support(lp.con_lb, lp.con_ub, y_s) + bound_support
     with np.errstate(invalid="ignore", over="ignore"):
         return KKTReport(

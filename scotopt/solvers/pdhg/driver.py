@@ -219,11 +219,16 @@ def _run(lp, backend, placement, dtype, termination, options, warm_start, verbos
     # handed over in a list that iterate() empties, so that no frame here keeps the first state's
     # vectors alive for the whole solve
     loop = iterate(backend, op, data, algorithm_params(options), first, termination, options, verify, verbose, start)
-    x, y = _answer(placement, xp, op, data, loop.answer_state, loop.ray_candidate)
+    x_dev, y_dev, theta_b, theta_c = _answer(backend, op, data, loop.answer_state, loop.ray_candidate)
     restarts, eta = int(backend.to_host(loop.answer_state.restarts)), data.eta
     status, ray, iterations, verify_failures = loop.status, loop.ray, loop.iterations, loop.verify_failures
-    # The solver's vectors go before the float64 Result is built: it is the last peak of a solve.
+    # The solver's vectors go before the float64 answer and Result are made: that is the last
+    # peak of a solve.
     del loop, data, op, verify
+    y = _unscaled_host(placement.rows_to_host(y_dev), theta_c)
+    del y_dev
+    x = _unscaled_host(placement.columns_to_host(x_dev), theta_b)
+    del x_dev
     return measured_result(
         lp, x, y, status, ray, iterations=iterations, solve_time=time.perf_counter() - start,
         setup_time=setup_time, backend=backend.name, device=placement.device, dtype=dtype.name, method="pdhg",
@@ -320,21 +325,28 @@ def anchor_state(state: alg.PDHGState) -> alg.PDHGState:
     return state._replace(x=state.x0, y=state.y0, ax=state.ax0)
 
 
-def _answer(placement, xp, op, data, state, ray_candidate):
-    """Unscaled (x, y) of T(state); the unscaled iterate itself if T(state) is not finite (an
-    operator that went wrong must not turn the last finite iterate into NaN)."""
+def _answer(backend, op, data, state, ray_candidate):
+    """(x, y, a, b): the unscaled answer is (x / a, y / b) once on the host. (x, y) is T(state)
+    on the device with a = b = 1, or, where T(state) is not finite, the unscaled iterate itself
+    (an operator that went wrong must not turn the last finite iterate into NaN), a = theta_b,
+    b = theta_c. Device arrays, so that the caller can free the solver's vectors before the
+    float64 host copies exist."""
+    xp = backend.xp
     try:
-        x_dev, y_dev, _, _ = alg.candidate(xp, op, data, state, ray_candidate, with_rays=False)
-        y = placement.rows_to_host(y_dev)
-        del y_dev
-        x = placement.columns_to_host(x_dev)
-        del x_dev
+        x, y, _, _ = alg.candidate(xp, op, data, state, ray_candidate, with_rays=False)
+        finite = bool(backend.to_host(xp.all(xp.isfinite(x)) & xp.all(xp.isfinite(y))))
     except KeyboardInterrupt:
-        x = y = None
-    if x is None or not (np.isfinite(x).all() and np.isfinite(y).all()):
-        x = placement.columns_to_host(data.d2 * state.x) / data.theta_b
-        y = placement.rows_to_host(data.d1 * state.y) / data.theta_c
-    return x, y
+        finite = False
+    if finite:
+        return x, y, 1.0, 1.0
+    return data.d2 * state.x, data.d1 * state.y, data.theta_b, data.theta_c
+
+
+def _unscaled_host(v: np.ndarray, divisor: float) -> np.ndarray:
+    """``v / divisor`` in place (``v`` is a host copy nothing else holds)."""
+    if divisor != 1.0:
+        v /= divisor
+    return v
 
 
 def claims(stats, termination: Termination) -> tuple[bool, bool, bool]:
@@ -362,7 +374,7 @@ def _verified_outcome(lp, placement, xp, op, data, state, stats, termination):
         # check runs while the solver's own vectors are alive, so it sets a large solve's peak
         x_dev, y_dev, _, _ = alg.candidate(xp, op, data, state, candidate_id, with_rays=False)
         y = placement.rows_to_host(y_dev)
-        x = placement.columns_to_host(x_dev)
+        x = placement.columns_to_host(x_dev, keep_dtype=True)  # float32 stays float32 (NumPy)
         del x_dev, y_dev
         optimal = kkt.kkt_report(lp, x, y, keep_reduced_costs=False).is_optimal(eps)
         del x, y
