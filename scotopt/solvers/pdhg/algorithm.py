@@ -668,10 +668,18 @@ def candidate(xp, op, data: PDHGData, s: PDHGState, ray_candidate: int = 0, with
     """Unscaled (x, y, x_ray, y_ray) of T(s) on the device, for verification and the Result
     (the rays None without ``with_rays``: two vectors fewer where only (x, y) is wanted)."""
     x_hat, y_hat, _ = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.omega)
-    x = data.d2 * x_hat / data.theta_b
-    y = data.d1 * y_hat / data.theta_c
-    if not with_rays:
-        return x, y, None, None
-    x_base = s.x0 if ray_candidate & 2 else s.x
-    y_base = s.y0 if ray_candidate & 1 else s.y
-    return x, y, data.d2 * (x_hat - x_base), data.d1 * (y_hat - y_base)
+    x_ray = y_ray = None
+    if with_rays:
+        x_base = s.x0 if ray_candidate & 2 else s.x
+        y_base = s.y0 if ray_candidate & 1 else s.y
+        x_ray, y_ray = data.d2 * (x_hat - x_base), data.d1 * (y_hat - y_base)
+    return _unscaled(xp, data.d2, x_hat, data.theta_b), _unscaled(xp, data.d1, y_hat, data.theta_c), x_ray, y_ray
+
+
+def _unscaled(xp, scale, v, theta):
+    """``scale * v / theta``; on NumPy written over ``v`` (T(z)'s fresh vector, which nothing
+    else holds), a column vector less when a large solve hands back its answer."""
+    if getattr(xp, "writes_in_place", False):
+        xp.multiply(scale, v, out=v)
+        return xp.divide(v, theta, out=v)
+    return scale * v / theta
