@@ -127,6 +127,8 @@ class SegmentVector(NDArrayOperatorsMixin):
         return isinstance(other, SegmentVector) and self.shapes == other.shapes
 
     def __array__(self, dtype=None, copy=None):
+        if copy is False:
+            raise ValueError("a SegmentVector is stored compactly: it cannot be an array without a copy")
         if not self.compacts:
             return np.empty(0, dtype=dtype or self.dtype)
         out = np.empty(self.size, dtype=dtype or self.dtype)

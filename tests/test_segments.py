@@ -40,6 +40,8 @@ def test_it_is_the_array_it_stands_for():
         v[v.size]
     mask = dense > 0
     np.testing.assert_array_equal(v[mask], dense[mask])  # anything else: materialised
+    with pytest.raises(ValueError, match="without a copy"):
+        np.array(v, copy=False)
 
 
 def test_ufuncs_with_scalars_stay_compact_and_with_full_arrays_give_arrays():
