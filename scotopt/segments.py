@@ -41,8 +41,11 @@ def _compact(array, shape) -> np.ndarray:
     """``array`` with one axis per axis of ``shape`` (leading 1s added); raises if it does not
     broadcast to ``shape``."""
     a = np.asarray(array)
-    np.broadcast_shapes(a.shape, shape)  # ValueError if it does not broadcast
-    if a.ndim > len(shape) or np.broadcast_shapes(a.shape, shape) != tuple(shape):
+    try:
+        fits = a.ndim <= len(shape) and np.broadcast_shapes(a.shape, shape) == tuple(shape)
+    except ValueError:
+        fits = False
+    if not fits:
         raise ValueError(f"an array of shape {a.shape} does not broadcast to {tuple(shape)}")
     return a.reshape((1,) * (len(shape) - a.ndim) + a.shape)
 

@@ -576,7 +576,7 @@ class DeviceInventory(ParamsOperator):
             w = y[offset:offset + S * T * N].reshape(S, T, N) * d_sto
             # volume-weighted storage duals, a few scenarios at a time: the (S, T, N, P) product
             # is never formed whole
-            step = max(1, (1 << 16) // max(1, T * N * P))
+            step = self._scenario_step()
             for s0 in range(0, S, step):
                 g_inv[s0:s0 + step] += w[s0:s0 + step, ..., None] * vol
             offset += S * T * N

@@ -450,6 +450,7 @@ def kkt_measures(xp, data: PDHGData, x_hat, y_hat, ax_hat, reduced, inf: Infinit
     ``reduced`` = c~ - A~^T y^, the scaled reduced costs. Column terms go through
     :func:`column_reduce`."""
     inf = infinite_bounds(xp, data) if inf is None else inf
+
     def squared_row_residual(a, lb, ub, d1):
         residual = (a - xp.clip(a, lb, ub)) / (data.theta_b * d1)
         return residual * residual

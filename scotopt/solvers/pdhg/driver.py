@@ -110,11 +110,7 @@ def _make_data(placement, scaled, lp: LP, dtype, eta: float) -> alg.PDHGData:
         broadcasts it, and it saves a vector per bound at 10^8 columns."""
         v = take(field)
         constant = _constant(v)
-        if constant is not None:
-            v = np.asarray(constant)
-        elif not isinstance(v, SegmentVector):
-            v = np.asarray(v)
-        return placement.columns(v, dtype, 0.0)
+        return placement.columns(v if constant is None else np.asarray(constant), dtype, 0.0)
 
     return alg.PDHGData(
         c=cols("c"), con_lb=rows("con_lb"), con_ub=rows("con_ub"),

@@ -32,17 +32,13 @@ class SingleDevice:
         return self.backend.operator(A, dtype)
 
     def columns(self, v, dtype, fill=0.0):
-        if isinstance(v, SegmentVector):
+        if isinstance(v, SegmentVector) and self.backend.name == "numpy":
             # NumPy computes with the segments as they are (a model's repeated cost and bounds
             # stay compact in the iteration too); a device backend gets the whole vector
-            if self.backend.name == "numpy":
-                return v.astype(dtype)
-            v = np.asarray(v, dtype=dtype)
+            return v.astype(dtype)
         return self.backend.asarray(_materialised(v, dtype), dtype)
 
     def rows(self, v, dtype, fill=0.0):
-        if isinstance(v, SegmentVector):
-            v = np.asarray(v, dtype=dtype)
         return self.backend.asarray(_materialised(v, dtype), dtype)
 
     def columns_to_host(self, a, keep_dtype=False):
@@ -60,8 +56,11 @@ class SingleDevice:
 
 
 def _materialised(v, dtype):
-    """A constant vector (a stride-0 view, :func:`scotopt.problem.constant_vector`) as an ordinary
-    array of ``dtype``, made directly in that dtype; anything else unchanged."""
+    """A constant vector (a stride-0 view, :func:`scotopt.problem.constant_vector`) or a
+    :class:`~scotopt.segments.SegmentVector` as an ordinary array of ``dtype``, made directly in
+    that dtype; anything else unchanged."""
+    if isinstance(v, SegmentVector):
+        return np.asarray(v, dtype=dtype)
     if is_constant_view(v):
         return np.full(v.shape[0], v[0], dtype=dtype)
     return v
