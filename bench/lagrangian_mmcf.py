@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import sys
 import time
@@ -44,9 +45,18 @@ def main(argv=None) -> int:
     parser.add_argument("--solvers", default="lagrangian,pdhg,highs-ipm")
     parser.add_argument("--master-first", type=int, default=None,
                         help="driver iteration of the master's first call (default: PathMaster's)")
+    parser.add_argument("--master-background", choices=("auto", "on", "off"), default="auto",
+                        help="run the master LP in a thread beside the driver (auto: with 2+ cores)")
+    parser.add_argument("--master-columns", type=float, default=None,
+                        help="paths kept in the master per commodity (PathMaster.max_columns; default 20)")
+    parser.add_argument("--pdhg-backend", default="numpy",
+                        help="backend of the full-LP PDHG solve (cupy / jax on a GPU)")
+    parser.add_argument("--pdhg-eps", default=None,
+                        help="comma-separated eps of the full-LP PDHG solves (default: --gap)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "lagrangian_mmcf"))
     args = parser.parse_args(argv)
     lp_limit = args.full_lp_time_limit or args.time_limit
+    pdhg_eps = [float(e) for e in args.pdhg_eps.split(",")] if args.pdhg_eps else [args.gap]
 
     from scotopt import LP
     from scotopt.io.commalab import read_commalab, read_commalab_arrays
@@ -68,7 +78,11 @@ def main(argv=None) -> int:
             model = LagrangianMMCF(arrays["tail"], arrays["head"], arrays["cost"], arrays["capacity"],
                                    arrays["origin"], arrays["destination"], arrays["demand"],
                                    num_nodes=arrays["num_nodes"])
-            result = model.solve(method="volume", heuristic=PathMaster(model, first=args.master_first),
+            background = (os.cpu_count() or 1) >= 2 if args.master_background == "auto" else \
+                args.master_background == "on"
+            cap = None if args.master_columns is None else int(args.master_columns * model.origin.size)
+            master = PathMaster(model, first=args.master_first, background=background, max_columns=cap)
+            result = model.solve(method="volume", heuristic=master,
                                  options=LagrangianOptions(gap_tolerance=args.gap, max_iterations=10**9,
                                                            time_limit=args.time_limit, print_every=5,
                                                            stall_iterations=10**9))
@@ -91,15 +105,18 @@ def main(argv=None) -> int:
                          "simplex_iterations": master.simplex_iterations, "master_timed_out": master.timed_out,
                          "columns": len(master.col_arcs), "capacity_rows": master.capacity_rows,
                          "load_before": load_before, "load_after": os.getloadavg()[0],
-                         "status": result.status.name})
+                         "master_background": background, "status": result.status.name})
             print(rows[-1], flush=True)
+            Path(f"{args.out}_{name}_history.json").write_text(json.dumps(
+                [{"iteration": it, "bound": best, "upper_bound": ub, "seconds": round(t, 2)}
+                 for it, _, best, ub, t in result.history]))
         if "pdhg" in solvers or "highs-ipm" in solvers:
             flow = read_commalab(path)
-        if "pdhg" in solvers:
+        for eps in pdhg_eps if "pdhg" in solvers else ():
             started = time.perf_counter()
-            solution = flow.solve(eps=args.gap, dtype="float32", time_limit=lp_limit)
+            solution = flow.solve(eps=eps, dtype="float32", time_limit=lp_limit, backend=args.pdhg_backend)
             seconds = time.perf_counter() - started
-            rows.append({"instance": name, "solver": "pdhg-full-lp",
+            rows.append({"instance": name, "solver": f"pdhg-full-lp ({args.pdhg_backend}, eps {eps:g})",
                          "seconds_to_gap": seconds if solution.status.name == "OPTIMAL" else float("nan"),
                          "total_seconds": seconds, "iterations": solution.result.iterations,
                          "final_rel_error": abs(solution.objective - optimum) / optimum,

@@ -361,3 +361,40 @@ def test_master_first_call_waits_for_the_bound_to_settle():
         late.heuristic(lam, None, None)
         calls += 1
     assert calls == 6  # calls 2 and 4 wait, call 6 = first + settle_wait runs
+
+
+# -- the master in a background thread ---------------------------------------------------------------
+def test_background_master_certifies_a_feasible_upper_bound():
+    from scotopt.models.mmcf_master import PathMaster
+
+    model = grid_mmcf(side=5, commodities=20, seed=3)
+    status, optimum, _, _ = highs_solve(full_lp(model))
+    master = PathMaster(model, every=2, background=True)
+    result = model.solve(heuristic=master, options=LagrangianOptions(gap_tolerance=1e-6, max_iterations=5000,
+                                                                     time_limit=60.0))
+    assert master._thread is None  # the driver's stop closed the master
+    assert status == "optimal" and result.status == Status.OPTIMAL
+    assert result.lower_bound <= optimum * (1 + 1e-9) + 1e-9 <= result.upper_bound * (1 + 2e-9) + 2e-9
+    assert_feasible_flow(model, result.x_best_feasible, result.upper_bound)
+
+
+def test_background_master_stops_with_the_driver():
+    import time
+
+    from scotopt.models.mmcf_master import PathMaster
+
+    model, _ = _commalab_model("planar150")
+    master = PathMaster(model, every=1, first=1, settle=np.inf, background=True)
+    started = time.perf_counter()
+    result = model.solve(heuristic=master, options=LagrangianOptions(gap_tolerance=0.0, max_iterations=3))
+    waited = time.perf_counter() - started
+    assert result.status == Status.ITERATION_LIMIT and master._thread is None
+    assert master.calls <= 4 and waited < 30.0  # close() cancelled the routing / HiGHS run, no full solve
+    assert master._highs is None or master._highs._Highs__solver_should_stop is False  # reusable after close
+
+
+def test_volume_target_must_be_positive():
+    from scotopt.status import InvalidOptionError
+
+    with pytest.raises(InvalidOptionError, match="volume_target"):
+        LagrangianOptions(volume_target=0.0)

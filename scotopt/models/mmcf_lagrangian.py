@@ -22,6 +22,7 @@ predecessor arcs, all commodities at once.
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -153,7 +154,8 @@ class LagrangianMMCF:
 
         ``heuristic``: ``"master"`` (default) gives upper bounds from routing on residual
         capacities at the current multipliers and a restricted master LP over those paths and
-        the priced ones (:class:`~scotopt.models.mmcf_master.PathMaster` with its defaults),
+        the priced ones (:class:`~scotopt.models.mmcf_master.PathMaster` with its defaults, in a
+        background thread when the machine has two or more cores),
         ``x_best_feasible`` is then a (commodities x arcs) CSR matrix of a feasible flow; a
         ``PathMaster`` instance uses that one (its ``deadline`` is set from ``options.time_limit``);
         a callable is the driver's hook as is; None: no upper bound (the gap stays infinite unless
@@ -162,7 +164,8 @@ class LagrangianMMCF:
         from scotopt.models.mmcf_master import PathMaster
 
         model = self
-        master = PathMaster(self) if isinstance(heuristic, str) and heuristic == "master" else heuristic
+        automatic = isinstance(heuristic, str) and heuristic == "master"
+        master = PathMaster(self, background=(os.cpu_count() or 1) >= 2) if automatic else heuristic
         if isinstance(heuristic, str) and heuristic != "master":
             raise InvalidProblemError(f"heuristic must be 'master', a PathMaster, a callable or None, "
                                       f"got {heuristic!r}")
@@ -182,5 +185,9 @@ class LagrangianMMCF:
 
         oracle.residual = lambda flow: flow - model.capacity
         hook = master.heuristic if pool is not None else master
-        return solve_lagrangian(oracle, "<=", self.tail.size, method=method, upper_bound=upper_bound,
-                                options=options, heuristic=hook, verbose=verbose)
+        try:
+            return solve_lagrangian(oracle, "<=", self.tail.size, method=method, upper_bound=upper_bound,
+                                    options=options, heuristic=hook, verbose=verbose)
+        finally:
+            if pool is not None:
+                pool.close()  # a background master run stops with the driver

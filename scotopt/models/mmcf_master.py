@@ -89,11 +89,22 @@ when generated again). 1.5 per commodity made the re-solves on planar1000 3x fas
 RMP with pricing rounds at fixed multipliers), but not in a 720 s run on planar1000 (gap 4.6e-3
 against 3.0e-3 for the code before it, side by side; 12 of its 14 HiGHS runs were stopped at a
 slice or the deadline, and paths are pruned only after an optimal solve: 362k paths at the end).
+
+In the background (``background=True``; ``LagrangianMMCF.solve`` sets it when the machine has two
+or more cores) the hook starts :meth:`PathMaster.run` in a thread of its own and returns at once,
+and hands over its result (upper bound, multipliers) at the first driver call after it ended; the
+next run starts ``every`` calls after the previous start at the earliest. HiGHS and SciPy's
+Dijkstra release the GIL, so the RMP and the routing run on a second core while the driver's
+oracle calls go on: the bound no longer waits for the master (on planar1000 it got 60 % of the
+iterations with the master in the foreground), and ``time_share`` no longer applies. Without a
+deadline slice, a warm run is limited only by the deadline; :meth:`PathMaster.close` stops a
+running solve (HiGHS's ``cancelSolve``) when the driver stops.
 """
 
 from __future__ import annotations
 
 import collections
+import threading
 import time
 
 import numpy as np
@@ -122,8 +133,16 @@ class PathMaster:
     def __init__(self, model, every: int = 10, pricing_rounds: int = 3, time_share: float = 0.5,
                  max_columns: int | None = None, recent: int | None = None, deadline: float | None = None,
                  cold_fraction: float = 0.05, seed: int = 0, routing: int | None = None, first: int | None = None,
-                 smoothing: float = 0.5, settle: float = 1e-3, settle_wait: int | None = None):
+                 smoothing: float = 0.5, settle: float = 1e-3, settle_wait: int | None = None,
+                 background: bool = False):
         self.model = model
+        self.background = bool(background)  # run() in a thread of its own, beside the driver's iterations
+        self._thread = None
+        self._finished = None  # (best, multipliers) published by the background run, not yet handed over
+        self._lock = threading.Lock()  # guards _finished between the two threads
+        self._stopping = False
+        self._last_start = None  # the driver call at which the latest background run started
+        self.error = None  # an exception a background run ended with (it then gave no bound)
         self.settle = float(settle)  # the first call waits until the bound gains at most this per `every` calls
         self.settle_wait = int(settle_wait if settle_wait is not None else 20 * (every or 10))
         self._bounds: list[float] = []  # the best bound at every driver call (from note_bound)
@@ -222,6 +241,8 @@ class PathMaster:
 
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
+        if self.background:
+            h.HandleUserInterrupt = True  # so that close() can stop a solve with cancelSolve()
         demand = self.model.demand[self.active]
         empty = np.zeros(0, dtype=np.int32)
         h.addRows(self.active.size, demand, demand, 0, empty, empty, np.zeros(0))
@@ -434,6 +455,8 @@ class PathMaster:
             len(self._pending) > self.cold_fraction * len(self.col_arcs)
 
     def _time_left(self, until: float | None = None) -> bool:
+        if self._stopping:
+            return False
         now = time.perf_counter()
         return (self.deadline is None or now < self.deadline) and (until is None or now < until)
 
@@ -446,9 +469,10 @@ class PathMaster:
 
         m = self.model
         self.routed += 1
-        cpu = time.process_time()
+        cpu = time.thread_time()
         try:
-            rounds = route_on_residual(m, m.cost + np.maximum(np.asarray(lam, dtype=np.float64), 0.0))
+            rounds = route_on_residual(m, m.cost + np.maximum(np.asarray(lam, dtype=np.float64), 0.0),
+                                       stop=lambda: not self._time_left())
             self.route_repairs += route_on_residual.last_repairs
             if rounds is None:
                 self.route_failures += 1
@@ -459,14 +483,15 @@ class PathMaster:
             cost = check_flow(m, flow)
             return None if cost is None else (flow, cost)
         finally:
-            self.route_cpu_seconds += time.process_time() - cpu
+            self.route_cpu_seconds += time.thread_time() - cpu
 
-    def run(self, allowance: float | None = None, lam: np.ndarray | None = None):
-        """RMP with up to ``pricing_rounds`` pricing rounds until the deadline; a warm HiGHS run
-        stops after ``allowance`` seconds (None: no limit but the deadline); in the first
-        ``routing`` calls with multipliers ``lam``, :meth:`route` comes first. Returns
-        (commodity_flow, cost) or None."""
-        started, cpu = time.perf_counter(), time.process_time()
+    def run(self, allowance: float | None = None, lam: np.ndarray | None = None, rounds: int | None = None):
+        """RMP with up to ``rounds`` (default ``pricing_rounds``) pricing rounds until the deadline;
+        a warm HiGHS run stops after ``allowance`` seconds (None: no limit but the deadline); in the
+        first ``routing`` calls with multipliers ``lam``, :meth:`route` comes first. Returns
+        (commodity_flow, cost) or None. In the background, what each round found is published for
+        the driver's next call (:meth:`_background_hook`) as it comes."""
+        started, cpu = time.perf_counter(), time.thread_time()
         until = None if allowance is None else started + allowance
         best = None
         if self.active.size == 0:  # nothing to ship: the zero flow
@@ -474,9 +499,11 @@ class PathMaster:
         try:
             if lam is not None and self.routed < self.routing and self._time_left():
                 best = self.route(lam if self.center is None else self.center)
+                self._publish(best)
             while self._offered:
                 self.add_paths(*self._offered.popleft())
-            for round_ in range(max(1, self.pricing_rounds)):
+            self.priced_out = False
+            for round_ in range(max(1, self.pricing_rounds if rounds is None else rounds)):
                 if not self._time_left():
                     break
                 left = np.inf if until is None else until - time.perf_counter()
@@ -495,12 +522,84 @@ class PathMaster:
                     break
                 self._prune(y)
                 self.multipliers = -np.minimum(mu, 0.0)
-                if not self._time_left() or self.price(mu, sigma) == 0:
+                self._publish(best)
+                if not self._time_left():
+                    break
+                if self.price(mu, sigma) == 0:
+                    self.priced_out = True  # no improving path: the RMP optimum is the LP optimum
                     break
             return best
         finally:
             self.seconds += time.perf_counter() - started
-            self.cpu_seconds += time.process_time() - cpu
+            self.cpu_seconds += time.thread_time() - cpu
+
+    def _due_first(self) -> bool:
+        """Whether the first call is due (the schedule of the module text); sets ``_start_call``."""
+        if self.calls < self.first or (self.calls - self.first) % self.every:
+            return False
+        if not self._settled() and self.calls < self.first + self.settle_wait:
+            return False
+        self._start_call = self.calls
+        return True
+
+    def _background_hook(self, lam):
+        """The hook with ``background``: hands over what a finished run found, or starts the next
+        run (at most one at a time, at least ``every`` calls after the previous start, the first one
+        on the module text's schedule) in a thread and returns None at once."""
+        if self._thread is not None:
+            with self._lock:
+                finished, self._finished = self._finished, None
+            if not self._thread.is_alive():
+                self._thread.join()
+                self._thread = None
+            if finished is not None:
+                best, multipliers = finished
+                if best is not None:
+                    return best[0], best[1], multipliers
+                return None, np.inf, multipliers
+            return None
+        if self._start_call is None and not self._due_first():
+            return None
+        if self._last_start is not None and self.calls - self._last_start < self.every:
+            return None
+        if not self._time_left():
+            return None
+        self._last_start = self.calls
+        start_lam = np.array(lam, dtype=np.float64)
+        self._thread = threading.Thread(target=self._background_run, args=(start_lam,), daemon=True,
+                                        name="scotopt-path-master")
+        self._thread.start()
+        return None
+
+    def _publish(self, best):
+        """In the background: offer (best flow so far, latest multipliers) to the driver's next call."""
+        if self.background and (best is not None or self.multipliers is not None):
+            with self._lock:
+                self._finished = (best, self.multipliers)
+
+    def _background_run(self, lam):
+        """Pricing rounds one after another (no round limit: a round's result is handed over as it
+        comes) until no path improves, the deadline, or :meth:`close`."""
+        try:
+            self.multipliers = None
+            self.run(None, lam, rounds=2**62)
+        except Exception as exc:  # noqa: BLE001 - a failed master run costs an upper bound, never the solve
+            self.error = exc
+
+    def close(self):
+        """Stop a background run (HiGHS's ``cancelSolve``, and no further pricing round) and wait for
+        it; the driver calls this when it stops. Does nothing in the foreground."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._stopping = True
+        if self._highs is not None:
+            self._highs.cancelSolve()
+        thread.join()
+        self._thread = None
+        self._stopping = False
+        if self._highs is not None:  # cancelSolve's flag stays set until the next startSolve: clear it
+            self._highs._Highs__solver_should_stop = False
 
     def heuristic(self, lam, x, x_average):
         """The driver's hook: :meth:`run` (routing at ``lam`` first, then the RMP) every ``every``
@@ -510,12 +609,11 @@ class PathMaster:
             self.started = now
         self.calls += 1
         self._bounds.append(self.center_value)
+        if self.background:
+            return self._background_hook(lam)
         if self._start_call is None:
-            if self.calls < self.first or (self.calls - self.first) % self.every:
+            if not self._due_first():
                 return None
-            if not self._settled() and self.calls < self.first + self.settle_wait:
-                return None
-            self._start_call = self.calls
         elif (self.calls - self._start_call) % self.every:
             return None
         allowance = self.time_share * (now - self.started) - self.seconds  # the master's share not used yet

@@ -43,7 +43,7 @@ import scipy.sparse as sp
 __all__ = ["route_on_residual", "rounds_flow", "check_flow"]
 
 
-def route_on_residual(model, length: np.ndarray, max_rounds: int = 400, max_repairs: int = 200):
+def route_on_residual(model, length: np.ndarray, max_rounds: int = 400, max_repairs: int = 200, stop=None):
     """Rounds of path flows shipping every demand within the capacities, or None.
 
     Each round is ``(which, arcs, amount)``: one path per commodity given as (commodity, arc)
@@ -55,7 +55,9 @@ def route_on_residual(model, length: np.ndarray, max_rounds: int = 400, max_repa
     shortest path through the full arcs by taking flow off other commodities, which route it
     again in the next rounds. None only after ``max_repairs`` such repairs, or after
     ``max_rounds`` rounds with demand left, or when a repair cannot make room (``repairs``, the
-    counter, is then set on the function: ``route_on_residual.last_repairs``).
+    counter, is then set on the function: ``route_on_residual.last_repairs``). ``stop``, a callable
+    asked before every round, ends it early (None) when it returns True (a deadline, a driver that
+    has stopped).
     """
     m = model
     E = m.tail.size
@@ -72,6 +74,8 @@ def route_on_residual(model, length: np.ndarray, max_rounds: int = 400, max_repa
         active = np.flatnonzero(remaining > done)
         if not active.size:
             return _nonzero(paths)
+        if stop is not None and stop():
+            return None
         usable = residual > tol
         # a path none of whose arcs filled up is still a shortest path (arcs only leave the graph):
         # Dijkstra runs again only from the origins of the commodities whose path lost an arc
