@@ -49,6 +49,8 @@ def main(argv=None) -> int:
                         help="run the master LP in a thread beside the driver (auto: with 2+ cores)")
     parser.add_argument("--master-columns", type=float, default=None,
                         help="paths kept in the master per commodity (PathMaster.max_columns; default 20)")
+    parser.add_argument("--master-routing", type=int, default=None,
+                        help="master runs that route on residual capacities first (PathMaster.routing; default all)")
     parser.add_argument("--pdhg-backend", default="numpy",
                         help="backend of the full-LP PDHG solve (cupy / jax on a GPU)")
     parser.add_argument("--pdhg-eps", default=None,
@@ -81,7 +83,8 @@ def main(argv=None) -> int:
             background = (os.cpu_count() or 1) >= 2 if args.master_background == "auto" else \
                 args.master_background == "on"
             cap = None if args.master_columns is None else int(args.master_columns * model.origin.size)
-            master = PathMaster(model, first=args.master_first, background=background, max_columns=cap)
+            master = PathMaster(model, first=args.master_first, background=background, max_columns=cap,
+                                routing=args.master_routing)
             result = model.solve(method="volume", heuristic=master,
                                  options=LagrangianOptions(gap_tolerance=args.gap, max_iterations=10**9,
                                                            time_limit=args.time_limit, print_every=5,
@@ -105,7 +108,8 @@ def main(argv=None) -> int:
                          "simplex_iterations": master.simplex_iterations, "master_timed_out": master.timed_out,
                          "columns": len(master.col_arcs), "capacity_rows": master.capacity_rows,
                          "load_before": load_before, "load_after": os.getloadavg()[0],
-                         "master_background": background, "status": result.status.name})
+                         "master_background": background, "highs_statuses": dict(master.statuses),
+                         "runs_ended_by": dict(getattr(master, "run_ends", {})), "status": result.status.name})
             print(rows[-1], flush=True)
             Path(f"{args.out}_{name}_history.json").write_text(json.dumps(
                 [{"iteration": it, "bound": best, "upper_bound": ub, "seconds": round(t, 2)}

@@ -179,6 +179,8 @@ class PathMaster:
         self.col_used: list[int] = []  # the RMP solve that last gave the column flow (or added it)
         self._pending: list[tuple[int, np.ndarray, tuple]] = []  # paths not yet in the model
         self.solves = 0
+        self.statuses = collections.Counter()  # HiGHS model status of every run, for reports
+        self.run_ends = collections.Counter()  # why each run() ended, for reports
         self.calls = 0
         self.seconds = 0.0
         self.cpu_seconds = 0.0
@@ -364,6 +366,7 @@ class PathMaster:
             self._cold_seconds = time.perf_counter() - ran
         self.solves += 1
         status = h.getModelStatus()
+        self.statuses[str(status).rsplit(".", 1)[-1]] += 1
         self.simplex_iterations += int(h.getInfo().simplex_iteration_count)
         if status == self._time_limit:
             self.timed_out += 1
@@ -503,15 +506,19 @@ class PathMaster:
             while self._offered:
                 self.add_paths(*self._offered.popleft())
             self.priced_out = False
+            ended = "rounds"
             for round_ in range(max(1, self.pricing_rounds if rounds is None else rounds)):
                 if not self._time_left():
+                    ended = "time"
                     break
                 left = np.inf if until is None else until - time.perf_counter()
                 if round_ and self._cold_next() and self._cold_seconds > left:
+                    ended = "slice"
                     break  # the last cold solve took longer than the call has left: the paths wait for the next
                 solved = self.solve_master(until)
                 if solved is None:
-                    return best
+                    ended = "no solution"
+                    break
                 y, overflow, mu, sigma, optimal = solved
                 self.last_overflow = float(overflow.max(initial=0.0))
                 if self.last_overflow <= 0:
@@ -519,15 +526,19 @@ class PathMaster:
                     if found is not None and (best is None or found[1] < best[1]):
                         best = found
                 if not optimal:
+                    ended = "stopped solve"
                     break
                 self._prune(y)
                 self.multipliers = -np.minimum(mu, 0.0)
                 self._publish(best)
                 if not self._time_left():
+                    ended = "time"
                     break
                 if self.price(mu, sigma) == 0:
                     self.priced_out = True  # no improving path: the RMP optimum is the LP optimum
+                    ended = "priced out"
                     break
+            self.run_ends[ended] += 1
             return best
         finally:
             self.seconds += time.perf_counter() - started
