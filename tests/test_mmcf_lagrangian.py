@@ -397,3 +397,24 @@ def test_volume_target_must_be_positive():
 
     with pytest.raises(InvalidOptionError, match="volume_target"):
         LagrangianOptions(volume_target=0.0)
+
+
+def test_master_time_limit_counts_from_the_run_not_from_the_model():
+    """HiGHS's run clock adds up over the runs of one model and its time limit is read against
+    that total, so the master's limit is the clock so far plus the seconds it allows."""
+    import time
+
+    from scotopt.models.mmcf_master import PathMaster
+
+    model = grid_mmcf(side=5, commodities=20, seed=4)
+    master = PathMaster(model, every=5, pricing_rounds=2, settle=np.inf)
+    model.solve(heuristic=master, options=LagrangianOptions(gap_tolerance=1e-9, max_iterations=30))
+    h = master._highs
+    while h.getRunTime() < 0.3:  # runs add up on HiGHS's clock
+        h.clearSolver()
+        h.run()
+    clock = h.getRunTime()
+    master._pending = []
+    solved = master.solve_master(until=time.perf_counter() + 5.0)
+    assert solved is not None and solved[4]  # optimal: not stopped by the clock of earlier runs
+    assert h.getOptionValue("time_limit")[1] >= clock + 4.9

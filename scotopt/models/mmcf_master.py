@@ -357,7 +357,10 @@ class PathMaster:
         # it; a warm solve (no presolve) stopped at its slice keeps its basis for the next call
         until = self.deadline if cold or until is None else min(until, self.deadline or np.inf)
         limit = np.inf if until is None else max(until - time.perf_counter(), 1e-3)
-        h.setOptionValue("time_limit", float(min(limit, 1e30)))
+        # HiGHS's run clock adds up over all runs of one Highs object, and its time limit is read
+        # against that total: a limit of "seconds left" stopped later runs at once (measured: 0
+        # pivots, kTimeLimit, on the second run of a model whose first took 1.4 s)
+        h.setOptionValue("time_limit", float(min(h.getRunTime() + limit, 1e30)))
         if self._stopping:  # close() may have set the limit to 0 just before the line above
             return None
         ran = time.perf_counter()
