@@ -342,7 +342,7 @@ def cmd_e2e(ns):
             repaired = model.integral_flow(sol.flow, sol.potentials)
             repair_s = time.perf_counter() - t1
             add(
-                f"scotopt-numpy-{dtype}" + ("-fused" if mode == "on" else ""),
+                f"scotopt-numpy-{dtype}" + ("" if mode == "on" else "-unfused"),
                 sol.status.name,
                 seconds,
                 sol.flow,
