@@ -158,3 +158,19 @@ def test_fused_dimacs_netgen(shared_data):
     sol = model.solve(eps=1e-7)
     assert sol.status == Status.OPTIMAL
     assert abs(sol.objective - ref) / abs(ref) <= 1e-6
+
+
+def test_output_vectors_are_reused_only_when_unreferenced():
+    step = network_fused.FusedNetworkStep(3, 5, np.float32)
+    first = step._column_output()
+    first_id = id(first)
+    second = step._column_output()
+    assert second is not first  # first is still held here
+    view = first[1:]  # a view keeps its base alive: still not free
+    del first
+    third = step._column_output()
+    assert id(third) != first_id and third is not second
+    del view
+    fourth = step._column_output()
+    assert id(fourth) == first_id  # nothing holds it any more: recycled
+    assert len(step._columns) == 2

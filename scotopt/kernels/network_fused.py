@@ -39,6 +39,7 @@ Anything else (several commodities, coupling rows, non-contiguous vectors, anoth
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 
@@ -182,6 +183,16 @@ def _operand(v, length, dtype):
     return None
 
 
+def _references(items, k):
+    """The reference count of ``items[k]`` as seen from here."""
+    return sys.getrefcount(items[k])
+
+
+# The count of an object that only a list holds, measured the way _column_output measures (not
+# assumed: how an interpreter counts the call's own references is its business).
+_UNSHARED = _references([object()], 0)
+
+
 class FusedNetworkStep:
     """The fused iteration for a single-commodity network operator (``DeviceNetwork`` on NumPy
     with one commodity and no coupling rows) of V nodes and E arcs. Holds two node-length
@@ -191,7 +202,22 @@ class FusedNetworkStep:
         self.V, self.E = num_nodes, num_arcs
         self.dtype = np.dtype(dtype)
         self._scratch = None
+        self._columns = []  # x+ vectors this step has returned (see _column_output)
         self.failed = False
+
+    def _column_output(self):
+        """An arc-length output vector: one this step returned before and nothing else holds any
+        more (its reference count: this list's entry and getrefcount's argument only), else a
+        fresh one. A fresh 40 MB vector costs its page faults in the arc loop, ~8 ms at 10^7
+        arcs in float32 (glibc maps blocks over 32 MB afresh each time); at most two are kept,
+        so at most one arc vector is held that the solve no longer uses."""
+        for k in range(len(self._columns)):
+            if _references(self._columns, k) <= _UNSHARED:
+                return self._columns[k]
+        vector = np.empty(self.E, dtype=self.dtype)
+        if len(self._columns) < 2:
+            self._columns.append(vector)
+        return vector
 
     def __call__(self, params, data, x, y, ax, x0, y0, ax0, tau, sigma, neg_sigma, a, b, anchor):
         """(x+, y+, (A x)+) of one iteration (module docstring), or None where the vectors are not
@@ -216,7 +242,7 @@ class FusedNetworkStep:
             self._scratch = (np.empty(V, dtype=dt), np.empty(V, dtype=dt))
         s, t = self._scratch
         tau, sigma, neg_sigma, a, b, anchor = (dt.type(v) for v in (tau, sigma, neg_sigma, a, b, anchor))
-        x_out = np.empty(E, dtype=dt)
+        x_out = self._column_output()
         y_out = np.empty(V, dtype=dt)
         ax_out = np.empty(V, dtype=dt)
         try:  # the outputs are fresh: a failure here leaves the state untouched
