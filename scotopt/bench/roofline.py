@@ -51,7 +51,7 @@ def network_bytes(arcs: int, nodes: int, value_bytes: int = 4, index_bytes: int 
 
     The fused numba iteration (``scotopt/kernels/network_fused.py``) needs one pass over the arcs
     (x^ is used where it is computed, never stored): tail, head, x, c, x0, the upper bound,
-    write x+ = 6 value and 2 index transfers with a constant lower bound (32 B/arc in float32),
+    write x+ = 5 value and 2 index transfers with a constant lower bound (28 B/arc in float32),
     plus the random node gathers/scatters that this count leaves out. The bound above stays the
     reference (the iteration as written), so a fused ratio below 1 is possible in principle.
     """

@@ -27,10 +27,14 @@ NumPy iteration is the order in which the scatter-add sums a node's arcs (NumPy 
 then subtracts all heads; here they interleave in arc order): float rounding only.
 
 Memory traffic per iteration (float32 values, int32 indices): loop 2 reads tail, head, x, c, x0
-and the finite per-arc bounds and writes x+ (7 streams, 28 B/arc with one bound vector), plus
-the random gathers/scatters into two node vectors s, t; loops 1 and 3 stream ~14 node values.
-``scotopt.bench.roofline.network_bytes`` counts 48 B/arc + 40 B/node for the unfused iteration
-(x^ written and read back), so the fused loop can run below that bound.
+and the finite per-arc bounds and writes x+ (7 streams, 28 B/arc with one bound vector, 32 B
+counting the cache's fill of the lines x+ is written to), plus the random gathers/scatters into
+the node vectors s, t (prefetched ``PREFETCH_DISTANCE`` arcs ahead); loops 1 and 3 stream ~14
+node values. ``scotopt.bench.roofline.network_bytes`` counts 48 B/arc + 40 B/node for the
+unfused iteration (x^ written and read back), so the fused loop can run below that bound; in
+practice the random node accesses, not DRAM, set its speed (bench/README.md, "Fused numba
+kernels"). x+ goes into an arc vector this step returned earlier once nothing else holds it
+(:meth:`FusedNetworkStep._column_output`).
 
 Anything else (several commodities, coupling rows, non-contiguous vectors, another dtype) makes
 :meth:`FusedNetworkStep.__call__` return None, and ``algorithm.step`` runs the generic path.

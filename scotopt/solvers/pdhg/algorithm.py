@@ -6,6 +6,8 @@ an operator ``op`` with ``matvec`` / ``rmatvec`` on the scaled matrix A~, the im
 iterations or talks to the host; the drivers do (``driver.py``). The one mutation: on NumPy
 (``xp.writes_in_place``) a product that ``op`` has just returned, which every device operator
 allocates fresh, is overwritten with what is computed from it (a column vector less at 10^8).
+An operator may compute a whole :func:`step` itself (``op.fused_step``: the NumPy network
+operator with numba, ``scotopt/kernels/network_fused.py``); it must be this same iteration.
 
 The LP (already preconditioned, see ``scaling.py``) is ``min c@x s.t. l <= A x <= u,
 lv <= x <= uv``, with saddle function ``c@x - y@A@x + p(y)``, p(y) = sum(l y^+ - u y^-).
