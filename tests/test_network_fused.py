@@ -174,3 +174,12 @@ def test_output_vectors_are_reused_only_when_unreferenced():
     fourth = step._column_output()
     assert id(fourth) == first_id  # nothing holds it any more: recycled
     assert len(step._columns) == 2
+
+
+def test_evaluation_releases_what_the_fused_step_keeps():
+    xp, op, data, start = random_problem(11, "float32", np.int32, False, True, False)
+    state = alg.step(xp, op, data, PARAMS, alg.step(xp, op, data, PARAMS, start))
+    assert op._fused._columns and op._fused._scratch is not None
+    alg.evaluate(xp, op, data, PARAMS, state)
+    assert op._fused._columns == [] and op._fused._scratch is None
+    assert alg.step(xp, op, data, PARAMS, state).x.dtype == np.float32  # and steps on afterwards

@@ -466,6 +466,11 @@ class DeviceNetwork(ParamsOperator):
             op._fused = fused_step_for(op)
         return op
 
+    def release_scratch(self):
+        """Free what the fused step keeps between iterations (``algorithm.evaluate`` calls it)."""
+        if self._fused is not None:
+            self._fused.release()
+
     def fused_step(self, data, s, tau, sigma, neg_sigma, a, b, anchor):
         """One whole PDHG iteration (x+, y+, (A x)+) as compiled loops (``algorithm.step``'s hook;
         ``network_fused.py``), or None: not NumPy, several commodities, coupling rows, numba

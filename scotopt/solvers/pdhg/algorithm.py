@@ -585,6 +585,9 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
     read and reduced at once, so that NumPy holds at most a few column temporaries at a time
     (JAX and CuPy fuse or free them anyway): at 10^8 columns each one is 400 MB in float32.
     """
+    release = getattr(op, "release_scratch", None)  # what a fused step keeps (memory only)
+    if release is not None:
+        release()
     x_hat, y_hat, ax_hat = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.omega)
     r = _residual_between(xp, data, s.omega, s.x, s.y, s.ax, x_hat, y_hat, ax_hat)
     inf = infinite_bounds(xp, data)
