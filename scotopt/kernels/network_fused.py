@@ -218,10 +218,10 @@ class FusedNetworkStep:
 
     def _column_output(self):
         """An arc-length output vector: one this step returned before and nothing else holds any
-        more (its reference count: this list's entry and getrefcount's argument only), else a
-        fresh one. A fresh 40 MB vector costs its page faults in the arc loop, ~8 ms at 10^7
-        arcs in float32 (glibc maps blocks over 32 MB afresh each time); at most two are kept,
-        so at most one arc vector is held that the solve no longer uses."""
+        more (its reference count is that of an object only a list holds, ``_UNSHARED``; a view
+        or a state that holds it adds to the count), else a fresh one. A fresh 40 MB vector costs
+        its page faults in the arc loop, ~10 ms of CPU at 10^7 arcs in float32 (glibc maps blocks
+        over 32 MB afresh each time); at most two are kept, and :meth:`release` drops them."""
         for k in range(len(self._columns)):
             if _references(self._columns, k) <= _UNSHARED:
                 return self._columns[k]
