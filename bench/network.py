@@ -3,6 +3,7 @@ to end against the peers, and multicommodity instances against HiGHS.
 
     python bench/network.py memory --arcs 1e6 1e7 1e8 --iterations 64
     python bench/network.py periter --arcs 1e6 1e7
+    python bench/network.py periter --fused --arcs 1e6 1e7 --repeats 3 --seconds 5
     python bench/network.py e2e --arcs 1e6 --eps 1e-4 --time-limit 900
     python bench/network.py mmcf --instances grid10,planar300 --time-limit 600
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import subprocess
 import sys
 import time
@@ -186,9 +188,71 @@ def periter_row(arcs: int, extra: int, bandwidth: float, seed: int) -> dict:
     }
 
 
+def _solve_seconds(model, iterations: int) -> float:
+    """Seconds of a float32 solve after its setup (scaling, norm, device copies): at 10^7 arcs
+    the setup takes seconds and varies by more than the timed iterations' differences."""
+    import scotopt
+
+    t0 = time.perf_counter()
+    result = scotopt.solve(model.lp, dtype="float32", eps=1e-4, iteration_limit=iterations)
+    return time.perf_counter() - t0 - result.setup_time
+
+
+def periter_fused_rows(arcs: int, extra: int, repeats: int, seed: int) -> list[dict]:
+    """Fused (numba) and generic NumPy iterations on one model, interleaved: each repeat measures
+    the triad, then both modes (their order alternating between repeats), each as the difference
+    of a 64- and a (64 + extra)-iteration solve over ``extra``, setup times subtracted. Returns
+    one row per mode: min and median over the repeats, the bound at the median triad of the run."""
+    import statistics
+
+    from scotopt.kernels.network_fused import ENV_SWITCH
+    from scotopt.models.generators import netgen_min_cost_flow
+
+    model = netgen_min_cost_flow(arcs // 8, arcs, seed=seed)
+    modes = {"numpy": "0", "numba-fused": "1"}
+    for flag in modes.values():  # warm-up: compile (or load) the kernels, touch the code paths
+        os.environ[ENV_SWITCH] = flag
+        _solve_seconds(model, 2)
+    per_iter = {mode: [] for mode in modes}
+    triads = []
+    for rep in range(repeats):
+        triads.append(stream_triad())
+        order = list(modes) if rep % 2 == 0 else list(modes)[::-1]
+        for mode in order:
+            os.environ[ENV_SWITCH] = modes[mode]
+            base = _solve_seconds(model, 64)
+            longer = _solve_seconds(model, 64 + extra)
+            per_iter[mode].append((longer - base) / extra)
+            print(f"arcs={arcs} rep={rep} {mode}: {per_iter[mode][-1] * 1e3:.2f} ms/iter "
+                  f"(triad {triads[-1]:.1f} GB/s)", flush=True)
+    os.environ.pop(ENV_SWITCH, None)
+    triads.append(stream_triad())
+    bandwidth = statistics.median(triads)
+    moved = compulsory_bytes(arcs, model.num_nodes)
+    bound = moved / (bandwidth * 1e9)
+    rows = []
+    for mode, times in per_iter.items():
+        best, middle = min(times), statistics.median(times)
+        rows.append({
+            "arcs": arcs, "mode": mode, "repeats": repeats, "extra_iterations": extra,
+            "ms_min": best * 1e3, "ms_median": middle * 1e3, "MB_per_iter": moved / 1e6,
+            "triad_GBs_median": bandwidth, "triad_GBs_min": min(triads), "triad_GBs_max": max(triads),
+            "bound_ms": bound * 1e3, "ratio_min": best / bound, "ratio_median": middle / bound,
+            "load_avg_1min": os.getloadavg()[0],
+        })
+    return rows
+
+
 def cmd_periter(ns):
     if ns.malloc_reuse:
         malloc_reuse()
+    if ns.fused:
+        rows = []
+        for arcs in ns.arcs:
+            extra = 64 * max(1, int(ns.seconds / max(arcs * 25e-9, 1e-6)) // 64)
+            rows.extend(periter_fused_rows(int(arcs), extra, ns.repeats, ns.seed))
+        write(rows, Path(ns.out))
+        return
     rows = []
     for arcs in ns.arcs:
         bandwidth = stream_triad()
@@ -268,15 +332,19 @@ def cmd_e2e(ns):
             rows.append(_peer_row(model, name, ref, solver, status, seconds, x, y, iterations, note))
             print(rows[-1], flush=True)
 
-        for dtype in ns.dtypes:
+        for dtype, mode in [(d, m) for d in ns.dtypes for m in ns.numba]:
+            from scotopt.kernels.network_fused import ENV_SWITCH
+
+            os.environ[ENV_SWITCH] = "1" if mode == "on" else "0"
             t0 = time.perf_counter()
             sol = model.solve(eps=ns.eps, dtype=dtype, time_limit=ns.time_limit)
             seconds = time.perf_counter() - t0
+            os.environ.pop(ENV_SWITCH)
             t1 = time.perf_counter()
             repaired = model.integral_flow(sol.flow, sol.potentials)
             repair_s = time.perf_counter() - t1
             add(
-                f"scotopt-numpy-{dtype}",
+                f"scotopt-numpy-{dtype}" + ("" if mode == "on" else "-unfused"),
                 sol.status.name,
                 seconds,
                 sol.flow,
@@ -392,6 +460,9 @@ def main(argv=None):
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--out", default=str(RESULTS / "network_periter"))
     q.add_argument("--malloc-reuse", action="store_true", help="see malloc_reuse()")
+    q.add_argument("--fused", action="store_true",
+                   help="fused numba iteration vs generic NumPy, interleaved (periter_fused_rows)")
+    q.add_argument("--repeats", type=int, default=3, help="with --fused: interleaved repeats")
     e = sub.add_parser("e2e")
     e.add_argument("--arcs", type=float, nargs="+", default=[1e6])
     e.add_argument("--family", choices=["netgen", "grid"], default="netgen")
@@ -399,6 +470,8 @@ def main(argv=None):
     e.add_argument("--time-limit", type=float, default=900.0)
     e.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     e.add_argument("--skip", nargs="*", default=[], help="any of simplex, ipm, pdlp")
+    e.add_argument("--numba", nargs="+", choices=["on", "off"], default=["on"],
+                   help="SCOTOPT_NUMBA for scotopt's solves: on (fused where numba is installed), off, or both")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--out", default=str(RESULTS / "network_e2e"))
     e.add_argument("--malloc-reuse", action="store_true", help="see malloc_reuse()")

@@ -48,6 +48,12 @@ def network_bytes(arcs: int, nodes: int, value_bytes: int = 4, index_bytes: int 
     = 8 value and 4 index transfers per arc (48 B in float32 with int32 indices; 64 B while A^T y
     was carried, before 2026-11-26); the node vectors (y, y0, ax, ax0, con bounds, d1: about 10
     reads/writes) add 10 values per node.
+
+    The fused numba iteration (``scotopt/kernels/network_fused.py``) needs one pass over the arcs
+    (x^ is used where it is computed, never stored): tail, head, x, c, x0, the upper bound,
+    write x+ = 5 value and 2 index transfers with a constant lower bound (28 B/arc in float32),
+    plus the random node gathers/scatters that this count leaves out. The bound above stays the
+    reference (the iteration as written), so a fused ratio below 1 is possible in principle.
     """
     return arcs * (8 * value_bytes + 4 * index_bytes) + nodes * 10 * value_bytes
 

@@ -459,7 +459,25 @@ class DeviceNetwork(ParamsOperator):
         op._sorted = None
         if op.kind == "numpy" and op.K > 1:
             op._sorted = (_sorted_segments(net.tail, op.V), _sorted_segments(net.head, op.V))
+        op._fused = None
+        if op.kind == "numpy":
+            from scotopt.kernels.network_fused import fused_step_for
+
+            op._fused = fused_step_for(op)
         return op
+
+    def release_scratch(self):
+        """Free what the fused step keeps between iterations (``algorithm.evaluate`` calls it)."""
+        if self._fused is not None:
+            self._fused.release()
+
+    def fused_step(self, data, s, tau, sigma, neg_sigma, a, b, anchor):
+        """One whole PDHG iteration (x+, y+, (A x)+) as compiled loops (``algorithm.step``'s hook;
+        ``network_fused.py``), or None: not NumPy, several commodities, coupling rows, numba
+        absent or switched off (``SCOTOPT_NUMBA=0``), or data the kernels do not cover."""
+        if self._fused is None:
+            return None
+        return self._fused(self.params, data, s.x, s.y, s.ax, s.x0, s.y0, s.ax0, tau, sigma, neg_sigma, a, b, anchor)
 
     # forward: A~ x
     def matvec(self, x):

@@ -6,6 +6,8 @@ an operator ``op`` with ``matvec`` / ``rmatvec`` on the scaled matrix A~, the im
 iterations or talks to the host; the drivers do (``driver.py``). The one mutation: on NumPy
 (``xp.writes_in_place``) a product that ``op`` has just returned, which every device operator
 allocates fresh, is overwritten with what is computed from it (a column vector less at 10^8).
+An operator may compute a whole :func:`step` itself (``op.fused_step``: the NumPy network
+operator with numba, ``scotopt/kernels/network_fused.py``); it must be this same iteration.
 
 The LP (already preconditioned, see ``scaling.py``) is ``min c@x s.t. l <= A x <= u,
 lv <= x <= uv``, with saddle function ``c@x - y@A@x + p(y)``, p(y) = sum(l y^+ - u y^-).
@@ -291,7 +293,18 @@ def pdhg_map(xp, op, data: PDHGData, x, y, ax, omega):
 
 
 def step(xp, op, data: PDHGData, params: Params, s: PDHGState) -> PDHGState:
-    """One reflected Halpern PDHG iteration (no host synchronisation)."""
+    """One reflected Halpern PDHG iteration (no host synchronisation).
+
+    An operator may offer the whole iteration as one compiled kernel: ``op.fused_step(data, s,
+    tau, sigma, -sigma, a, b, anchor)`` returning (x+, y+, (A x)+), the same map as below up to
+    float rounding, or None where it does not cover ``data`` (the NumPy network operator with
+    numba, ``scotopt/kernels/network_fused.py``). Otherwise the generic path runs."""
+    fused = getattr(op, "fused_step", None)
+    if fused is not None:
+        a, b, anchor, k_next, n_next = _halpern_coefficients(xp, params.reflection, s.k, s.n)
+        new = fused(data, s, *_step_sizes(xp, data.eta, s.omega), a, b, anchor)
+        if new is not None:
+            return PDHGState(*new, s.x0, s.y0, s.ax0, k_next, n_next, *s[8:])
     x_hat, y_hat, ax_hat = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.omega)
     a, b, anchor, k_next, n_next = _halpern_coefficients(xp, params.reflection, s.k, s.n)
     halpern = _iteration_bodies(xp)[2]  # may overwrite the hats (NumPy): nothing below reads them
@@ -572,6 +585,9 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
     read and reduced at once, so that NumPy holds at most a few column temporaries at a time
     (JAX and CuPy fuse or free them anyway): at 10^8 columns each one is 400 MB in float32.
     """
+    release = getattr(op, "release_scratch", None)  # what a fused step keeps (memory only)
+    if release is not None:
+        release()
     x_hat, y_hat, ax_hat = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.omega)
     r = _residual_between(xp, data, s.omega, s.x, s.y, s.ax, x_hat, y_hat, ax_hat)
     inf = infinite_bounds(xp, data)

@@ -1,0 +1,280 @@
+"""One r2HPDHG iteration on a single-commodity network as three compiled loops (numba, CPU).
+
+The NumPy backend runs an iteration as ~20 whole-vector operations plus two ``ufunc.at``
+scatter-adds; each operation reads and writes whole arc vectors. With numba installed (the
+``cpu`` extra) and ``SCOTOPT_NUMBA`` not set to ``0``, :class:`FusedNetworkStep` computes the
+same iteration (``algorithm.step``: T, then the reflected Halpern updates of x, y and A x) in
+three loops, for A~ = D1 N D2 with N the V x E node-arc incidence matrix (no coupling rows,
+one commodity; ``incidence.py``):
+
+1. nodes:  s_v = y_v d1_v [d2]      (d2 folded in when it is a scalar, as ``rmatvec`` does)
+           t_v = 0
+2. arcs:   g_a   = (s_tail(a) - s_head(a)) [d2_a]                     = (A~^T y)_a
+           x^_a  = min(max(x_a - tau (c_a - g_a), lv_a), uv_a)
+           t_tail(a) += x^_a [d2_a];  t_head(a) -= x^_a [d2_a]        (scatter of N D2 x^)
+           x+_a  = a x^_a + b x_a + anchor x0_a                        (Halpern; x^ is not stored)
+3. nodes:  (A x^)_v = t_v (d1_v [d2])
+           w_v   = y_v - sigma (2 (A x^)_v - (A x)_v)
+           y^_v  = w_v - min(max(w_v, -sigma u_v), -sigma l_v)
+           y+_v  = a y^_v + b y_v + anchor y0_v
+           (A x)+_v = a (A x^)_v + b (A x)_v + anchor (A x0)_v
+
+with tau = eta/omega, sigma = eta omega, a = 2 gamma w, b = (1 - 2 gamma) w, anchor = 1 - w,
+w = (k+1)/(k+2) (``algorithm._step_sizes``, ``_halpern_coefficients``). Each line is the
+corresponding NumPy body's operations in its order and in the solve's dtype (no fused
+multiply-add: numba does not contract without ``fastmath``), so the one difference from the
+NumPy iteration is the order in which the scatter-add sums a node's arcs (NumPy adds all tails,
+then subtracts all heads; here they interleave in arc order): float rounding only.
+
+Memory traffic per iteration (float32 values, int32 indices): loop 2 reads tail, head, x, c, x0
+and the finite per-arc bounds and writes x+ (7 streams, 28 B/arc with one bound vector, 32 B
+counting the cache's fill of the lines x+ is written to), plus the random gathers/scatters into
+the node vectors s, t (prefetched ``PREFETCH_DISTANCE`` arcs ahead); loops 1 and 3 stream ~14
+node values. ``scotopt.bench.roofline.network_bytes`` counts 48 B/arc + 40 B/node for the
+unfused iteration (x^ written and read back), so the fused loop can run below that bound; in
+practice the random node accesses, not DRAM, set its speed (bench/README.md, "Fused numba
+kernels"). x+ goes into an arc vector this step returned earlier once nothing else holds it
+(:meth:`FusedNetworkStep._column_output`).
+
+Anything else (several commodities, coupling rows, non-contiguous vectors, another dtype) makes
+:meth:`FusedNetworkStep.__call__` return None, and ``algorithm.step`` runs the generic path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+try:
+    import numba
+except ImportError:  # the ``cpu`` extra is not installed: the NumPy operations run instead
+    numba = None
+
+ENV_SWITCH = "SCOTOPT_NUMBA"
+
+
+def enabled() -> bool:
+    """True when numba is importable and the environment variable ``SCOTOPT_NUMBA`` is not
+    ``0`` (read when an operator is built, so a process can switch between solves)."""
+    return numba is not None and os.environ.get(ENV_SWITCH, "1").strip() != "0"
+
+
+PREFETCH_DISTANCE = 64  # arcs ahead whose head node entries loop 2 asks the cache for
+
+
+if numba is not None:
+    from llvmlite import ir as _ir
+    from numba.core import cgutils as _cgutils
+    from numba.core import types as _types
+    from numba.extending import intrinsic as _intrinsic
+    from numba.extending import overload as _overload
+
+    _jit = numba.njit(cache=True, nogil=True, boundscheck=False)
+
+    def _at(v, e):
+        """v[e] for a vector, v for a scalar (a 0-d operand broadcast)."""
+        return v[e] if np.ndim(v) else v
+
+    def _is_vector(v):
+        return np.ndim(v) == 1
+
+    @_overload(_at, jit_options={"cache": True})
+    def _at_compiled(v, e):  # resolved at compile time: no per-element test
+        if isinstance(v, _types.Array):
+            return lambda v, e: v[e]
+        return lambda v, e: v
+
+    @_overload(_is_vector, jit_options={"cache": True})
+    def _is_vector_compiled(v):
+        if isinstance(v, _types.Array):
+            return lambda v: True
+        return lambda v: False
+
+    @_intrinsic
+    def _prefetch(typingctx, array, index):
+        """Ask the cache for ``array[index]`` (LLVM's prefetch: read, high locality, data). Heads
+        are random: without it the loop waits on one cache miss after another (2.5x slower at
+        10^7 arcs, where the node vectors outgrow L2)."""
+
+        def codegen(context, builder, signature, args):
+            array_type = signature.args[0]
+            ary = context.make_array(array_type)(context, builder, args[0])
+            pointer = _cgutils.get_item_pointer(context, builder, array_type, ary, [args[1]],
+                                                wraparound=False, boundscheck=False)
+            byte_pointer = _ir.IntType(8).as_pointer()
+            i32 = _ir.IntType(32)
+            fn = _cgutils.get_or_insert_function(
+                builder.module, _ir.FunctionType(_ir.VoidType(), [byte_pointer, i32, i32, i32]), "llvm.prefetch.p0i8")
+            builder.call(fn, [builder.bitcast(pointer, byte_pointer), _ir.Constant(i32, 0), _ir.Constant(i32, 3),
+                              _ir.Constant(i32, 1)])
+            return context.get_dummy_value()
+
+        return _types.void(array, index), codegen
+
+    @_jit
+    def _prepare_nodes(y, d1, d2, s, t):
+        """Loop 1: s = y d1 (times d2 when it is a scalar), t = 0."""
+        for v in range(y.shape[0]):
+            sv = y[v] * d1[v]
+            if not _is_vector(d2):
+                sv = sv * _at(d2, 0)
+            s[v] = sv
+            t[v] = 0
+
+    @_jit
+    def _arc_pass(tail, head, s, t, x, x0, c, lv, uv, d2, tau, a, b, anchor, x_out):
+        """Loop 2 (module docstring). ``c``, ``lv``, ``uv``, ``d2``: vectors or scalars. Node ids
+        are read as unsigned (valid ids are >= 0), which spares numba's negative-index test."""
+        n = x.shape[0]
+        for e in range(n):
+            if e + PREFETCH_DISTANCE < n:
+                ahead = np.uintp(head[e + PREFETCH_DISTANCE])
+                _prefetch(s, ahead)
+                _prefetch(t, ahead)
+            i, j = np.uintp(tail[e]), np.uintp(head[e])
+            g = s[i] - s[j]
+            if _is_vector(d2):
+                g = g * _at(d2, e)
+            step = _at(c, e) - g
+            step = tau * step
+            xh = x[e] - step
+            lower = _at(lv, e)
+            xh = lower if xh < lower else xh  # np.maximum, NaN kept: a comparison with NaN is False
+            upper = _at(uv, e)
+            xh = upper if xh > upper else xh
+            w = xh * _at(d2, e) if _is_vector(d2) else xh
+            t[i] += w
+            t[j] -= w
+            h = a * xh
+            h = h + b * x[e]
+            x_out[e] = h + anchor * x0[e]
+
+    @_jit
+    def _node_pass(t, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, y_out, ax_out):
+        """Loop 3 (module docstring); ``d2s`` is the scalar d2, or 1 with a per-arc d2; ``lb``,
+        ``ub``: vectors or scalars."""
+        for v in range(y.shape[0]):
+            scale = d1[v] * d2s
+            axh = t[v] * scale
+            w = axh + axh
+            w = w - ax[v]
+            w = sigma * w
+            w = y[v] - w
+            lower = neg_sigma * _at(ub, v)
+            upper = neg_sigma * _at(lb, v)
+            clipped = lower if w < lower else w
+            clipped = upper if clipped > upper else clipped
+            yh = w - clipped
+            h = a * yh
+            h = h + b * y[v]
+            y_out[v] = h + anchor * y0[v]
+            h = a * axh
+            h = h + b * ax[v]
+            ax_out[v] = h + anchor * ax0[v]
+
+
+def _operand(v, length, dtype):
+    """A kernel operand: a contiguous 1-D array of ``length``, or a 0-d value as a scalar of
+    ``dtype``; None for anything else (the generic path runs)."""
+    if type(v) is not np.ndarray or v.dtype != dtype:
+        return None
+    if v.ndim == 0:
+        return v[()]
+    if v.ndim == 1 and v.shape[0] == length and v.flags.c_contiguous:
+        return v
+    return None
+
+
+def _references(items, k):
+    """The reference count of ``items[k]`` as seen from here."""
+    return sys.getrefcount(items[k])
+
+
+# The count of an object that only a list holds, measured the way _column_output measures (not
+# assumed: how an interpreter counts the call's own references is its business).
+_UNSHARED = _references([object()], 0)
+
+
+class FusedNetworkStep:
+    """The fused iteration for a single-commodity network operator (``DeviceNetwork`` on NumPy
+    with one commodity and no coupling rows) of V nodes and E arcs. Holds two node-length
+    scratch vectors, reused by every call (one solve steps one state at a time)."""
+
+    def __init__(self, num_nodes: int, num_arcs: int, dtype):
+        self.V, self.E = num_nodes, num_arcs
+        self.dtype = np.dtype(dtype)
+        self._scratch = None
+        self._columns = []  # x+ vectors this step has returned (see _column_output)
+        self.failed = False
+
+    def release(self):
+        """Drop the scratch vectors and the kept outputs (those in use stay alive where they are
+        used): called before an evaluation, whose column temporaries set the solve's peak memory,
+        so that the fused path holds nothing extra there (5 B/arc in float32 otherwise)."""
+        self._scratch = None
+        self._columns = []
+
+    def _column_output(self):
+        """An arc-length output vector: one this step returned before and nothing else holds any
+        more (its reference count is that of an object only a list holds, ``_UNSHARED``; a view
+        or a state that holds it adds to the count), else a fresh one. A fresh 40 MB vector costs
+        its page faults in the arc loop, ~10 ms of CPU at 10^7 arcs in float32 (glibc maps blocks
+        over 32 MB afresh each time); at most two are kept, and :meth:`release` drops them."""
+        for k in range(len(self._columns)):
+            if _references(self._columns, k) <= _UNSHARED:
+                return self._columns[k]
+        vector = np.empty(self.E, dtype=self.dtype)
+        if len(self._columns) < 2:
+            self._columns.append(vector)
+        return vector
+
+    def __call__(self, params, data, x, y, ax, x0, y0, ax0, tau, sigma, neg_sigma, a, b, anchor):
+        """(x+, y+, (A x)+) of one iteration (module docstring), or None where the vectors are not
+        of the supported form. ``params`` = the operator's (tail, head, d1, d2); the scalars are
+        0-d arrays of the solve's dtype."""
+        if self.failed:
+            return None
+        V, E, dt = self.V, self.E, self.dtype
+        tail, head, d1, d2 = params
+        if type(tail) is not np.ndarray or type(head) is not np.ndarray or tail.dtype != head.dtype:
+            return None
+        columns = [_operand(v, E, dt) for v in (x, x0, data.c, data.var_lb, data.var_ub, d2)]
+        rows = [_operand(v, V, dt) for v in (y, ax, y0, ax0, d1, data.con_lb, data.con_ub)]
+        if any(p is None for p in columns) or any(p is None for p in rows):
+            return None
+        if any(np.ndim(p) == 0 for p in columns[:2] + rows[:5]):
+            return None  # the iterates and d1 must be whole vectors
+        xv, x0v, c, lv, uv, d2v = columns
+        yv, axv, y0v, ax0v, d1v, lb, ub = rows
+        d2s = d2v if np.ndim(d2v) == 0 else dt.type(1)
+        if self._scratch is None:
+            self._scratch = (np.empty(V, dtype=dt), np.empty(V, dtype=dt))
+        s, t = self._scratch
+        tau, sigma, neg_sigma, a, b, anchor = (dt.type(v) for v in (tau, sigma, neg_sigma, a, b, anchor))
+        x_out = self._column_output()
+        y_out = np.empty(V, dtype=dt)
+        ax_out = np.empty(V, dtype=dt)
+        try:  # the outputs are fresh: a failure here leaves the state untouched
+            _prepare_nodes(yv, d1v, d2v, s, t)
+            _arc_pass(tail, head, s, t, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, x_out)
+            _node_pass(t, d1v, d2s, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, y_out, ax_out)
+        except Exception as exc:  # noqa: BLE001 - a kernel that numba cannot compile costs speed, never a result
+            import warnings
+
+            self.failed = True
+            warnings.warn(f"fused network kernels unavailable ({type(exc).__name__}: {exc}); using NumPy",
+                          stacklevel=3)
+            return None
+        return x_out, y_out, ax_out
+
+
+def fused_step_for(op):
+    """A :class:`FusedNetworkStep` for a NumPy ``DeviceNetwork`` it covers, else None."""
+    if not enabled() or op.kind != "numpy" or op.K != 1 or op.coupling:
+        return None
+    tail = op.params[0]
+    if tail.dtype not in (np.int32, np.int64) or op.dtype not in (np.float32, np.float64):
+        return None
+    return FusedNetworkStep(op.V, op.E, op.dtype)

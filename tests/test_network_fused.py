@@ -1,0 +1,185 @@
+"""The fused (numba) network iteration against the generic NumPy iteration and independent optima.
+
+References: the generic NumPy iteration of ``algorithm.step`` (the same map written as separate
+array operations; a different summation order in the scatter-add only), OR-Tools
+SimpleMinCostFlow and the optima of ../shared/data/dimacs_mcf/index.csv for full solves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scotopt import Status
+from scotopt.kernels import get_backend, network_fused
+from scotopt.kernels.incidence import NetworkMatrix
+from scotopt.models.generators import grid_multicommodity, netgen_min_cost_flow
+from scotopt.solvers.pdhg import algorithm as alg
+from tests.test_network_models import dimacs_index, ortools_cost, reference_objective
+
+pytest.importorskip("numba")
+
+PARAMS = alg.Params(reflection=1.0, restart_sufficient=0.2, restart_necessary=0.5, restart_artificial=0.36,
+                    pid_kp=0.99, pid_ki=0.01, pid_kd=0.0, pid_integral_decay=0.3, check_every=16.0)
+
+
+def random_problem(seed, dtype, index, d2_per_arc, scalar_lower, row_ranges):
+    """A random network (self-loops and isolated nodes included) with random scalings, costs,
+    bounds and starting point, as device operator + PDHGData + state on the NumPy backend."""
+    rng = np.random.default_rng(seed)
+    V, E = 40, 300
+    tail, head = rng.integers(0, V - 2, E), rng.integers(0, V - 2, E)  # the last two nodes isolated
+    tail[:5] = head[:5]  # self-loops
+    d1 = rng.uniform(0.2, 1.5, V)
+    d2 = rng.uniform(0.3, 1.2, E) if d2_per_arc else 0.7
+    net = NetworkMatrix(tail, head, V, row_scale=d1, col_scale=d2)
+    net.tail, net.head = net.tail.astype(index), net.head.astype(index)
+    backend = get_backend("numpy")
+    op = net.device_operator(backend, dtype)
+
+    def arr(v):
+        return np.asarray(v, dtype=dtype)
+
+    upper = rng.uniform(0.5, 3.0, E)
+    lower = arr(0.0) if scalar_lower else arr(np.where(rng.random(E) < 0.3, -np.inf, -rng.uniform(0, 1, E)))
+    rhs = rng.normal(size=V)
+    con_lb = rhs - (rng.uniform(0, 1, V) if row_ranges else 0.0)
+    con_ub = rhs + (np.where(rng.random(V) < 0.2, np.inf, rng.uniform(0, 1, V)) if row_ranges else 0.0)
+    eta = 0.9 / net.norm_upper_bound()
+    data = alg.PDHGData(c=arr(rng.normal(size=E)), con_lb=arr(con_lb), con_ub=arr(con_ub), var_lb=lower,
+                        var_ub=arr(upper), d1=op.params[2], d2=op.params[3], theta_b=1.0, theta_c=1.0, c0=0.0,
+                        bound_norm=float(np.linalg.norm(rhs)), cost_norm=1.0, eta=eta)
+    x = np.clip(arr(rng.normal(size=E)), lower, arr(upper))
+    state = alg.init_state(backend.xp, op, data, x, arr(rng.normal(size=V)), np.dtype(dtype))
+    return backend.xp, op, data, state
+
+
+def run(xp, op, data, state, iterations):
+    """``iterations`` steps with an evaluation (restart test) every ``check_every``."""
+    for n in range(iterations):
+        state = alg.step(xp, op, data, PARAMS, state)
+        if (n + 1) % int(PARAMS.check_every) == 0:
+            state, _ = alg.evaluate(xp, op, data, PARAMS, state)
+    return state
+
+
+def generic(op):
+    """The same operator without its fused step (algorithm.step then runs the NumPy bodies)."""
+    plain = op.with_params(op.params)
+    plain._fused = None
+    return plain
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-10), ("float32", 2e-3)])
+@pytest.mark.parametrize("index", [np.int32, np.int64])
+@pytest.mark.parametrize("d2_per_arc, scalar_lower, row_ranges",
+                         [(False, True, False), (True, False, True), (True, True, False), (False, False, True)])
+def test_fused_iteration_equals_generic(dtype, rtol, index, d2_per_arc, scalar_lower, row_ranges):
+    xp, op, data, start = random_problem(7, dtype, index, d2_per_arc, scalar_lower, row_ranges)
+    assert op._fused is not None
+    tau, sigma, neg_sigma = alg._step_sizes(xp, data.eta, start.omega)
+    a, b, anchor, _, _ = alg._halpern_coefficients(xp, 1.0, start.k, start.n)
+    assert op.fused_step(data, start, tau, sigma, neg_sigma, a, b, anchor) is not None  # covered: it runs
+    fused = run(xp, op, data, start, 320)
+    plain = run(xp, generic(op), data, start, 320)
+    assert float(fused.restarts) == float(plain.restarts) >= 2  # restarts happened, at the same checks
+    for name in ("x", "y", "ax", "x0", "y0", "ax0"):
+        f, p = getattr(fused, name), getattr(plain, name)
+        assert f.dtype == np.dtype(dtype)
+        scale = max(float(np.max(np.abs(p))), 1.0)
+        assert float(np.max(np.abs(f - p))) <= rtol * scale, name
+    assert float(fused.omega) == pytest.approx(float(plain.omega), rel=rtol)
+
+
+def test_one_step_matches_generic_closely():
+    """A single float64 step: equal up to the scatter-add's summation order (a few ulps)."""
+    xp, op, data, start = random_problem(3, "float64", np.int32, True, False, True)
+    f = alg.step(xp, op, data, PARAMS, start)
+    p = alg.step(xp, generic(op), data, PARAMS, start)
+    for name in ("x", "y", "ax"):
+        np.testing.assert_allclose(getattr(f, name), getattr(p, name), rtol=1e-13, atol=1e-13)
+
+
+def test_unsupported_forms_fall_back():
+    xp, op, data, start = random_problem(5, "float64", np.int32, False, True, False)
+    tau, sigma, neg_sigma = alg._step_sizes(xp, data.eta, start.omega)
+    a, b, anchor, _, _ = alg._halpern_coefficients(xp, 1.0, start.k, start.n)
+    strided = start._replace(x=np.repeat(start.x, 2)[::2])  # not contiguous: the generic path runs
+    assert op.fused_step(data, strided, tau, sigma, neg_sigma, a, b, anchor) is None
+    np.testing.assert_array_equal(alg.step(xp, op, data, PARAMS, strided).x,
+                                  alg.step(xp, generic(op), data, PARAMS, strided).x)
+    mixed = data._replace(c=data.c.astype(np.float32))  # another dtype
+    assert op.fused_step(data=mixed, s=start, tau=tau, sigma=sigma, neg_sigma=neg_sigma, a=a, b=b,
+                         anchor=anchor) is None
+    mm = grid_multicommodity(3, 4, 3, seed=1)  # several commodities, coupling rows: no fused step
+    assert mm.operator.device_operator(get_backend("numpy"), np.float64)._fused is None
+
+
+def test_switch_off(monkeypatch):
+    monkeypatch.setenv(network_fused.ENV_SWITCH, "0")
+    assert not network_fused.enabled()
+    model = netgen_min_cost_flow(60, 480, seed=4)
+    assert model.operator.device_operator(get_backend("numpy"), np.float64)._fused is None
+    ref = ortools_cost(model.tail, model.head, model.capacity, model.cost, model.supply)
+    sol = model.solve(eps=1e-6)
+    assert sol.status == Status.OPTIMAL
+    assert abs(sol.objective - ref) / abs(ref) <= 1e-5
+    monkeypatch.setenv(network_fused.ENV_SWITCH, "1")
+    assert network_fused.enabled()
+    assert model.operator.device_operator(get_backend("numpy"), np.float64)._fused is not None
+
+
+@pytest.mark.parametrize("dtype, eps, tol", [("float64", 1e-6, 1e-5), ("float32", 1e-4, 1e-4)])
+def test_fused_solve_matches_ortools_and_generic(monkeypatch, dtype, eps, tol):
+    model = netgen_min_cost_flow(120, 960, seed=9)
+    ref = ortools_cost(model.tail, model.head, model.capacity, model.cost, model.supply)
+    assert model.operator.device_operator(get_backend("numpy"), np.float64)._fused is not None
+    fused = model.solve(eps=eps, dtype=dtype)
+    monkeypatch.setenv(network_fused.ENV_SWITCH, "0")
+    plain = model.solve(eps=eps, dtype=dtype)
+    for sol in (fused, plain):
+        assert sol.status == Status.OPTIMAL
+        assert abs(sol.objective - ref) / abs(ref) <= tol
+    if dtype == "float64":  # the same iterations: the same number of them and restarts
+        assert fused.result.iterations == plain.result.iterations
+        assert fused.result.restarts == plain.result.restarts
+
+
+def test_fused_dimacs_netgen(shared_data):
+    """netgen_8_10a (1024 nodes, 8192 arcs) through the fused path, against the index's optimum
+    and SimpleMinCostFlow."""
+    folder, index = dimacs_index(shared_data)
+    from scotopt.io.dimacs import read_dimacs
+
+    model = read_dimacs(folder / index["netgen_8_10a"]["file"])
+    assert model.operator.device_operator(get_backend("numpy"), np.float64)._fused is not None
+    ref = reference_objective(index["netgen_8_10a"])
+    assert ortools_cost(model.tail, model.head, model.capacity, model.cost, model.supply, model.lower) == ref
+    sol = model.solve(eps=1e-7)
+    assert sol.status == Status.OPTIMAL
+    assert abs(sol.objective - ref) / abs(ref) <= 1e-6
+
+
+def test_output_vectors_are_reused_only_when_unreferenced():
+    step = network_fused.FusedNetworkStep(3, 5, np.float32)
+    first = step._column_output()
+    first_id = id(first)
+    second = step._column_output()
+    assert second is not first  # first is still held here
+    view = first[1:]  # a view keeps its base alive: still not free
+    del first
+    third = step._column_output()
+    assert id(third) != first_id and third is not second
+    del view
+    fourth = step._column_output()
+    assert id(fourth) == first_id  # nothing holds it any more: recycled
+    assert len(step._columns) == 2
+
+
+def test_evaluation_releases_what_the_fused_step_keeps():
+    xp, op, data, start = random_problem(11, "float32", np.int32, False, True, False)
+    state = alg.step(xp, op, data, PARAMS, alg.step(xp, op, data, PARAMS, start))
+    assert op._fused._columns and op._fused._scratch is not None
+    alg.evaluate(xp, op, data, PARAMS, state)
+    assert op._fused._columns == [] and op._fused._scratch is None
+    assert alg.step(xp, op, data, PARAMS, state).x.dtype == np.float32  # and steps on afterwards
