@@ -111,7 +111,7 @@ def test_options_and_inputs():
     with pytest.raises(InvalidProblemError, match="budget"):
         BudgetNewsvendor([1], [1], [1], [1], [1], budget=-1)
     limited = _newsvendor().solve(method="polyak", options=LagrangianOptions(max_iterations=3, gap_tolerance=0))
-    assert limited.status == Status.ITERATION_LIMIT and limited.iterations == 4
+    assert limited.status == Status.ITERATION_LIMIT and limited.iterations == 3  # multiplier updates done
 
 
 def test_heuristic_may_propose_multipliers():

@@ -418,3 +418,19 @@ def test_master_time_limit_counts_from_the_run_not_from_the_model():
     solved = master.solve_master(until=time.perf_counter() + 5.0)
     assert solved is not None and solved[4]  # optimal: not stopped by the clock of earlier runs
     assert h.getOptionValue("time_limit")[1] >= clock + 4.9
+
+
+def test_background_master_failure_is_reported_and_the_bound_goes_on():
+    from scotopt.models.mmcf_master import PathMaster
+
+    model = grid_mmcf(side=5, commodities=20, seed=3)
+    master = PathMaster(model, every=2, first=2, settle=np.inf, background=True)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("HiGHS went away")
+
+    master.run = broken
+    with pytest.warns(RuntimeWarning, match="HiGHS went away"):
+        result = model.solve(heuristic=master, options=LagrangianOptions(max_iterations=40))
+    assert result.upper_bound == np.inf and result.iterations == 40
+    assert isinstance(master.error, RuntimeError)

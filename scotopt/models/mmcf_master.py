@@ -611,6 +611,7 @@ class PathMaster:
         the foreground."""
         thread = self._thread
         if thread is None:
+            self._warn_error()
             return
         self._stopping = True
         while thread.is_alive():
@@ -622,6 +623,17 @@ class PathMaster:
             thread.join(0.05)
         self._thread = None
         self._stopping = False
+        self._warn_error()
+
+    def _warn_error(self):
+        """Say once that a background run failed (its exception is kept in ``error``): the solve
+        went on without the master's upper bounds from then on."""
+        if self.error is not None and not getattr(self, "_warned", False):
+            import warnings
+
+            self._warned = True
+            warnings.warn(f"the MMCF path master stopped with {type(self.error).__name__}: {self.error}; "
+                          "no upper bounds came from it after that", RuntimeWarning, stacklevel=3)
 
     def heuristic(self, lam, x, x_average):
         """The driver's hook: :meth:`run` (routing at ``lam`` first, then the RMP) every ``every``

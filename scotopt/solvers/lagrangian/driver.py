@@ -241,7 +241,7 @@ def solve_lagrangian(oracle: Callable, sense, rows: int, multipliers=None, metho
     if verbose:
         print(f"{'iter':>7} {'':2}{'L(lam)':>15} {'':5}{'best bound':>15} {'':3}{'upper bound':>15} {'':4}{'gap':>9} "
               f"{'':6}{'step':>8} {'time':>8}", flush=True)
-    iteration = 0
+    iteration = completed = 0  # completed: multiplier updates done (the count reported)
     try:
         try_heuristic(lam, x)
         while True:
@@ -317,15 +317,16 @@ def solve_lagrangian(oracle: Callable, sense, rows: int, multipliers=None, metho
                 if method_name == "polyak" and no_improve >= options.stall_halving:
                     theta, no_improve = max(theta / 2, options.theta_min), 0
             try_heuristic(lam, x)
+            completed = iteration
             if iteration % options.print_every == 0:
                 log(iteration, value)
     except KeyboardInterrupt:
         status = Status.INTERRUPTED
-    log(iteration, value)
+    log(completed, value)
     return LagrangianResult(
         status=status, lower_bound=best_lb, upper_bound=ub, multipliers=_to_host(best_lam), x_average=x_avg,
         x_best_feasible=best_x, average_infeasibility=violation(_average_subgradient(oracle, x_avg, g)),
-        iterations=iteration, solve_time=time.perf_counter() - started, method=method_name, history=history,
+        iterations=completed, solve_time=time.perf_counter() - started, method=method_name, history=history,
     )
 
 
