@@ -109,7 +109,7 @@ def main(argv=None) -> int:
                          "columns": len(master.col_arcs), "capacity_rows": master.capacity_rows,
                          "load_before": load_before, "load_after": os.getloadavg()[0],
                          "master_background": background, "highs_statuses": dict(master.statuses),
-                         "runs_ended_by": dict(getattr(master, "run_ends", {})), "status": result.status.name})
+                         "runs_ended_by": dict(master.run_ends), "status": result.status.name})
             print(rows[-1], flush=True)
             Path(f"{args.out}_{name}_history.json").write_text(json.dumps(
                 [{"iteration": it, "bound": best, "upper_bound": ub, "seconds": round(t, 2)}

@@ -256,7 +256,7 @@ class FusedNetworkStep:
         x_out = self._column_output()
         y_out = np.empty(V, dtype=dt)
         ax_out = np.empty(V, dtype=dt)
-        try:  # the outputs are fresh: a failure here leaves the state untouched
+        try:  # the outputs are fresh or unshared: a failure here leaves the state untouched
             _prepare_nodes(yv, d1v, d2v, s, t)
             _arc_pass(tail, head, s, t, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, x_out)
             _node_pass(t, d1v, d2s, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, y_out, ax_out)

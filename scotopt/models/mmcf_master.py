@@ -145,6 +145,7 @@ class PathMaster:
         self._stopping = False
         self._last_start = None  # the driver call at which the latest background run started
         self.error = None  # an exception a background run ended with (it then gave no bound)
+        self._warned = False  # whether close() has reported ``error``
         self.settle = float(settle)  # the first call waits until the bound gains at most this per `every` calls
         self.settle_wait = int(settle_wait if settle_wait is not None else 20 * (every or 10))
         self._bounds: list[float] = []  # the best bound at every driver call (from note_bound)
@@ -513,7 +514,6 @@ class PathMaster:
                 self._publish(best)
             while self._offered:
                 self.add_paths(*self._offered.popleft())
-            self.priced_out = False
             ended = "rounds"
             for round_ in range(max(1, self.pricing_rounds if rounds is None else rounds)):
                 if not self._time_left():
@@ -543,8 +543,7 @@ class PathMaster:
                     ended = "time"
                     break
                 if self.price(mu, sigma) == 0:
-                    self.priced_out = True  # no improving path: the RMP optimum is the LP optimum
-                    ended = "priced out"
+                    ended = "priced out"  # no improving path: the RMP optimum is the LP optimum
                     break
             self.run_ends[ended] += 1
             return best
@@ -628,7 +627,7 @@ class PathMaster:
     def _warn_error(self):
         """Say once that a background run failed (its exception is kept in ``error``): the solve
         went on without the master's upper bounds from then on."""
-        if self.error is not None and not getattr(self, "_warned", False):
+        if self.error is not None and not self._warned:
             import warnings
 
             self._warned = True

@@ -259,8 +259,8 @@ def solve_lagrangian(oracle: Callable, sense, rows: int, multipliers=None, metho
             if iteration - last_improvement_at > options.stall_iterations:
                 status = Status.ITERATION_LIMIT  # stalled: no better bound for stall_iterations
                 break
-            target = ub if math.isfinite(ub) else best_lb + 0.05 * max(1.0, abs(best_lb))
             if method_name == "polyak":
+                target = ub if math.isfinite(ub) else best_lb + 0.05 * max(1.0, abs(best_lb))
                 norm2 = float(xp.sum(g * g))
                 if norm2 == 0:  # x(lam) satisfies the relaxed rows with complementarity: lam is optimal
                     best_lb, best_lam = max(best_lb, value), lam
@@ -276,7 +276,9 @@ def solve_lagrangian(oracle: Callable, sense, rows: int, multipliers=None, metho
                 if norm2 == 0:
                     status = _zero_step_status(ub, best_lb)
                     break
-                aim = max(target, best_lb + options.volume_target * max(1.0, abs(best_lb)))
+                aim = best_lb + options.volume_target * max(1.0, abs(best_lb))
+                if math.isfinite(ub):
+                    aim = max(aim, ub)
                 step = theta * (aim - best_lb) / norm2
                 lam = project(best_lam + step * direction)
                 weight = None

@@ -299,14 +299,13 @@ def step(xp, op, data: PDHGData, params: Params, s: PDHGState) -> PDHGState:
     tau, sigma, -sigma, a, b, anchor)`` returning (x+, y+, (A x)+), the same map as below up to
     float rounding, or None where it does not cover ``data`` (the NumPy network operator with
     numba, ``scotopt/kernels/network_fused.py``). Otherwise the generic path runs."""
+    a, b, anchor, k_next, n_next = _halpern_coefficients(xp, params.reflection, s.k, s.n)
     fused = getattr(op, "fused_step", None)
     if fused is not None:
-        a, b, anchor, k_next, n_next = _halpern_coefficients(xp, params.reflection, s.k, s.n)
         new = fused(data, s, *_step_sizes(xp, data.eta, s.omega), a, b, anchor)
         if new is not None:
             return PDHGState(*new, s.x0, s.y0, s.ax0, k_next, n_next, *s[8:])
     x_hat, y_hat, ax_hat = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.omega)
-    a, b, anchor, k_next, n_next = _halpern_coefficients(xp, params.reflection, s.k, s.n)
     halpern = _iteration_bodies(xp)[2]  # may overwrite the hats (NumPy): nothing below reads them
     return PDHGState(  # positional, in field order (cheaper than _replace in a NumPy loop)
         halpern(x_hat, s.x, s.x0, a, b, anchor),
