@@ -183,3 +183,36 @@ def test_evaluation_releases_what_the_fused_step_keeps():
     alg.evaluate(xp, op, data, PARAMS, state)
     assert op._fused._columns == [] and op._fused._scratch is None
     assert alg.step(xp, op, data, PARAMS, state).x.dtype == np.float32  # and steps on afterwards
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 1e-5)])
+@pytest.mark.parametrize("d2_per_arc", [False, True])
+def test_evaluation_kernels_equal_the_explicit_matrix_and_numpy_sums(dtype, rtol, d2_per_arc):
+    """The compiled A~ x, A~^T y, T(z) and KKT column sums that an evaluation uses, against the
+    explicit scipy matrix and the NumPy bodies (infinite bounds of both signs included)."""
+    xp, op, data, start = random_problem(13, dtype, np.int32, d2_per_arc, False, True)
+    net_csr = NetworkMatrix(op.params[0], op.params[1], op.V, row_scale=np.asarray(op.params[2], np.float64),
+                            col_scale=np.asarray(op.params[3], np.float64)).to_csr()
+    x, y = start.x, start.y
+    np.testing.assert_allclose(op.matvec(x), net_csr @ x.astype(np.float64), rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(op.rmatvec(y), net_csr.T @ y.astype(np.float64), rtol=rtol, atol=rtol)
+    plain = generic(op)
+    np.testing.assert_array_equal(op.rmatvec(y), plain.rmatvec(y))  # the same operations: equal
+    tau, sigma, neg_sigma = alg._step_sizes(xp, data.eta, start.omega)
+    for fused_hat, plain_hat in zip(op.fused_map(data, x, y, start.ax, tau, sigma, neg_sigma),
+                                    alg.pdhg_map(xp, plain, data, x, y, start.ax, start.omega), strict=True):
+        np.testing.assert_allclose(fused_hat, plain_hat, rtol=rtol, atol=rtol)
+    upper = data.var_ub.copy()
+    upper[::7] = np.inf
+    data = data._replace(var_ub=upper)
+    inf = alg.infinite_bounds(xp, data)
+    assert inf.col_lower.any() and inf.col_upper.any()
+    expected = alg.column_kkt_sums(xp, data, x, alg._reduced_costs(xp, plain, data, y), inf)
+    got = op.fused_column_kkt(data, x, y)
+    for g, e in zip(got, expected, strict=True):
+        assert g.dtype == np.dtype(dtype)
+        assert float(g) == pytest.approx(float(e), rel=rtol * 10, abs=rtol)
+    with np.errstate(invalid="ignore"):
+        nan_y = y.copy()
+        nan_y[0] = np.nan
+        assert np.isnan(float(op.fused_column_kkt(data, x, nan_y)[2]))  # NaN is reported, not hidden

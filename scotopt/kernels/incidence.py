@@ -479,11 +479,29 @@ class DeviceNetwork(ParamsOperator):
             return None
         return self._fused(self.params, data, s.x, s.y, s.ax, s.x0, s.y0, s.ax0, tau, sigma, neg_sigma, a, b, anchor)
 
+    def fused_map(self, data, x, y, ax, tau, sigma, neg_sigma):
+        """(x^, y^, A x^) = T(x, y) by the fused step's loops (``algorithm.pdhg_map``'s hook), or
+        None where :meth:`fused_step` would be None."""
+        if self._fused is None:
+            return None
+        return self._fused.map(self.params, data, x, y, ax, tau, sigma, neg_sigma)
+
+    def fused_column_kkt(self, data, x_hat, y_hat):
+        """``algorithm.column_kkt_sums`` without forming the reduced costs (``evaluate``'s hook),
+        or None where :meth:`fused_step` would be None."""
+        if self._fused is None:
+            return None
+        return self._fused.column_kkt(self.params, data, x_hat, y_hat)
+
     # forward: A~ x
     def matvec(self, x):
         tail, head, d1, d2 = self.params
         V, E, K = self.V, self.E, self.K
         xp = self.xp
+        if self._fused is not None:  # numba: one compiled loop (network_fused.py)
+            out = self._fused.matvec(self.params, x)
+            if out is not None:
+                return out
         if self.kind == "numpy":
             if K == 1:
                 # ufunc.at in the solve's dtype: NumPy >= 1.25 runs it as a tight loop, 1.5x faster
@@ -523,6 +541,10 @@ class DeviceNetwork(ParamsOperator):
         tail, head, d1, d2 = self.params
         V, K = self.V, self.K
         xp = self.xp
+        if self._fused is not None:  # numba: one compiled loop (network_fused.py)
+            out = self._fused.rmatvec(self.params, y)
+            if out is not None:
+                return out
         ys = y * d1
         nodes = ys[: K * V].reshape(K, V)
         if self.kind == "numpy" and K == 1 and not self.coupling and d2.ndim == 0:

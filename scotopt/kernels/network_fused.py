@@ -94,14 +94,15 @@ if numba is not None:
 
     @_intrinsic
     def _prefetch(typingctx, array, index):
-        """Ask the cache for ``array[index]`` (LLVM's prefetch: read, high locality, data). Heads
-        are random: without it the loop waits on one cache miss after another (2.5x slower at
-        10^7 arcs, where the node vectors outgrow L2)."""
+        """Ask the cache for ``array[index]`` (row ``index`` of a 2-D array; LLVM's prefetch: read,
+        high locality, data). Heads are random: without it the loop waits on one cache miss after
+        another (2.5x slower at 10^7 arcs, where the node vectors outgrow L2)."""
 
         def codegen(context, builder, signature, args):
             array_type = signature.args[0]
             ary = context.make_array(array_type)(context, builder, args[0])
-            pointer = _cgutils.get_item_pointer(context, builder, array_type, ary, [args[1]],
+            indices = [args[1]] + [_ir.Constant(args[1].type, 0)] * (array_type.ndim - 1)  # row start
+            pointer = _cgutils.get_item_pointer(context, builder, array_type, ary, indices,
                                                 wraparound=False, boundscheck=False)
             byte_pointer = _ir.IntType(8).as_pointer()
             i32 = _ir.IntType(32)
@@ -114,27 +115,26 @@ if numba is not None:
         return _types.void(array, index), codegen
 
     @_jit
-    def _prepare_nodes(y, d1, d2, s, t):
-        """Loop 1: s = y d1 (times d2 when it is a scalar), t = 0."""
+    def _prepare_nodes(y, d1, d2, st):
+        """Loop 1: s = y d1 (times d2 when it is a scalar), t = 0, as the pairs st[v] = (s_v, t_v)."""
         for v in range(y.shape[0]):
             sv = y[v] * d1[v]
             if not _is_vector(d2):
                 sv = sv * _at(d2, 0)
-            s[v] = sv
-            t[v] = 0
+            st[v, 0] = sv
+            st[v, 1] = 0
 
     @_jit
-    def _arc_pass(tail, head, s, t, x, x0, c, lv, uv, d2, tau, a, b, anchor, x_out):
-        """Loop 2 (module docstring). ``c``, ``lv``, ``uv``, ``d2``: vectors or scalars. Node ids
-        are read as unsigned (valid ids are >= 0), which spares numba's negative-index test."""
+    def _arc_pass(tail, head, st, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
+        """Loop 2 (module docstring). ``c``, ``lv``, ``uv``, ``d2``: vectors or scalars. Without
+        ``halpern`` x_out = x^ (T alone, ``x0``, ``a``, ``b``, ``anchor`` unread). Node ids are
+        read as unsigned (valid ids are >= 0), which spares numba's negative-index test."""
         n = x.shape[0]
         for e in range(n):
             if e + PREFETCH_DISTANCE < n:
-                ahead = np.uintp(head[e + PREFETCH_DISTANCE])
-                _prefetch(s, ahead)
-                _prefetch(t, ahead)
+                _prefetch(st, np.uintp(head[e + PREFETCH_DISTANCE]))  # s and t: one cache line
             i, j = np.uintp(tail[e]), np.uintp(head[e])
-            g = s[i] - s[j]
+            g = st[i, 0] - st[j, 0]
             if _is_vector(d2):
                 g = g * _at(d2, e)
             step = _at(c, e) - g
@@ -145,19 +145,22 @@ if numba is not None:
             upper = _at(uv, e)
             xh = upper if xh > upper else xh
             w = xh * _at(d2, e) if _is_vector(d2) else xh
-            t[i] += w
-            t[j] -= w
-            h = a * xh
-            h = h + b * x[e]
-            x_out[e] = h + anchor * x0[e]
+            st[i, 1] += w
+            st[j, 1] -= w
+            if halpern:
+                h = a * xh
+                h = h + b * x[e]
+                x_out[e] = h + anchor * x0[e]
+            else:
+                x_out[e] = xh
 
     @_jit
-    def _node_pass(t, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, y_out, ax_out):
+    def _node_pass(st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out):
         """Loop 3 (module docstring); ``d2s`` is the scalar d2, or 1 with a per-arc d2; ``lb``,
-        ``ub``: vectors or scalars."""
+        ``ub``: vectors or scalars. Without ``halpern``: y_out = y^, ax_out = A x^."""
         for v in range(y.shape[0]):
             scale = d1[v] * d2s
-            axh = t[v] * scale
+            axh = st[v, 1] * scale
             w = axh + axh
             w = w - ax[v]
             w = sigma * w
@@ -167,12 +170,84 @@ if numba is not None:
             clipped = lower if w < lower else w
             clipped = upper if clipped > upper else clipped
             yh = w - clipped
-            h = a * yh
-            h = h + b * y[v]
-            y_out[v] = h + anchor * y0[v]
-            h = a * axh
-            h = h + b * ax[v]
-            ax_out[v] = h + anchor * ax0[v]
+            if halpern:
+                h = a * yh
+                h = h + b * y[v]
+                y_out[v] = h + anchor * y0[v]
+                h = a * axh
+                h = h + b * ax[v]
+                ax_out[v] = h + anchor * ax0[v]
+            else:
+                y_out[v] = yh
+                ax_out[v] = axh
+
+    @_jit
+    def _scatter_difference(x, d2, tail, head, d1, scalar, nodes):
+        """A~ x for one commodity without coupling rows: nodes = (N (d2 x)) * (d1 scalar), the
+        operations of ``DeviceNetwork.matvec``'s NumPy branch in its order (the scatter's tail
+        and head terms interleaved in arc order instead of all tails, then all heads)."""
+        for v in range(nodes.shape[0]):
+            nodes[v] = 0
+        n = x.shape[0]
+        for e in range(n):
+            if e + PREFETCH_DISTANCE < n:
+                _prefetch(nodes, np.uintp(head[e + PREFETCH_DISTANCE]))
+            w = x[e] * _at(d2, e) if _is_vector(d2) else x[e]
+            nodes[np.uintp(tail[e])] += w
+            nodes[np.uintp(head[e])] -= w
+        for v in range(nodes.shape[0]):
+            nodes[v] = nodes[v] * (d1[v] * scalar)
+
+    @_jit
+    def _gather_difference(values, tail, head, d2, out):
+        """out = (values[tail] - values[head]) [* d2 per arc]: ``DeviceNetwork.rmatvec``'s NumPy
+        branch (the same operations, so the same result), head entries prefetched."""
+        n = out.shape[0]
+        for e in range(n):
+            if e + PREFETCH_DISTANCE < n:
+                _prefetch(values, np.uintp(head[e + PREFETCH_DISTANCE]))
+            g = values[np.uintp(tail[e])] - values[np.uintp(head[e])]
+            if _is_vector(d2):
+                g = g * _at(d2, e)
+            out[e] = g
+
+
+    @_jit
+    def _column_kkt(values, tail, head, d2, c, x, lv, uv):
+        """(sum c x, sum lv~ g^+ + uv~ g^-, sum ((g - proj g) / d2)^2) over the arcs, with
+        g = c - (values[tail] - values[head]) [d2] the scaled reduced cost (``values`` = y d1
+        [d2 scalar], as in :func:`_gather_difference`): ``algorithm.column_kkt_sums`` without the
+        reduced-cost vector. Infinite bounds count 0 in the bound term; g^+ is the dual
+        infeasibility where lv = -inf, g^- where uv = +inf. NaN propagates (a comparison with NaN
+        is False). Terms in the solve's dtype, sums in float64."""
+        pobj = 0.0
+        support = 0.0
+        dual = 0.0
+        n = x.shape[0]
+        for e in range(n):
+            if e + PREFETCH_DISTANCE < n:
+                _prefetch(values, np.uintp(head[e + PREFETCH_DISTANCE]))
+            g = values[np.uintp(tail[e])] - values[np.uintp(head[e])]
+            if _is_vector(d2):
+                g = g * _at(d2, e)
+            ce = _at(c, e)
+            g = ce - g
+            pobj += ce * x[e]
+            positive = g * 0 if g < 0 else g  # g * 0 keeps the dtype (and NaN stays NaN)
+            negative = g * 0 if g > 0 else g
+            lower, upper = _at(lv, e), _at(uv, e)
+            infeasible = g * 0
+            if lower == -np.inf:
+                infeasible = infeasible + positive
+            else:
+                support += lower * positive
+            if upper == np.inf:
+                infeasible = infeasible + negative
+            else:
+                support += upper * negative
+            r = infeasible / _at(d2, e)
+            dual += r * r
+        return pobj, support, dual
 
 
 def _operand(v, length, dtype):
@@ -234,11 +309,18 @@ class FusedNetworkStep:
         """(x+, y+, (A x)+) of one iteration (module docstring), or None where the vectors are not
         of the supported form. ``params`` = the operator's (tail, head, d1, d2); the scalars are
         0-d arrays of the solve's dtype."""
+        return self._run(params, data, x, y, ax, x0, y0, ax0, tau, sigma, neg_sigma, a, b, anchor, True)
+
+    def map(self, params, data, x, y, ax, tau, sigma, neg_sigma):
+        """(x^, y^, A x^) = T(x, y) (``algorithm.pdhg_map``) by the same loops, or None."""
+        return self._run(params, data, x, y, ax, x, y, ax, tau, sigma, neg_sigma, tau, tau, tau, False)
+
+    def _run(self, params, data, x, y, ax, x0, y0, ax0, tau, sigma, neg_sigma, a, b, anchor, halpern):
         if self.failed:
             return None
         V, E, dt = self.V, self.E, self.dtype
         tail, head, d1, d2 = params
-        if type(tail) is not np.ndarray or type(head) is not np.ndarray or tail.dtype != head.dtype:
+        if not _index_pair(tail, head):
             return None
         columns = [_operand(v, E, dt) for v in (x, x0, data.c, data.var_lb, data.var_ub, d2)]
         rows = [_operand(v, V, dt) for v in (y, ax, y0, ax0, d1, data.con_lb, data.con_ub)]
@@ -249,26 +331,96 @@ class FusedNetworkStep:
         xv, x0v, c, lv, uv, d2v = columns
         yv, axv, y0v, ax0v, d1v, lb, ub = rows
         d2s = d2v if np.ndim(d2v) == 0 else dt.type(1)
-        if self._scratch is None:
-            self._scratch = (np.empty(V, dtype=dt), np.empty(V, dtype=dt))
-        s, t = self._scratch
+        if not halpern:  # an evaluation's T: it keeps nothing (release() has just run)
+            st = np.empty((V, 2), dtype=dt)
+        else:
+            if self._scratch is None:
+                self._scratch = np.empty((V, 2), dtype=dt)
+            st = self._scratch
         tau, sigma, neg_sigma, a, b, anchor = (dt.type(v) for v in (tau, sigma, neg_sigma, a, b, anchor))
-        x_out = self._column_output()
+        # T's x^ may become the state (a restart): a fresh vector, not one the step reuses
+        x_out = self._column_output() if halpern else np.empty(E, dtype=dt)
         y_out = np.empty(V, dtype=dt)
         ax_out = np.empty(V, dtype=dt)
         try:  # the outputs are fresh or unshared: a failure here leaves the state untouched
-            _prepare_nodes(yv, d1v, d2v, s, t)
-            _arc_pass(tail, head, s, t, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, x_out)
-            _node_pass(t, d1v, d2s, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, y_out, ax_out)
+            _prepare_nodes(yv, d1v, d2v, st)
+            _arc_pass(tail, head, st, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, halpern, x_out)
+            _node_pass(st, d1v, d2s, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, halpern,
+                       y_out, ax_out)
         except Exception as exc:  # noqa: BLE001 - a kernel that numba cannot compile costs speed, never a result
-            import warnings
-
-            self.failed = True
-            warnings.warn(f"fused network kernels unavailable ({type(exc).__name__}: {exc}); using NumPy",
-                          stacklevel=3)
+            self._fail(exc)
             return None
         return x_out, y_out, ax_out
 
+    def _fail(self, exc):
+        import warnings
+
+        self.failed = True
+        warnings.warn(f"fused network kernels unavailable ({type(exc).__name__}: {exc}); using NumPy", stacklevel=4)
+
+    def matvec(self, params, x):
+        """A~ x (``DeviceNetwork.matvec``) as one compiled loop, or None (not of the supported form)."""
+        if self.failed:
+            return None
+        tail, head, d1, d2 = params
+        xv = _operand(x, self.E, self.dtype)
+        d2v = _operand(d2, self.E, self.dtype)
+        if not _index_pair(tail, head) or xv is None or np.ndim(xv) == 0 or d2v is None:
+            return None
+        scalar = d2v if np.ndim(d2v) == 0 else self.dtype.type(1)
+        nodes = np.empty(self.V, dtype=self.dtype)
+        try:
+            _scatter_difference(xv, d2v, tail, head, d1, scalar, nodes)
+        except Exception as exc:  # noqa: BLE001 - as in _run
+            self._fail(exc)
+            return None
+        return nodes
+
+    def rmatvec(self, params, y):
+        """A~^T y (``DeviceNetwork.rmatvec``) as one compiled loop, or None."""
+        if self.failed:
+            return None
+        tail, head, d1, d2 = params
+        yv = _operand(y, self.V, self.dtype)
+        d2v = _operand(d2, self.E, self.dtype)
+        if not _index_pair(tail, head) or yv is None or np.ndim(yv) == 0 or d2v is None:
+            return None
+        values = yv * d1
+        if np.ndim(d2v) == 0:
+            values *= d2v  # the scalar d2 folded into the V node values, as rmatvec does
+        out = np.empty(self.E, dtype=self.dtype)
+        try:
+            _gather_difference(values, tail, head, d2v, out)
+        except Exception as exc:  # noqa: BLE001 - as in _run
+            self._fail(exc)
+            return None
+        return out
+
+    def column_kkt(self, params, data, x, y):
+        """``algorithm.column_kkt_sums`` at (x^, y^) = (``x``, ``y``) in one compiled loop, as
+        0-d values of the solve's dtype, or None."""
+        if self.failed:
+            return None
+        tail, head, d1, d2 = params
+        dt = self.dtype
+        xv, c, lv, uv, d2v = (_operand(v, self.E, dt) for v in (x, data.c, data.var_lb, data.var_ub, d2))
+        yv = _operand(y, self.V, dt)
+        if (not _index_pair(tail, head) or any(v is None for v in (xv, c, lv, uv, d2v, yv))
+                or np.ndim(xv) == 0 or np.ndim(yv) == 0):
+            return None
+        values = yv * d1
+        if np.ndim(d2v) == 0:
+            values *= d2v
+        try:
+            sums = _column_kkt(values, tail, head, d2v, c, xv, lv, uv)
+        except Exception as exc:  # noqa: BLE001 - as in _run
+            self._fail(exc)
+            return None
+        return tuple(dt.type(v) for v in sums)
+
+
+def _index_pair(tail, head):
+    return type(tail) is np.ndarray and type(head) is np.ndarray and tail.dtype == head.dtype
 
 def fused_step_for(op):
     """A :class:`FusedNetworkStep` for a NumPy ``DeviceNetwork`` it covers, else None."""

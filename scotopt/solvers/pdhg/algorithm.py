@@ -283,6 +283,11 @@ def _iteration_bodies(xp):
 def pdhg_map(xp, op, data: PDHGData, x, y, ax, omega):
     """One application of T: returns (x^, y^, A x^)."""
     tau, sigma, neg_sigma = _step_sizes(xp, data.eta, omega)
+    fused = getattr(op, "fused_map", None)  # the same map as compiled loops (see :func:`step`)
+    if fused is not None:
+        hats = fused(data, x, y, ax, tau, sigma, neg_sigma)
+        if hats is not None:
+            return hats
     primal_step, dual_step, _ = _iteration_bodies(xp)
     # op.rmatvec returns a fresh array (every device operator does), which NumPy's in-place
     # primal step overwrites with x^
@@ -457,9 +462,29 @@ def _scaled_col_support(xp, g, var_lb, var_ub, lower_inf, upper_inf):
             + xp.where(upper_inf, 0.0, var_ub) * xp.minimum(g, 0.0))
 
 
-def kkt_measures(xp, data: PDHGData, x_hat, y_hat, ax_hat, reduced, inf: InfiniteBounds | None = None):
+def column_kkt_sums(xp, data: PDHGData, x_hat, reduced, inf: InfiniteBounds):
+    """The column-length sums of :func:`kkt_measures`: (c~ @ x^, the scaled bound term
+    :func:`_scaled_col_support` of g = ``reduced``, ||D2^-1 (g - proj g)||^2), each through
+    :func:`column_reduce`. An operator may compute the same three sums without forming g
+    (``op.fused_column_kkt``, see :func:`evaluate`)."""
+    pobj_sum = column_reduce(xp, xp.sum, lambda c, x: c * x, data.c, x_hat)
+    col_support = column_reduce(
+        xp, xp.sum, lambda g, lb, ub, lo, up: _scaled_col_support(xp, g, lb, ub, lo, up),
+        reduced, data.var_lb, data.var_ub, inf.col_lower, inf.col_upper)
+
+    def squared_dual_residual(g, d2, lo, up):
+        residual = _dual_infeasibility(xp, g, lo, up) / d2
+        return residual * residual
+
+    dual_squared = column_reduce(xp, xp.sum, squared_dual_residual, reduced, data.d2, inf.col_lower, inf.col_upper)
+    return pobj_sum, col_support, dual_squared
+
+
+def kkt_measures(xp, data: PDHGData, x_hat, y_hat, ax_hat, reduced, inf: InfiniteBounds | None = None,
+                 column_sums=None):
     """Relative KKT measures of the UNSCALED problem at a scaled point (kkt.py's definitions);
-    ``reduced`` = c~ - A~^T y^, the scaled reduced costs. Column terms go through
+    ``reduced`` = c~ - A~^T y^, the scaled reduced costs, read only for :func:`column_kkt_sums`
+    (None where ``column_sums``, those three sums, are given). Column terms go through
     :func:`column_reduce`."""
     inf = infinite_bounds(xp, data) if inf is None else inf
 
@@ -468,18 +493,12 @@ def kkt_measures(xp, data: PDHGData, x_hat, y_hat, ax_hat, reduced, inf: Infinit
         return residual * residual
 
     row_squared = column_reduce(xp, xp.sum, squared_row_residual, ax_hat, data.con_lb, data.con_ub, data.d1)
+    if column_sums is None:
+        column_sums = column_kkt_sums(xp, data, x_hat, reduced, inf)
+    pobj_sum, col_support, dual_squared = column_sums
     objective_scale = data.theta_b * data.theta_c
-    pobj = column_reduce(xp, xp.sum, lambda c, x: c * x, data.c, x_hat) / objective_scale + data.c0
-    col_support = column_reduce(
-        xp, xp.sum, lambda g, lb, ub, lo, up: _scaled_col_support(xp, g, lb, ub, lo, up),
-        reduced, data.var_lb, data.var_ub, inf.col_lower, inf.col_upper)
+    pobj = pobj_sum / objective_scale + data.c0
     dobj = data.c0 + _row_support(xp, data, inf, y_hat, unscale=True) + col_support / objective_scale
-
-    def squared_dual_residual(g, d2, lo, up):
-        residual = _dual_infeasibility(xp, g, lo, up) / d2
-        return residual * residual
-
-    dual_squared = column_reduce(xp, xp.sum, squared_dual_residual, reduced, data.d2, inf.col_lower, inf.col_upper)
     rel_p = xp.sqrt(row_squared) / (1.0 + data.bound_norm)
     rel_d = xp.sqrt(dual_squared) / data.theta_c / (1.0 + data.cost_norm)
     rel_gap = xp.abs(pobj - dobj) / (1.0 + xp.abs(pobj) + xp.abs(dobj))
@@ -590,9 +609,13 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
     x_hat, y_hat, ax_hat = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.omega)
     r = _residual_between(xp, data, s.omega, s.x, s.y, s.ax, x_hat, y_hat, ax_hat)
     inf = infinite_bounds(xp, data)
-    reduced = _reduced_costs(xp, op, data, y_hat)
-    rel_p, rel_d, rel_gap, pobj, dobj = kkt_measures(xp, data, x_hat, y_hat, ax_hat, reduced, inf)
-    del reduced
+    fused_sums = getattr(op, "fused_column_kkt", None)  # the sums without the reduced-cost vector
+    sums = fused_sums(data, x_hat, y_hat) if fused_sums is not None else None
+    if sums is None:
+        reduced = _reduced_costs(xp, op, data, y_hat)
+        sums = column_kkt_sums(xp, data, x_hat, reduced, inf)
+        del reduced
+    rel_p, rel_d, rel_gap, pobj, dobj = kkt_measures(xp, data, x_hat, y_hat, ax_hat, None, inf, column_sums=sums)
 
     def ray_tests():
         # Infeasibility candidates: the step direction T(z) - z and the epoch displacement
