@@ -3,7 +3,7 @@ to end against the peers, and multicommodity instances against HiGHS.
 
     python bench/network.py memory --arcs 1e6 1e7 1e8 --iterations 64
     python bench/network.py periter --arcs 1e6 1e7
-    python bench/network.py periter --fused --arcs 1e6 1e7 --repeats 3 --seconds 5
+    python bench/network.py periter --fused --arcs 1e6 1e7 --repeats 3 --seconds 5 [--family grid]
     python bench/network.py e2e --arcs 1e6 --eps 1e-4 --time-limit 900
     python bench/network.py mmcf --instances grid10,planar300 --time-limit 600
 
@@ -198,46 +198,84 @@ def _solve_seconds(model, iterations: int) -> float:
     return time.perf_counter() - t0 - result.setup_time
 
 
-def periter_fused_rows(arcs: int, extra: int, repeats: int, seed: int) -> list[dict]:
-    """Fused (numba) and generic NumPy iterations on one model, interleaved: each repeat measures
-    the triad, then both modes (their order alternating between repeats), each as the difference
-    of a 64- and a (64 + extra)-iteration solve over ``extra``, setup times subtracted. Returns
-    one row per mode: min and median over the repeats, the bound at the median triad of the run."""
+def _periter_model(arcs: int, family: str, seed: int):
+    from scotopt.models.generators import grid_min_cost_flow, netgen_min_cost_flow
+
+    if family == "grid":  # 8-neighbour grid: ~8 arcs per node, heads next to their tails
+        side = max(2, int(round((arcs / 8) ** 0.5)))
+        return grid_min_cost_flow(side, side, seed=seed)
+    return netgen_min_cost_flow(arcs // 8, arcs, seed=seed)
+
+
+def periter_fused_rows(arcs: int, extra: int, repeats: int, seed: int, family: str = "netgen",
+                       triad_n: int = 50_000_000) -> list[dict]:
+    """Generic NumPy and fused (numba) iterations on one model, interleaved: each repeat measures
+    the triads, then each mode (their order reversed every other repeat), each as the difference
+    of a 64- and a (64 + extra)-iteration solve over ``extra``, setup times subtracted. Modes:
+    ``numpy`` (SCOTOPT_NUMBA=0), ``numba-1-thread`` (fused, numba.set_num_threads(1)) and
+    ``numba`` (fused on all of numba's threads; the same as the former on one core).
+
+    Returns one row per mode: min and median over the repeats, and the bound = compulsory bytes
+    (``scotopt.bench.roofline.network_bytes``) / bandwidth at the median triads of the run: the
+    STREAM triad as STREAM runs it (compiled, all cores; ``ratio_*``), and the NumPy triad of the
+    earlier tables (``ratio_median_numpy_triad``)."""
     import statistics
 
-    from scotopt.kernels.network_fused import ENV_SWITCH
-    from scotopt.models.generators import netgen_min_cost_flow
+    import numba
 
-    model = netgen_min_cost_flow(arcs // 8, arcs, seed=seed)
-    modes = {"numpy": "0", "numba-fused": "1"}
-    for flag in modes.values():  # warm-up: compile (or load) the kernels, touch the code paths
+    from scotopt.bench.machine import compiled_stream_triad
+    from scotopt.kernels.network_fused import ENV_SWITCH
+
+    model = _periter_model(arcs, family, seed)
+    arcs = model.lp.num_vars
+    all_threads = numba.get_num_threads()
+    modes = {"numpy": ("0", all_threads), "numba-1-thread": ("1", 1), "numba": ("1", all_threads)}
+    if all_threads == 1:
+        del modes["numba"]
+
+    def use(mode):
+        flag, threads = modes[mode]
         os.environ[ENV_SWITCH] = flag
+        numba.set_num_threads(threads)
+
+    for mode in modes:  # warm-up: compile (or load) the kernels, touch the code paths
+        use(mode)
         _solve_seconds(model, 2)
     per_iter = {mode: [] for mode in modes}
-    triads = []
+    triads = {"numpy": [], "compiled-1": [], "compiled-all": []}
+
+    def measure_triads():
+        triads["numpy"].append(stream_triad(n=triad_n))
+        triads["compiled-1"].append(compiled_stream_triad(n=triad_n, threads=1))
+        triads["compiled-all"].append(compiled_stream_triad(n=triad_n))
+
     for rep in range(repeats):
-        triads.append(stream_triad())
+        measure_triads()
         order = list(modes) if rep % 2 == 0 else list(modes)[::-1]
         for mode in order:
-            os.environ[ENV_SWITCH] = modes[mode]
+            use(mode)
             base = _solve_seconds(model, 64)
             longer = _solve_seconds(model, 64 + extra)
             per_iter[mode].append((longer - base) / extra)
-            print(f"arcs={arcs} rep={rep} {mode}: {per_iter[mode][-1] * 1e3:.2f} ms/iter "
-                  f"(triad {triads[-1]:.1f} GB/s)", flush=True)
+            print(f"{family} arcs={arcs} rep={rep} {mode}: {per_iter[mode][-1] * 1e3:.2f} ms/iter "
+                  f"(triads {triads['numpy'][-1]:.1f} / {triads['compiled-1'][-1]:.1f} / "
+                  f"{triads['compiled-all'][-1]:.1f} GB/s)", flush=True)
     os.environ.pop(ENV_SWITCH, None)
-    triads.append(stream_triad())
-    bandwidth = statistics.median(triads)
+    numba.set_num_threads(all_threads)
+    measure_triads()
+    bandwidth = {k: statistics.median(v) for k, v in triads.items()}
     moved = compulsory_bytes(arcs, model.num_nodes)
-    bound = moved / (bandwidth * 1e9)
+    bound = moved / (bandwidth["compiled-all"] * 1e9)
+    numpy_bound = moved / (bandwidth["numpy"] * 1e9)
     rows = []
     for mode, times in per_iter.items():
         best, middle = min(times), statistics.median(times)
         rows.append({
-            "arcs": arcs, "mode": mode, "repeats": repeats, "extra_iterations": extra,
-            "ms_min": best * 1e3, "ms_median": middle * 1e3, "MB_per_iter": moved / 1e6,
-            "triad_GBs_median": bandwidth, "triad_GBs_min": min(triads), "triad_GBs_max": max(triads),
-            "bound_ms": bound * 1e3, "ratio_min": best / bound, "ratio_median": middle / bound,
+            "family": family, "arcs": arcs, "mode": mode, "threads": modes[mode][1], "repeats": repeats,
+            "extra_iterations": extra, "ms_min": best * 1e3, "ms_median": middle * 1e3, "MB_per_iter": moved / 1e6,
+            "stream_GBs_all_cores": bandwidth["compiled-all"], "stream_GBs_1_core": bandwidth["compiled-1"],
+            "numpy_triad_GBs": bandwidth["numpy"], "bound_ms": bound * 1e3, "ratio_min": best / bound,
+            "ratio_median": middle / bound, "ratio_median_numpy_triad": middle / numpy_bound,
             "load_avg_1min": os.getloadavg()[0],
         })
     return rows
@@ -250,7 +288,7 @@ def cmd_periter(ns):
         rows = []
         for arcs in ns.arcs:
             extra = 64 * max(1, int(ns.seconds / max(arcs * 25e-9, 1e-6)) // 64)
-            rows.extend(periter_fused_rows(int(arcs), extra, ns.repeats, ns.seed))
+            rows.extend(periter_fused_rows(int(arcs), extra, ns.repeats, ns.seed, ns.family, int(ns.triad_n)))
         write(rows, Path(ns.out))
         return
     rows = []
@@ -463,6 +501,8 @@ def main(argv=None):
     q.add_argument("--fused", action="store_true",
                    help="fused numba iteration vs generic NumPy, interleaved (periter_fused_rows)")
     q.add_argument("--repeats", type=int, default=3, help="with --fused: interleaved repeats")
+    q.add_argument("--family", choices=["netgen", "grid"], default="netgen", help="with --fused: the generator")
+    q.add_argument("--triad-n", type=float, default=5e7, help="with --fused: triad array length (float64)")
     e = sub.add_parser("e2e")
     e.add_argument("--arcs", type=float, nargs="+", default=[1e6])
     e.add_argument("--family", choices=["netgen", "grid"], default="netgen")

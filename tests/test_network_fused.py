@@ -216,3 +216,52 @@ def test_evaluation_kernels_equal_the_explicit_matrix_and_numpy_sums(dtype, rtol
         nan_y = y.copy()
         nan_y[0] = np.nan
         assert np.isnan(float(op.fused_column_kkt(data, x, nan_y)[2]))  # NaN is reported, not hidden
+
+
+@pytest.fixture
+def two_chunks(monkeypatch):
+    """The parallel kernels on small problems: every size qualifies, two threads."""
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here (NUMBA_NUM_THREADS)")
+    monkeypatch.setattr(network_fused, "PARALLEL_MIN_ARCS", 0)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(2)
+    assert network_fused.parallel_chunks(300) == 2
+    yield
+    numba.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("d2_per_arc, scalar_lower, row_ranges", [(False, True, False), (True, False, True)])
+def test_parallel_kernels_equal_generic(two_chunks, d2_per_arc, scalar_lower, row_ranges):
+    """Two arc chunks on two threads, each with its own node table: the same iteration as the
+    NumPy bodies up to the order of the scatter's sums (float64, restarts included)."""
+    xp, op, data, start = random_problem(21, "float64", np.int32, d2_per_arc, scalar_lower, row_ranges)
+    alg.step(xp, op, data, PARAMS, start)
+    assert op._fused._scratch.shape[0] == 2  # the two-chunk tables are used
+    fused = run(xp, op, data, start, 320)
+    plain = run(xp, generic(op), data, start, 320)
+    assert float(fused.restarts) == float(plain.restarts) >= 2
+    for name in ("x", "y", "ax"):
+        f, p = getattr(fused, name), getattr(plain, name)
+        assert float(np.max(np.abs(f - p))) <= 1e-10 * max(float(np.max(np.abs(p))), 1.0), name
+    got = op.fused_column_kkt(data, start.x, start.y)
+    expected = alg.column_kkt_sums(xp, data, start.x, alg._reduced_costs(xp, generic(op), data, start.y),
+                                   alg.infinite_bounds(xp, data))
+    for g, e in zip(got, expected, strict=True):
+        assert float(g) == pytest.approx(float(e), rel=1e-12, abs=1e-12)
+
+
+def test_concurrent_solves_share_the_parallel_kernels_safely(two_chunks):
+    """Two solves in two threads: one holds the parallel kernels, the other runs on one thread
+    (numba's thread pool takes one caller at a time); both answers match SimpleMinCostFlow."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    models = [netgen_min_cost_flow(120, 960, seed=s) for s in (31, 32)]
+    with ThreadPoolExecutor(2) as pool:
+        solutions = list(pool.map(lambda m: m.solve(eps=1e-6), models))
+    for model, sol in zip(models, solutions, strict=True):
+        ref = ortools_cost(model.tail, model.head, model.capacity, model.cost, model.supply)
+        assert sol.status == Status.OPTIMAL
+        assert abs(sol.objective - ref) / abs(ref) <= 1e-5

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 
 import numpy as np
 
@@ -62,6 +63,19 @@ def enabled() -> bool:
 
 
 PREFETCH_DISTANCE = 64  # arcs ahead whose head node entries loop 2 asks the cache for
+PARALLEL_MIN_ARCS = 1 << 18  # below this a thread pool's start-up costs more than it saves
+MAX_CHUNKS = 16  # each chunk keeps a (V, 2) table: memory grows with the threads
+_PARALLEL_LOCK = threading.Lock()
+_parallel_usable = True
+
+
+def parallel_chunks(num_arcs: int) -> int:
+    """Threads (= arc chunks) for a kernel over ``num_arcs`` arcs: numba's thread count
+    (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``) up to :data:`MAX_CHUNKS`, 1 below
+    :data:`PARALLEL_MIN_ARCS` or once the parallel kernels have failed."""
+    if numba is None or not _parallel_usable or num_arcs < PARALLEL_MIN_ARCS:
+        return 1
+    return max(1, min(numba.get_num_threads(), MAX_CHUNKS))
 
 
 if numba is not None:
@@ -72,6 +86,7 @@ if numba is not None:
     from numba.extending import overload as _overload
 
     _jit = numba.njit(cache=True, nogil=True, boundscheck=False)
+    _pjit = numba.njit(cache=True, nogil=True, boundscheck=False, parallel=True)
 
     def _at(v, e):
         """v[e] for a vector, v for a scalar (a 0-d operand broadcast)."""
@@ -115,25 +130,50 @@ if numba is not None:
         return _types.void(array, index), codegen
 
     @_jit
-    def _prepare_nodes(y, d1, d2, st):
-        """Loop 1: s = y d1 (times d2 when it is a scalar), t = 0, as the pairs st[v] = (s_v, t_v)."""
-        for v in range(y.shape[0]):
-            sv = y[v] * d1[v]
-            if not _is_vector(d2):
-                sv = sv * _at(d2, 0)
-            st[v, 0] = sv
-            st[v, 1] = 0
+    def _prepare_row(y, d1, d2, st, v):
+        sv = y[v] * d1[v]
+        if not _is_vector(d2):
+            sv = sv * _at(d2, 0)
+        for p in range(st.shape[0]):
+            st[p, v, 0] = sv
+            st[p, v, 1] = 0
 
     @_jit
-    def _arc_pass(tail, head, st, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
-        """Loop 2 (module docstring). ``c``, ``lv``, ``uv``, ``d2``: vectors or scalars. Without
+    def _prepare_nodes(y, d1, d2, st):
+        """Loop 1: st[p, v] = (s_v, 0) for each arc chunk p, s = y d1 (times d2 when it is a
+        scalar): each chunk's thread reads s and adds into t in one table of its own, so a
+        random head costs it one cache line and no line is written by two threads."""
+        for v in range(y.shape[0]):
+            _prepare_row(y, d1, d2, st, v)
+
+    @_pjit
+    def _prepare_nodes_parallel(y, d1, d2, st):
+        for v in numba.prange(y.shape[0]):
+            _prepare_row(y, d1, d2, st, v)
+
+    @_jit
+    def _arc_chunk(first, stop, st, tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
+        """Loop 2 (module docstring) over the arcs [first, stop) with the node pairs ``st``
+        (s_v, t_v) of this chunk. ``c``, ``lv``, ``uv``, ``d2``: vectors or scalars. Without
         ``halpern`` x_out = x^ (T alone, ``x0``, ``a``, ``b``, ``anchor`` unread). Node ids are
-        read as unsigned (valid ids are >= 0), which spares numba's negative-index test."""
-        n = x.shape[0]
-        for e in range(n):
-            if e + PREFETCH_DISTANCE < n:
+        read as unsigned (valid ids are >= 0), which spares numba's negative-index test.
+
+        The tail's share is summed in a register while consecutive arcs have the same tail and
+        added to t when it changes: arcs come sorted by tail (DIMACS, the generators), and
+        adding each one to t[tail] in memory chains every arc to its predecessor's store (the
+        loop ran at ~10 cycles an arc, 1.8x slower, bound by that chain, not by memory)."""
+        if first >= stop:
+            return
+        current = np.uintp(tail[first])
+        pending = tau - tau  # 0 in the solve's dtype (tau is finite)
+        for e in range(first, stop):
+            if e + PREFETCH_DISTANCE < stop:
                 _prefetch(st, np.uintp(head[e + PREFETCH_DISTANCE]))  # s and t: one cache line
             i, j = np.uintp(tail[e]), np.uintp(head[e])
+            if i != current:
+                st[current, 1] += pending
+                pending = tau - tau
+                current = i
             g = st[i, 0] - st[j, 0]
             if _is_vector(d2):
                 g = g * _at(d2, e)
@@ -145,7 +185,7 @@ if numba is not None:
             upper = _at(uv, e)
             xh = upper if xh > upper else xh
             w = xh * _at(d2, e) if _is_vector(d2) else xh
-            st[i, 1] += w
+            pending += w
             st[j, 1] -= w
             if halpern:
                 h = a * xh
@@ -153,33 +193,63 @@ if numba is not None:
                 x_out[e] = h + anchor * x0[e]
             else:
                 x_out[e] = xh
+        st[current, 1] += pending
+
+    @_jit
+    def _arc_pass(tail, head, st, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
+        """Loop 2 on one thread (``st`` holds one chunk's table)."""
+        _arc_chunk(0, x.shape[0], st[0], tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out)
+
+    @_pjit
+    def _arc_pass_parallel(tail, head, st, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
+        """Loop 2 as P = st.shape[0] contiguous arc chunks on P threads, chunk p with table
+        st[p]."""
+        chunks = st.shape[0]
+        n = x.shape[0]
+        for p in numba.prange(chunks):
+            _arc_chunk(n * p // chunks, n * (p + 1) // chunks, st[p], tail, head, x, x0, c, lv, uv, d2,
+                       tau, a, b, anchor, halpern, x_out)
+
+    @_jit
+    def _node_row(v, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out):
+        scale = d1[v] * d2s
+        tv = st[0, v, 1]
+        for p in range(1, st.shape[0]):  # the chunks' sums, in chunk order
+            tv = tv + st[p, v, 1]
+        axh = tv * scale
+        w = axh + axh
+        w = w - ax[v]
+        w = sigma * w
+        w = y[v] - w
+        lower = neg_sigma * _at(ub, v)
+        upper = neg_sigma * _at(lb, v)
+        clipped = lower if w < lower else w
+        clipped = upper if clipped > upper else clipped
+        yh = w - clipped
+        if halpern:
+            h = a * yh
+            h = h + b * y[v]
+            y_out[v] = h + anchor * y0[v]
+            h = a * axh
+            h = h + b * ax[v]
+            ax_out[v] = h + anchor * ax0[v]
+        else:
+            y_out[v] = yh
+            ax_out[v] = axh
 
     @_jit
     def _node_pass(st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out):
-        """Loop 3 (module docstring); ``d2s`` is the scalar d2, or 1 with a per-arc d2; ``lb``,
-        ``ub``: vectors or scalars. Without ``halpern``: y_out = y^, ax_out = A x^."""
+        """Loop 3 (module docstring), t_v the sum of row v's t columns; ``d2s`` is the scalar
+        d2, or 1 with a per-arc d2; ``lb``, ``ub``: vectors or scalars. Without ``halpern``:
+        y_out = y^, ax_out = A x^."""
         for v in range(y.shape[0]):
-            scale = d1[v] * d2s
-            axh = st[v, 1] * scale
-            w = axh + axh
-            w = w - ax[v]
-            w = sigma * w
-            w = y[v] - w
-            lower = neg_sigma * _at(ub, v)
-            upper = neg_sigma * _at(lb, v)
-            clipped = lower if w < lower else w
-            clipped = upper if clipped > upper else clipped
-            yh = w - clipped
-            if halpern:
-                h = a * yh
-                h = h + b * y[v]
-                y_out[v] = h + anchor * y0[v]
-                h = a * axh
-                h = h + b * ax[v]
-                ax_out[v] = h + anchor * ax0[v]
-            else:
-                y_out[v] = yh
-                ax_out[v] = axh
+            _node_row(v, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
+
+    @_pjit
+    def _node_pass_parallel(st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out,
+                            ax_out):
+        for v in numba.prange(y.shape[0]):
+            _node_row(v, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
 
     @_jit
     def _scatter_difference(x, d2, tail, head, d1, scalar, nodes):
@@ -199,18 +269,48 @@ if numba is not None:
             nodes[v] = nodes[v] * (d1[v] * scalar)
 
     @_jit
+    def _difference(values, tail, head, d2, e):
+        """(values[tail] - values[head]) [* d2 per arc] at arc e, prefetching ``PREFETCH_DISTANCE``
+        arcs ahead (an arc past the end reads nothing: prefetches of a valid index only)."""
+        if e + PREFETCH_DISTANCE < head.shape[0]:
+            _prefetch(values, np.uintp(head[e + PREFETCH_DISTANCE]))
+        g = values[np.uintp(tail[e])] - values[np.uintp(head[e])]
+        if _is_vector(d2):
+            g = g * _at(d2, e)
+        return g
+
+    @_jit
     def _gather_difference(values, tail, head, d2, out):
         """out = (values[tail] - values[head]) [* d2 per arc]: ``DeviceNetwork.rmatvec``'s NumPy
         branch (the same operations, so the same result), head entries prefetched."""
-        n = out.shape[0]
-        for e in range(n):
-            if e + PREFETCH_DISTANCE < n:
-                _prefetch(values, np.uintp(head[e + PREFETCH_DISTANCE]))
-            g = values[np.uintp(tail[e])] - values[np.uintp(head[e])]
-            if _is_vector(d2):
-                g = g * _at(d2, e)
-            out[e] = g
+        for e in range(out.shape[0]):
+            out[e] = _difference(values, tail, head, d2, e)
 
+    @_pjit
+    def _gather_difference_parallel(values, tail, head, d2, out):
+        for e in numba.prange(out.shape[0]):
+            out[e] = _difference(values, tail, head, d2, e)
+
+    @_jit
+    def _column_terms(values, tail, head, d2, c, x, lv, uv, e):
+        """Arc e's terms of :func:`_column_kkt` (c x, the bound term, the squared infeasibility)."""
+        ce = _at(c, e)
+        g = ce - _difference(values, tail, head, d2, e)
+        positive = g * 0 if g < 0 else g  # g * 0 keeps the dtype (and NaN stays NaN)
+        negative = g * 0 if g > 0 else g
+        lower, upper = _at(lv, e), _at(uv, e)
+        infeasible = g * 0
+        support = g * 0
+        if lower == -np.inf:
+            infeasible = infeasible + positive
+        else:
+            support = support + lower * positive
+        if upper == np.inf:
+            infeasible = infeasible + negative
+        else:
+            support = support + upper * negative
+        r = infeasible / _at(d2, e)
+        return ce * x[e], support, r * r
 
     @_jit
     def _column_kkt(values, tail, head, d2, c, x, lv, uv):
@@ -223,32 +323,24 @@ if numba is not None:
         pobj = 0.0
         support = 0.0
         dual = 0.0
-        n = x.shape[0]
-        for e in range(n):
-            if e + PREFETCH_DISTANCE < n:
-                _prefetch(values, np.uintp(head[e + PREFETCH_DISTANCE]))
-            g = values[np.uintp(tail[e])] - values[np.uintp(head[e])]
-            if _is_vector(d2):
-                g = g * _at(d2, e)
-            ce = _at(c, e)
-            g = ce - g
-            pobj += ce * x[e]
-            positive = g * 0 if g < 0 else g  # g * 0 keeps the dtype (and NaN stays NaN)
-            negative = g * 0 if g > 0 else g
-            lower, upper = _at(lv, e), _at(uv, e)
-            infeasible = g * 0
-            if lower == -np.inf:
-                infeasible = infeasible + positive
-            else:
-                support += lower * positive
-            if upper == np.inf:
-                infeasible = infeasible + negative
-            else:
-                support += upper * negative
-            r = infeasible / _at(d2, e)
-            dual += r * r
+        for e in range(x.shape[0]):
+            p, s, d = _column_terms(values, tail, head, d2, c, x, lv, uv, e)
+            pobj += p
+            support += s
+            dual += d
         return pobj, support, dual
 
+    @_pjit
+    def _column_kkt_parallel(values, tail, head, d2, c, x, lv, uv):
+        pobj = 0.0
+        support = 0.0
+        dual = 0.0
+        for e in numba.prange(x.shape[0]):
+            p, s, d = _column_terms(values, tail, head, d2, c, x, lv, uv, e)
+            pobj += p
+            support += s
+            dual += d
+        return pobj, support, dual
 
 def _operand(v, length, dtype):
     """A kernel operand: a contiguous 1-D array of ``length``, or a 0-d value as a scalar of
@@ -331,26 +423,58 @@ class FusedNetworkStep:
         xv, x0v, c, lv, uv, d2v = columns
         yv, axv, y0v, ax0v, d1v, lb, ub = rows
         d2s = d2v if np.ndim(d2v) == 0 else dt.type(1)
-        if not halpern:  # an evaluation's T: it keeps nothing (release() has just run)
-            st = np.empty((V, 2), dtype=dt)
-        else:
-            if self._scratch is None:
-                self._scratch = np.empty((V, 2), dtype=dt)
-            st = self._scratch
         tau, sigma, neg_sigma, a, b, anchor = (dt.type(v) for v in (tau, sigma, neg_sigma, a, b, anchor))
         # T's x^ may become the state (a restart): a fresh vector, not one the step reuses
         x_out = self._column_output() if halpern else np.empty(E, dtype=dt)
         y_out = np.empty(V, dtype=dt)
         ax_out = np.empty(V, dtype=dt)
-        try:  # the outputs are fresh or unshared: a failure here leaves the state untouched
-            _prepare_nodes(yv, d1v, d2v, st)
-            _arc_pass(tail, head, st, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, halpern, x_out)
-            _node_pass(st, d1v, d2s, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, halpern,
-                       y_out, ax_out)
-        except Exception as exc:  # noqa: BLE001 - a kernel that numba cannot compile costs speed, never a result
-            self._fail(exc)
+
+        def run(chunks):  # the outputs are fresh or unshared: a failure leaves the state untouched
+            if not halpern:  # an evaluation's T: it keeps nothing (release() has just run)
+                st = np.empty((chunks, V, 2), dtype=dt)
+            else:
+                if self._scratch is None or self._scratch.shape[0] != chunks:
+                    self._scratch = np.empty((chunks, V, 2), dtype=dt)
+                st = self._scratch
+            prepare, arcs, nodes = ((_prepare_nodes_parallel, _arc_pass_parallel, _node_pass_parallel) if chunks > 1
+                                    else (_prepare_nodes, _arc_pass, _node_pass))
+            prepare(yv, d1v, d2v, st)
+            arcs(tail, head, st, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, halpern, x_out)
+            nodes(st, d1v, d2s, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
+
+        if not self._launch(run):
             return None
         return x_out, y_out, ax_out
+
+    def _launch(self, run):
+        """``run(chunks)`` on :func:`parallel_chunks` threads when the parallel kernels are free
+        (one solve at a time uses them: numba's default thread pool does not take two callers),
+        else on this thread. A parallel kernel that fails switches the parallel kernels off for
+        the process (a warning) and the call reruns on one thread; a serial one that fails
+        switches this step off (:meth:`_fail`). Returns whether it ran."""
+        global _parallel_usable
+        chunks = parallel_chunks(self.E)
+        locked = chunks > 1 and _PARALLEL_LOCK.acquire(blocking=False)
+        try:
+            if locked:
+                try:
+                    run(chunks)
+                    return True
+                except Exception as exc:  # noqa: BLE001 - no thread pool costs speed, never a result
+                    import warnings
+
+                    _parallel_usable = False
+                    warnings.warn(f"parallel network kernels unavailable ({type(exc).__name__}: {exc}); "
+                                  "using one thread", stacklevel=4)
+        finally:
+            if locked:
+                _PARALLEL_LOCK.release()
+        try:
+            run(1)
+            return True
+        except Exception as exc:  # noqa: BLE001 - a kernel that numba cannot compile costs speed, never a result
+            self._fail(exc)
+            return False
 
     def _fail(self, exc):
         import warnings
@@ -369,7 +493,7 @@ class FusedNetworkStep:
             return None
         scalar = d2v if np.ndim(d2v) == 0 else self.dtype.type(1)
         nodes = np.empty(self.V, dtype=self.dtype)
-        try:
+        try:  # one thread: the scatter runs only in infeasibility tests and at the start
             _scatter_difference(xv, d2v, tail, head, d1, scalar, nodes)
         except Exception as exc:  # noqa: BLE001 - as in _run
             self._fail(exc)
@@ -389,12 +513,11 @@ class FusedNetworkStep:
         if np.ndim(d2v) == 0:
             values *= d2v  # the scalar d2 folded into the V node values, as rmatvec does
         out = np.empty(self.E, dtype=self.dtype)
-        try:
-            _gather_difference(values, tail, head, d2v, out)
-        except Exception as exc:  # noqa: BLE001 - as in _run
-            self._fail(exc)
-            return None
-        return out
+
+        def run(chunks):
+            (_gather_difference_parallel if chunks > 1 else _gather_difference)(values, tail, head, d2v, out)
+
+        return out if self._launch(run) else None
 
     def column_kkt(self, params, data, x, y):
         """``algorithm.column_kkt_sums`` at (x^, y^) = (``x``, ``y``) in one compiled loop, as
@@ -411,12 +534,12 @@ class FusedNetworkStep:
         values = yv * d1
         if np.ndim(d2v) == 0:
             values *= d2v
-        try:
-            sums = _column_kkt(values, tail, head, d2v, c, xv, lv, uv)
-        except Exception as exc:  # noqa: BLE001 - as in _run
-            self._fail(exc)
-            return None
-        return tuple(dt.type(v) for v in sums)
+        sums = []
+
+        def run(chunks):
+            sums[:] = (_column_kkt_parallel if chunks > 1 else _column_kkt)(values, tail, head, d2v, c, xv, lv, uv)
+
+        return tuple(dt.type(v) for v in sums) if self._launch(run) else None
 
 
 def _index_pair(tail, head):
