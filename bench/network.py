@@ -23,7 +23,8 @@ Rules:
   difference of two solves (64 and 64 + N iterations) over N, so setup and the final
   verification cancel and the periodic evaluation is amortised. Bytes moved per iteration is the
   compulsory traffic of the algorithm as written (see ``compulsory_bytes``).
-- e2e: every solver in the same process one after the other, single thread; scotopt's answer
+- e2e: every solver in the same process one after the other, on ``--threads`` threads each
+  (default 1; SimpleMinCostFlow is single-threaded); scotopt's answer
   and every LP peer's answer are checked with scotopt's float64 KKT check; SimpleMinCostFlow's
   flow is checked for feasibility; objective errors are against SimpleMinCostFlow's optimum.
 """
@@ -336,6 +337,12 @@ def _peer_row(model, name, ref, solver, status, seconds, x, y, iterations, note)
 def cmd_e2e(ns):
     if ns.malloc_reuse:
         malloc_reuse()
+    try:  # scotopt's fused kernels run on numba's threads: as many as the peers get
+        import numba
+
+        numba.set_num_threads(min(ns.threads, numba.config.NUMBA_NUM_THREADS))
+    except ImportError:
+        pass
 
     from scotopt.models.generators import grid_min_cost_flow, netgen_min_cost_flow
 
@@ -395,10 +402,11 @@ def cmd_e2e(ns):
         for method in ("simplex", "ipm"):
             if method in ns.skip:
                 continue
-            res = solve_highs(lp, method=method, time_limit=ns.time_limit)
+            res = solve_highs(lp, method=method, time_limit=ns.time_limit, threads=ns.threads)
             add(f"highs-{method}", res["status"], res["seconds"], res["x"], res["y"], res["iterations"])
         if "pdlp" not in ns.skip:
-            res = solve_ortools_pdlp(lp, eps=ns.eps, time_limit=ns.time_limit, bound_gradients_as_residuals=False)
+            res = solve_ortools_pdlp(lp, eps=ns.eps, time_limit=ns.time_limit, bound_gradients_as_residuals=False,
+                                     threads=ns.threads)
             add("ortools-pdlp", res["status"], res["seconds"], res["x"], res["y"], res["iterations"])
         del lp
     write(
@@ -459,7 +467,7 @@ def cmd_mmcf(ns):
             lp = LP(
                 model.lp.c, model.operator.to_csr(), model.lp.con_lb, model.lp.con_ub, model.lp.var_lb, model.lp.var_ub
             )
-            res = solve_highs(lp, method=method, time_limit=ns.time_limit)
+            res = solve_highs(lp, method=method, time_limit=ns.time_limit, threads=ns.threads)
             err = abs(res["objective"] - ref) / ref if res["x"] is not None else float("nan")
             kkt = kkt_report(model.lp, res["x"], res["y"]).max_relative if res["y"] is not None else float("nan")
             rows.append(
@@ -513,6 +521,8 @@ def main(argv=None):
     e.add_argument("--numba", nargs="+", choices=["on", "off"], default=["on"],
                    help="SCOTOPT_NUMBA for scotopt's solves: on (fused where numba is installed), off, or both")
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--threads", type=int, default=1,
+                   help="threads of every solver: numba's for scotopt, HiGHS threads, PDLP num_threads")
     e.add_argument("--out", default=str(RESULTS / "network_e2e"))
     e.add_argument("--malloc-reuse", action="store_true", help="see malloc_reuse()")
     c = sub.add_parser("mmcf")

@@ -107,49 +107,39 @@ if numba is not None:
             return lambda v: True
         return lambda v: False
 
+    def _prefetch_codegen(context, builder, signature, args):
+        """LLVM's prefetch (read, high locality, data) of ``array[indices..., 0, ...]``."""
+        array_type = signature.args[0]
+        ary = context.make_array(array_type)(context, builder, args[0])
+        given = [builder.zext(v, _ir.IntType(64)) if v.type.width < 64 else v for v in args[1:]]
+        indices = given + [_ir.Constant(_ir.IntType(64), 0)] * (array_type.ndim - len(given))
+        pointer = _cgutils.get_item_pointer(context, builder, array_type, ary, indices,
+                                            wraparound=False, boundscheck=False)
+        byte_pointer = _ir.IntType(8).as_pointer()
+        i32 = _ir.IntType(32)
+        fn = _cgutils.get_or_insert_function(
+            builder.module, _ir.FunctionType(_ir.VoidType(), [byte_pointer, i32, i32, i32]), "llvm.prefetch.p0i8")
+        builder.call(fn, [builder.bitcast(pointer, byte_pointer), _ir.Constant(i32, 0), _ir.Constant(i32, 3),
+                          _ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
     @_intrinsic
     def _prefetch(typingctx, array, index):
-        """Ask the cache for ``array[index]`` (row ``index`` of a 2-D array; LLVM's prefetch: read,
-        high locality, data). Heads are random: without it the loop waits on one cache miss after
-        another (2.5x slower at 10^7 arcs, where the node vectors outgrow L2)."""
-
-        def codegen(context, builder, signature, args):
-            array_type = signature.args[0]
-            ary = context.make_array(array_type)(context, builder, args[0])
-            indices = [args[1]] + [_ir.Constant(args[1].type, 0)] * (array_type.ndim - 1)  # row start
-            pointer = _cgutils.get_item_pointer(context, builder, array_type, ary, indices,
-                                                wraparound=False, boundscheck=False)
-            byte_pointer = _ir.IntType(8).as_pointer()
-            i32 = _ir.IntType(32)
-            fn = _cgutils.get_or_insert_function(
-                builder.module, _ir.FunctionType(_ir.VoidType(), [byte_pointer, i32, i32, i32]), "llvm.prefetch.p0i8")
-            builder.call(fn, [builder.bitcast(pointer, byte_pointer), _ir.Constant(i32, 0), _ir.Constant(i32, 3),
-                              _ir.Constant(i32, 1)])
-            return context.get_dummy_value()
-
-        return _types.void(array, index), codegen
+        """Ask the cache for ``array[index]`` (row ``index`` of a 2-D array). Heads are random:
+        without it the loop waits on one cache miss after another (2.5x slower at 10^7 arcs,
+        where the node vectors outgrow L2)."""
+        return _types.void(array, index), _prefetch_codegen
 
     @_jit
-    def _prepare_row(y, d1, d2, st, v):
-        sv = y[v] * d1[v]
-        if not _is_vector(d2):
-            sv = sv * _at(d2, 0)
-        for p in range(st.shape[0]):
-            st[p, v, 0] = sv
-            st[p, v, 1] = 0
-
-    @_jit
-    def _prepare_nodes(y, d1, d2, st):
-        """Loop 1: st[p, v] = (s_v, 0) for each arc chunk p, s = y d1 (times d2 when it is a
-        scalar): each chunk's thread reads s and adds into t in one table of its own, so a
-        random head costs it one cache line and no line is written by two threads."""
-        for v in range(y.shape[0]):
-            _prepare_row(y, d1, d2, st, v)
-
-    @_pjit
-    def _prepare_nodes_parallel(y, d1, d2, st):
-        for v in numba.prange(y.shape[0]):
-            _prepare_row(y, d1, d2, st, v)
+    def _prepare_table(y, d1, d2, table):
+        """Loop 1 for one arc chunk: table[v] = (s_v, 0), s = y d1 (times d2 when it is a scalar)."""
+        for k in range(y.shape[0]):
+            v = np.uintp(k)
+            sv = y[v] * d1[v]
+            if not _is_vector(d2):
+                sv = sv * _at(d2, 0)
+            table[v, 0] = sv
+            table[v, 1] = 0
 
     @_jit
     def _arc_chunk(first, stop, st, tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
@@ -158,22 +148,16 @@ if numba is not None:
         ``halpern`` x_out = x^ (T alone, ``x0``, ``a``, ``b``, ``anchor`` unread). Node ids are
         read as unsigned (valid ids are >= 0), which spares numba's negative-index test.
 
-        The tail's share is summed in a register while consecutive arcs have the same tail and
-        added to t when it changes: arcs come sorted by tail (DIMACS, the generators), and
-        adding each one to t[tail] in memory chains every arc to its predecessor's store (the
-        loop ran at ~10 cycles an arc, 1.8x slower, bound by that chain, not by memory)."""
-        if first >= stop:
-            return
-        current = np.uintp(tail[first])
-        pending = tau - tau  # 0 in the solve's dtype (tau is finite)
-        for e in range(first, stop):
-            if e + PREFETCH_DISTANCE < stop:
-                _prefetch(st, np.uintp(head[e + PREFETCH_DISTANCE]))  # s and t: one cache line
+        Summing the tail's share in a register over each run of equal tails (arcs come sorted
+        by tail) was tried: faster on synthetic data, 11 % slower on NETGEN states (a
+        mispredicted branch per run), so every arc adds to t[tail] in memory."""
+        for k in range(first, stop):
+            # an unsigned index: numba wraps negative indices, and unless the loop provably starts
+            # at 0 LLVM keeps that test on every array read (1.5x slower over a chunk)
+            e = np.uintp(k)
+            if k + PREFETCH_DISTANCE < stop:
+                _prefetch(st, np.uintp(head[k + PREFETCH_DISTANCE]))  # s and t: one cache line
             i, j = np.uintp(tail[e]), np.uintp(head[e])
-            if i != current:
-                st[current, 1] += pending
-                pending = tau - tau
-                current = i
             g = st[i, 0] - st[j, 0]
             if _is_vector(d2):
                 g = g * _at(d2, e)
@@ -185,7 +169,7 @@ if numba is not None:
             upper = _at(uv, e)
             xh = upper if xh > upper else xh
             w = xh * _at(d2, e) if _is_vector(d2) else xh
-            pending += w
+            st[i, 1] += w
             st[j, 1] -= w
             if halpern:
                 h = a * xh
@@ -193,25 +177,29 @@ if numba is not None:
                 x_out[e] = h + anchor * x0[e]
             else:
                 x_out[e] = xh
-        st[current, 1] += pending
 
     @_jit
-    def _arc_pass(tail, head, st, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
-        """Loop 2 on one thread (``st`` holds one chunk's table)."""
+    def _arc_pass(tail, head, st, y, d1, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
+        """Loops 1 and 2 on this thread, ``st`` of shape (1, V, 2)."""
+        _prepare_table(y, d1, d2, st[0])
         _arc_chunk(0, x.shape[0], st[0], tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out)
 
     @_pjit
-    def _arc_pass_parallel(tail, head, st, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
-        """Loop 2 as P = st.shape[0] contiguous arc chunks on P threads, chunk p with table
-        st[p]."""
+    def _arc_pass_parallel(tail, head, st, y, d1, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
+        """Loops 1 and 2 as P = st.shape[0] contiguous arc chunks on P threads. Chunk p's thread
+        fills its own node table st[p] = (s, 0) and adds its arcs' x^ into it: a random head
+        costs it one cache line, and no line is written by two threads (or first written by
+        another core, which made the arc loop wait on cross-core transfers)."""
         chunks = st.shape[0]
         n = x.shape[0]
         for p in numba.prange(chunks):
+            _prepare_table(y, d1, d2, st[p])
             _arc_chunk(n * p // chunks, n * (p + 1) // chunks, st[p], tail, head, x, x0, c, lv, uv, d2,
                        tau, a, b, anchor, halpern, x_out)
 
     @_jit
     def _node_row(v, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out):
+        v = np.uintp(v)  # no negative-index test on the reads (see _arc_chunk)
         scale = d1[v] * d2s
         tv = st[0, v, 1]
         for p in range(1, st.shape[0]):  # the chunks' sums, in chunk order
@@ -248,8 +236,17 @@ if numba is not None:
     @_pjit
     def _node_pass_parallel(st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out,
                             ax_out):
-        for v in numba.prange(y.shape[0]):
-            _node_row(v, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
+        """Loop 3 over P = st.shape[0] contiguous node ranges on P threads. Each thread reads
+        the other chunks' tables for its nodes, lines another core wrote: on the 2-core VM this
+        loop takes 5 ms at 1.25 M nodes against 2 ms on one thread over one table (and 11 ms on
+        one thread over two tables)."""
+        chunks = st.shape[0]
+        m = y.shape[0]
+        for q in numba.prange(chunks):
+            stop = m * (q + 1) // chunks
+            for v in range(m * q // chunks, stop):
+                _node_row(v, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out,
+                          ax_out)
 
     @_jit
     def _scatter_difference(x, d2, tail, head, d1, scalar, nodes):
@@ -274,6 +271,7 @@ if numba is not None:
         arcs ahead (an arc past the end reads nothing: prefetches of a valid index only)."""
         if e + PREFETCH_DISTANCE < head.shape[0]:
             _prefetch(values, np.uintp(head[e + PREFETCH_DISTANCE]))
+        e = np.uintp(e)  # no negative-index test on the reads (see _arc_chunk)
         g = values[np.uintp(tail[e])] - values[np.uintp(head[e])]
         if _is_vector(d2):
             g = g * _at(d2, e)
@@ -294,8 +292,10 @@ if numba is not None:
     @_jit
     def _column_terms(values, tail, head, d2, c, x, lv, uv, e):
         """Arc e's terms of :func:`_column_kkt` (c x, the bound term, the squared infeasibility)."""
+        g = _difference(values, tail, head, d2, e)
+        e = np.uintp(e)  # no negative-index test on the reads (see _arc_chunk)
         ce = _at(c, e)
-        g = ce - _difference(values, tail, head, d2, e)
+        g = ce - g
         positive = g * 0 if g < 0 else g  # g * 0 keeps the dtype (and NaN stays NaN)
         negative = g * 0 if g > 0 else g
         lower, upper = _at(lv, e), _at(uv, e)
@@ -436,10 +436,8 @@ class FusedNetworkStep:
                 if self._scratch is None or self._scratch.shape[0] != chunks:
                     self._scratch = np.empty((chunks, V, 2), dtype=dt)
                 st = self._scratch
-            prepare, arcs, nodes = ((_prepare_nodes_parallel, _arc_pass_parallel, _node_pass_parallel) if chunks > 1
-                                    else (_prepare_nodes, _arc_pass, _node_pass))
-            prepare(yv, d1v, d2v, st)
-            arcs(tail, head, st, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, halpern, x_out)
+            arcs, nodes = (_arc_pass_parallel, _node_pass_parallel) if chunks > 1 else (_arc_pass, _node_pass)
+            arcs(tail, head, st, yv, d1v, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, halpern, x_out)
             nodes(st, d1v, d2s, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
 
         if not self._launch(run):
