@@ -209,12 +209,13 @@ def _periter_model(arcs: int, family: str, seed: int):
 
 
 def periter_fused_rows(arcs: int, extra: int, repeats: int, seed: int, family: str = "netgen",
-                       triad_n: int = 50_000_000) -> list[dict]:
+                       triad_n: int = 50_000_000, only=None) -> list[dict]:
     """Generic NumPy and fused (numba) iterations on one model, interleaved: each repeat measures
     the triads, then each mode (their order reversed every other repeat), each as the difference
     of a 64- and a (64 + extra)-iteration solve over ``extra``, setup times subtracted. Modes:
     ``numpy`` (SCOTOPT_NUMBA=0), ``numba-1-thread`` (fused, numba.set_num_threads(1)) and
-    ``numba`` (fused on all of numba's threads; the same as the former on one core).
+    ``numba`` (fused on all of numba's threads; the same as the former on one core); ``only``:
+    a subset of these names.
 
     Returns one row per mode: min and median over the repeats, and the bound = compulsory bytes
     (``scotopt.bench.roofline.network_bytes``) / bandwidth at the median triads of the run: the
@@ -233,6 +234,8 @@ def periter_fused_rows(arcs: int, extra: int, repeats: int, seed: int, family: s
     modes = {"numpy": ("0", all_threads), "numba-1-thread": ("1", 1), "numba": ("1", all_threads)}
     if all_threads == 1:
         del modes["numba"]
+    if only:  # a subset (at 10^8 the NumPy mode alone takes minutes)
+        modes = {mode: setting for mode, setting in modes.items() if mode in only}
 
     def use(mode):
         flag, threads = modes[mode]
@@ -289,7 +292,8 @@ def cmd_periter(ns):
         rows = []
         for arcs in ns.arcs:
             extra = 64 * max(1, int(ns.seconds / max(arcs * 25e-9, 1e-6)) // 64)
-            rows.extend(periter_fused_rows(int(arcs), extra, ns.repeats, ns.seed, ns.family, int(ns.triad_n)))
+            rows.extend(periter_fused_rows(int(arcs), extra, ns.repeats, ns.seed, ns.family, int(ns.triad_n),
+                                           ns.modes))
         write(rows, Path(ns.out))
         return
     rows = []
@@ -511,6 +515,8 @@ def main(argv=None):
     q.add_argument("--repeats", type=int, default=3, help="with --fused: interleaved repeats")
     q.add_argument("--family", choices=["netgen", "grid"], default="netgen", help="with --fused: the generator")
     q.add_argument("--triad-n", type=float, default=5e7, help="with --fused: triad array length (float64)")
+    q.add_argument("--modes", nargs="*", choices=["numpy", "numba-1-thread", "numba"],
+                   help="with --fused: only these modes (default: all)")
     e = sub.add_parser("e2e")
     e.add_argument("--arcs", type=float, nargs="+", default=[1e6])
     e.add_argument("--family", choices=["netgen", "grid"], default="netgen")

@@ -1,4 +1,5 @@
-"""One r2HPDHG iteration on a single-commodity network as three compiled loops (numba, CPU).
+"""One r2HPDHG iteration on a single-commodity network as compiled loops (numba, CPU), and the
+products and sums an evaluation needs.
 
 The NumPy backend runs an iteration as ~20 whole-vector operations plus two ``ufunc.at``
 scatter-adds; each operation reads and writes whole arc vectors. With numba installed (the
@@ -24,20 +25,33 @@ w = (k+1)/(k+2) (``algorithm._step_sizes``, ``_halpern_coefficients``). Each lin
 corresponding NumPy body's operations in its order and in the solve's dtype (no fused
 multiply-add: numba does not contract without ``fastmath``), so the one difference from the
 NumPy iteration is the order in which the scatter-add sums a node's arcs (NumPy adds all tails,
-then subtracts all heads; here they interleave in arc order): float rounding only.
+then subtracts all heads; here they interleave in arc order, chunk by chunk): float rounding only.
+
+Layout and threads. s and t are kept as node pairs (s_v, t_v), so a random head costs one
+cache line. From :data:`PARALLEL_MIN_ARCS` arcs on, loops 1-2 run as P contiguous arc chunks on
+numba's threads (:func:`parallel_chunks`; ``NUMBA_NUM_THREADS`` or ``numba.set_num_threads``
+sets P), chunk p with a node table of its own that its thread fills and adds into, so no cache
+line is written by two threads; loop 3 sums the P tables' t over node ranges on the threads.
+One solve at a time uses the thread pool (a lock; another caller runs on its own thread).
+
+Evaluations (``algorithm.evaluate``) use the same loops for T(z) without the Halpern step
+(:meth:`FusedNetworkStep.map`), one-loop products A~ x and A~^T y, and
+:meth:`FusedNetworkStep.column_kkt`: the three column sums of the KKT measures computed from
+y^ without forming the reduced-cost vector (``algorithm.column_kkt_sums``; sums in float64).
 
 Memory traffic per iteration (float32 values, int32 indices): loop 2 reads tail, head, x, c, x0
 and the finite per-arc bounds and writes x+ (7 streams, 28 B/arc with one bound vector, 32 B
-counting the cache's fill of the lines x+ is written to), plus the random gathers/scatters into
-the node vectors s, t (prefetched ``PREFETCH_DISTANCE`` arcs ahead); loops 1 and 3 stream ~14
-node values. ``scotopt.bench.roofline.network_bytes`` counts 48 B/arc + 40 B/node for the
-unfused iteration (x^ written and read back), so the fused loop can run below that bound; in
-practice the random node accesses, not DRAM, set its speed (bench/README.md, "Fused numba
-kernels"). x+ goes into an arc vector this step returned earlier once nothing else holds it
-(:meth:`FusedNetworkStep._column_output`).
+counting the cache's fill of the lines x+ is written to), plus the random accesses to the head
+node pairs (prefetched ``PREFETCH_DISTANCE`` arcs ahead); loops 1 and 3 stream ~14 node values
+per table. ``scotopt.bench.roofline.network_bytes`` counts 48 B/arc + 40 B/node for the
+unfused iteration (x^ written and read back), which assumes the node vectors stay in cache;
+where they do not (random heads, 10^7 arcs and more), each head costs a line read and a line
+written back, and that traffic, not the arc streams, sets the loop's speed (bench/README.md,
+"Fused numba kernels"). x+ goes into an arc vector this step returned earlier once nothing else
+holds it (:meth:`FusedNetworkStep._column_output`).
 
 Anything else (several commodities, coupling rows, non-contiguous vectors, another dtype) makes
-:meth:`FusedNetworkStep.__call__` return None, and ``algorithm.step`` runs the generic path.
+the methods return None, and the NumPy operations run instead.
 """
 
 from __future__ import annotations
@@ -366,8 +380,8 @@ _UNSHARED = _references([object()], 0)
 
 class FusedNetworkStep:
     """The fused iteration for a single-commodity network operator (``DeviceNetwork`` on NumPy
-    with one commodity and no coupling rows) of V nodes and E arcs. Holds two node-length
-    scratch vectors, reused by every call (one solve steps one state at a time)."""
+    with one commodity and no coupling rows) of V nodes and E arcs. Holds the node tables
+    (P x V x 2, P arc chunks), reused by every step (one solve steps one state at a time)."""
 
     def __init__(self, num_nodes: int, num_arcs: int, dtype):
         self.V, self.E = num_nodes, num_arcs
