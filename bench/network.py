@@ -341,12 +341,7 @@ def _peer_row(model, name, ref, solver, status, seconds, x, y, iterations, note)
 def cmd_e2e(ns):
     if ns.malloc_reuse:
         malloc_reuse()
-    try:  # scotopt's fused kernels run on numba's threads: as many as the peers get
-        import numba
-
-        numba.set_num_threads(min(ns.threads, numba.config.NUMBA_NUM_THREADS))
-    except ImportError:
-        pass
+    _use_threads(ns.threads)  # scotopt's fused kernels run on numba's threads: as many as the peers get
 
     from scotopt.models.generators import grid_min_cost_flow, netgen_min_cost_flow
 
@@ -434,7 +429,17 @@ def cmd_e2e(ns):
 # ------------------------------------------------------------------------------------ MMCF
 
 
+def _use_threads(count: int):
+    """numba's thread count for scotopt's fused kernels (where numba is installed)."""
+    try:
+        import numba
+    except ImportError:
+        return
+    numba.set_num_threads(max(1, min(count, numba.config.NUMBA_NUM_THREADS)))
+
+
 def cmd_mmcf(ns):
+    _use_threads(ns.threads)
     from scotopt import LP
     from scotopt.io.commalab import read_commalab
     from scotopt.solvers.kkt import kkt_report
@@ -538,6 +543,7 @@ def main(argv=None):
     c.add_argument("--time-limit", type=float, default=600.0)
     c.add_argument("--dtypes", nargs="+", default=["float32"])
     c.add_argument("--highs", nargs="*", default=["ipm"])
+    c.add_argument("--threads", type=int, default=1, help="threads of every solver (numba's for scotopt, HiGHS)")
     c.add_argument("--out", default=str(RESULTS / "network_mmcf"))
     ns = p.parse_args(argv)
     {"memory": cmd_memory, "periter": cmd_periter, "e2e": cmd_e2e, "mmcf": cmd_mmcf}[ns.cmd](ns)

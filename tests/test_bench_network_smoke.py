@@ -53,3 +53,14 @@ def test_periter_fused_tiny(tmp_path):
     # a network this small may converge within the 64 iterations: only the table's form is checked
     assert all(float(r["bound_ms"]) > 0 and float(r["stream_GBs_all_cores"]) > 0 for r in rows)
     assert all(r["repeats"] == "2" and r["ms_median"] not in ("", "nan") for r in rows)
+
+
+def test_mmcf_tiny(tmp_path, shared_data):
+    """The mmcf sub-command on grid1 (4,000 arc-flow variables) with HiGHS IPM on two threads."""
+    bench = _load()
+    bench.main(["mmcf", "--instances", "grid1", "--data", str(shared_data / "mmcf_commalab"), "--time-limit", "60",
+                "--threads", "2", "--out", str(tmp_path / "mmcf")])
+    rows = list(csv.DictReader(open(tmp_path / "mmcf.csv")))
+    assert [r["solver"] for r in rows] == ["scotopt-float32", "highs-ipm"]
+    assert all(r["status"] == "OPTIMAL" for r in rows)
+    assert all(float(r["obj_rel_error"]) <= 1e-3 for r in rows)

@@ -473,8 +473,9 @@ class DeviceNetwork(ParamsOperator):
 
     def fused_step(self, data, s, tau, sigma, neg_sigma, a, b, anchor):
         """One whole PDHG iteration (x+, y+, (A x)+) as compiled loops (``algorithm.step``'s hook;
-        ``network_fused.py``), or None: not NumPy, several commodities, coupling rows, numba
-        absent or switched off (``SCOTOPT_NUMBA=0``), or data the kernels do not cover."""
+        ``network_fused.py``; with coupling rows ``network_fused_mmcf.py``), or None: not NumPy,
+        several commodities without coupling rows, numba absent or switched off
+        (``SCOTOPT_NUMBA=0``), or data the kernels do not cover."""
         if self._fused is None:
             return None
         return self._fused(self.params, data, s.x, s.y, s.ax, s.x0, s.y0, s.ax0, tau, sigma, neg_sigma, a, b, anchor)

@@ -212,13 +212,9 @@ if numba is not None:
                        tau, a, b, anchor, halpern, x_out)
 
     @_jit
-    def _node_row(v, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out):
-        v = np.uintp(v)  # no negative-index test on the reads (see _arc_chunk)
-        scale = d1[v] * d2s
-        tv = st[0, v, 1]
-        for p in range(1, st.shape[0]):  # the chunks' sums, in chunk order
-            tv = tv + st[p, v, 1]
-        axh = tv * scale
+    def _dual_row(v, axh, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out):
+        """Loop 3's row v given (A x^)_v = ``axh``: the dual step and the Halpern updates of y and
+        A x (module docstring); ``v`` unsigned."""
         w = axh + axh
         w = w - ax[v]
         w = sigma * w
@@ -238,6 +234,15 @@ if numba is not None:
         else:
             y_out[v] = yh
             ax_out[v] = axh
+
+    @_jit
+    def _node_row(v, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out):
+        v = np.uintp(v)  # no negative-index test on the reads (see _arc_chunk)
+        scale = d1[v] * d2s
+        tv = st[0, v, 1]
+        for p in range(1, st.shape[0]):  # the chunks' sums, in chunk order
+            tv = tv + st[p, v, 1]
+        _dual_row(v, tv * scale, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
 
     @_jit
     def _node_pass(st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out):
@@ -558,10 +563,16 @@ def _index_pair(tail, head):
     return type(tail) is np.ndarray and type(head) is np.ndarray and tail.dtype == head.dtype
 
 def fused_step_for(op):
-    """A :class:`FusedNetworkStep` for a NumPy ``DeviceNetwork`` it covers, else None."""
-    if not enabled() or op.kind != "numpy" or op.K != 1 or op.coupling:
+    """A fused step for a NumPy ``DeviceNetwork`` it covers, else None: :class:`FusedNetworkStep`
+    for one commodity without coupling rows, ``network_fused_mmcf.FusedMulticommodityStep`` for
+    coupling rows (K >= 1 commodities)."""
+    if not enabled() or op.kind != "numpy" or (op.K != 1 and not op.coupling):
         return None
     tail = op.params[0]
     if tail.dtype not in (np.int32, np.int64) or op.dtype not in (np.float32, np.float64):
         return None
+    if op.coupling:
+        from scotopt.kernels.network_fused_mmcf import FusedMulticommodityStep
+
+        return FusedMulticommodityStep(op.V, op.E, op.K, op.dtype)
     return FusedNetworkStep(op.V, op.E, op.dtype)

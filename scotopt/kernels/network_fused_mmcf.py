@@ -1,0 +1,266 @@
+"""The fused (numba) iteration for an arc-flow multicommodity network: K commodities, coupling rows.
+
+The operator (``incidence.py``) is A~ = D1 [I_K (x) N; 1_K^T (x) I_E] D2: K copies of the V x E
+node-arc incidence matrix N (rows k V + v, columns k E + a) and E coupling rows (row K V + a sums
+arc a's K flows), so the iteration of ``network_fused.py`` gains, per arc a, the coupling dual
+term in the gather and the coupling sum in the scatter:
+
+1. rows:   s_{k,v} = y_{kV+v} d1_{kV+v},  t_{k,v} = 0;   sc_a = y_{KV+a} d1_{KV+a},  tc_a = 0
+2. k, a:   e = k E + a
+           g_e   = ((s_{k,tail(a)} - s_{k,head(a)}) + sc_a) d2_e                = (A~^T y)_e
+           x^_e  = min(max(x_e - tau (c_e - g_e), lv_e), uv_e)
+           t_{k,tail(a)} += x^_e d2_e;  t_{k,head(a)} -= x^_e d2_e;  tc_a += x^_e d2_e
+           x+_e  = a x^_e + b x_e + anchor x0_e
+3. rows:   (A x^)_r = t_r d1_r (t_{k,v} for r = kV + v, tc_a for r = KV + a), then the dual step
+           and the Halpern updates of y and A x, as in ``network_fused._dual_row``.
+
+The order of operations is that of ``DeviceNetwork.matvec`` / ``rmatvec`` for several
+commodities (d2 applied after the coupling term is added, d1 after the sums), so the one
+difference from the NumPy iteration is the summation order of the scatters (NumPy sums each
+node's tail arcs, then its head arcs, and the coupling rows pairwise over k): float rounding
+only. The commodities run one after the other on one thread; their node tables (K x V x 2 pairs
+(s, t)) and the coupling pairs (E x 2) are small next to the K E arc streams on the CommaLAB
+instances (V <= 1000 nodes), so the loop streams its arc vectors with the tables in cache.
+
+:class:`FusedMulticommodityStep` offers what :class:`~scotopt.kernels.network_fused.FusedNetworkStep`
+offers (step, T for an evaluation, A~ x, A~^T y, the KKT column sums); anything it does not cover
+returns None and the NumPy operations run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scotopt.kernels import network_fused as single
+from scotopt.kernels.network_fused import _index_pair, _operand, numba
+
+if numba is not None:
+    from scotopt.kernels.network_fused import _at, _dual_row, _jit
+
+    @_jit
+    def _prepare(y, d1, st, sc):
+        """Loop 1: st[k, v] = (y d1 at row kV + v, 0), sc[a] = (y d1 at row KV + a, 0)."""
+        K, V = st.shape[0], st.shape[1]
+        for k in range(K):
+            for m in range(V):
+                v = np.uintp(m)
+                r = np.uintp(k * V + m)
+                st[k, v, 0] = y[r] * d1[r]
+                st[k, v, 1] = 0
+        for m in range(sc.shape[0]):
+            a = np.uintp(m)
+            r = np.uintp(K * V + m)
+            sc[a, 0] = y[r] * d1[r]
+            sc[a, 1] = 0
+
+    @_jit
+    def _arc_pass(tail, head, st, sc, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
+        """Loop 2 (module docstring), commodity by commodity; ``c``, ``lv``, ``uv``, ``d2``:
+        vectors of K E or scalars. Without ``halpern`` x_out = x^."""
+        K, E = st.shape[0], tail.shape[0]
+        for k in range(K):
+            table = st[k]
+            for m in range(E):
+                arc = np.uintp(m)
+                e = np.uintp(k * E + m)
+                i, j = np.uintp(tail[arc]), np.uintp(head[arc])
+                g = table[i, 0] - table[j, 0]
+                g = g + sc[arc, 0]
+                g = g * _at(d2, e)
+                step = _at(c, e) - g
+                step = tau * step
+                xh = x[e] - step
+                lower = _at(lv, e)
+                xh = lower if xh < lower else xh  # np.maximum, NaN kept: a comparison with NaN is False
+                upper = _at(uv, e)
+                xh = upper if xh > upper else xh
+                w = xh * _at(d2, e)
+                table[i, 1] += w
+                table[j, 1] -= w
+                sc[arc, 1] += w
+                if halpern:
+                    h = a * xh
+                    h = h + b * x[e]
+                    x_out[e] = h + anchor * x0[e]
+                else:
+                    x_out[e] = xh
+
+    @_jit
+    def _row_pass(st, sc, d1, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out):
+        """Loop 3 (module docstring) over the K V node rows and the E coupling rows."""
+        K, V = st.shape[0], st.shape[1]
+        for k in range(K):
+            for m in range(V):
+                r = np.uintp(k * V + m)
+                _dual_row(r, st[k, np.uintp(m), 1] * d1[r], y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor,
+                          halpern, y_out, ax_out)
+        for m in range(sc.shape[0]):
+            r = np.uintp(K * V + m)
+            _dual_row(r, sc[np.uintp(m), 1] * d1[r], y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor,
+                      halpern, y_out, ax_out)
+
+    @_jit
+    def _scatter(x, d2, tail, head, d1, K, V, out):
+        """A~ x: out = (N (d2 x) per commodity, then the coupling sums) * d1."""
+        E = tail.shape[0]
+        for r in range(out.shape[0]):
+            out[r] = 0
+        for k in range(K):
+            for m in range(E):
+                arc = np.uintp(m)
+                e = np.uintp(k * E + m)
+                w = x[e] * _at(d2, e)
+                out[np.uintp(k * V + tail[arc])] += w
+                out[np.uintp(k * V + head[arc])] -= w
+                out[np.uintp(K * V + m)] += w
+        for m in range(out.shape[0]):
+            r = np.uintp(m)
+            out[r] = out[r] * d1[r]
+
+    @_jit
+    def _reduced_term(values, tail, head, d2, K, V, k, m):
+        """(A~^T y)_e at e = k E + m from ``values`` = y d1."""
+        arc = np.uintp(m)
+        e = np.uintp(k * tail.shape[0] + m)
+        g = values[np.uintp(k * V + tail[arc])] - values[np.uintp(k * V + head[arc])]
+        g = g + values[np.uintp(K * V + m)]
+        return g * _at(d2, e)
+
+    @_jit
+    def _gather(values, tail, head, d2, K, V, out):
+        """A~^T y: ((values[kV + tail] - values[kV + head]) + values[KV + a]) * d2."""
+        E = tail.shape[0]
+        for k in range(K):
+            for m in range(E):
+                out[np.uintp(k * E + m)] = _reduced_term(values, tail, head, d2, K, V, k, m)
+
+    @_jit
+    def _column_kkt(values, tail, head, d2, K, V, c, x, lv, uv):
+        """``network_fused._column_kkt`` for K commodities with coupling rows."""
+        E = tail.shape[0]
+        pobj = 0.0
+        support = 0.0
+        dual = 0.0
+        for k in range(K):
+            for m in range(E):
+                e = np.uintp(k * E + m)
+                g = _reduced_term(values, tail, head, d2, K, V, k, m)
+                ce = _at(c, e)
+                g = ce - g
+                pobj += ce * x[e]
+                positive = g * 0 if g < 0 else g  # g * 0 keeps the dtype (and NaN stays NaN)
+                negative = g * 0 if g > 0 else g
+                lower, upper = _at(lv, e), _at(uv, e)
+                infeasible = g * 0
+                if lower == -np.inf:
+                    infeasible = infeasible + positive
+                else:
+                    support += lower * positive
+                if upper == np.inf:
+                    infeasible = infeasible + negative
+                else:
+                    support += upper * negative
+                r = infeasible / _at(d2, e)
+                dual += r * r
+        return pobj, support, dual
+
+
+
+class FusedMulticommodityStep(single.FusedNetworkStep):
+    """The fused iteration for a NumPy ``DeviceNetwork`` with K >= 1 commodities and coupling
+    rows (V nodes, E arcs: K E columns, K V + E rows). Keeps the node tables and coupling pairs
+    between steps and, like the single-commodity step, up to two output column vectors."""
+
+    def __init__(self, num_nodes: int, num_arcs: int, num_commodities: int, dtype):
+        super().__init__(num_nodes, num_arcs * num_commodities, dtype)
+        self.K, self.arcs = num_commodities, num_arcs
+        self.rows = num_commodities * num_nodes + num_arcs
+
+    def _serial(self, run):
+        try:
+            run()
+            return True
+        except Exception as exc:  # noqa: BLE001 - a kernel that numba cannot compile costs speed, never a result
+            self._fail(exc)
+            return False
+
+    def _run(self, params, data, x, y, ax, x0, y0, ax0, tau, sigma, neg_sigma, a, b, anchor, halpern):
+        if self.failed:
+            return None
+        V, K, E, dt = self.V, self.K, self.arcs, self.dtype
+        tail, head, d1, d2 = params
+        if not _index_pair(tail, head):
+            return None
+        columns = [_operand(v, self.E, dt) for v in (x, x0, data.c, data.var_lb, data.var_ub, d2)]
+        rows = [_operand(v, self.rows, dt) for v in (y, ax, y0, ax0, d1, data.con_lb, data.con_ub)]
+        if any(p is None for p in columns) or any(p is None for p in rows):
+            return None
+        if any(np.ndim(p) == 0 for p in columns[:2] + rows[:5]):
+            return None
+        xv, x0v, c, lv, uv, d2v = columns
+        yv, axv, y0v, ax0v, d1v, lb, ub = rows
+        tau, sigma, neg_sigma, a, b, anchor = (dt.type(v) for v in (tau, sigma, neg_sigma, a, b, anchor))
+        x_out = self._column_output() if halpern else np.empty(self.E, dtype=dt)
+        y_out = np.empty(self.rows, dtype=dt)
+        ax_out = np.empty(self.rows, dtype=dt)
+        if halpern:
+            if self._scratch is None:
+                self._scratch = (np.empty((K, V, 2), dtype=dt), np.empty((E, 2), dtype=dt))
+            st, sc = self._scratch
+        else:  # an evaluation's T keeps nothing
+            st, sc = np.empty((K, V, 2), dtype=dt), np.empty((E, 2), dtype=dt)
+
+        def run():
+            _prepare(yv, d1v, st, sc)
+            _arc_pass(tail, head, st, sc, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, halpern, x_out)
+            _row_pass(st, sc, d1v, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
+
+        return (x_out, y_out, ax_out) if self._serial(run) else None
+
+    def _values(self, params, y):
+        """(y d1, d2 as a kernel operand), or None."""
+        tail, head, d1, d2 = params
+        yv = _operand(y, self.rows, self.dtype)
+        d2v = _operand(d2, self.E, self.dtype)
+        if not _index_pair(tail, head) or yv is None or np.ndim(yv) == 0 or d2v is None:
+            return None
+        return yv * d1, d2v
+
+    def matvec(self, params, x):
+        if self.failed:
+            return None
+        tail, head, d1, d2 = params
+        xv = _operand(x, self.E, self.dtype)
+        d2v = _operand(d2, self.E, self.dtype)
+        if not _index_pair(tail, head) or xv is None or np.ndim(xv) == 0 or d2v is None:
+            return None
+        out = np.empty(self.rows, dtype=self.dtype)
+        return out if self._serial(lambda: _scatter(xv, d2v, tail, head, d1, self.K, self.V, out)) else None
+
+    def rmatvec(self, params, y):
+        if self.failed:
+            return None
+        prepared = self._values(params, y)
+        if prepared is None:
+            return None
+        values, d2v = prepared
+        tail, head = params[0], params[1]
+        out = np.empty(self.E, dtype=self.dtype)
+        return out if self._serial(lambda: _gather(values, tail, head, d2v, self.K, self.V, out)) else None
+
+    def column_kkt(self, params, data, x, y):
+        if self.failed:
+            return None
+        dt = self.dtype
+        prepared = self._values(params, y)
+        xv, c, lv, uv = (_operand(v, self.E, dt) for v in (x, data.c, data.var_lb, data.var_ub))
+        if prepared is None or any(v is None for v in (xv, c, lv, uv)) or np.ndim(xv) == 0:
+            return None
+        values, d2v = prepared
+        tail, head = params[0], params[1]
+        sums = []
+
+        def run():
+            sums[:] = _column_kkt(values, tail, head, d2v, self.K, self.V, c, xv, lv, uv)
+
+        return tuple(dt.type(v) for v in sums) if self._serial(run) else None
