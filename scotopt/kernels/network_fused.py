@@ -156,6 +156,25 @@ if numba is not None:
             table[v, 1] = 0
 
     @_jit
+    def _primal(e, g, x, x0, c, lv, uv, tau, a, b, anchor, halpern, x_out):
+        """Column e of loop 2 given g = (A~^T y)_e: x^_e (returned) and x_out[e] = x+_e (or x^_e
+        without ``halpern``); ``e`` unsigned."""
+        step = _at(c, e) - g
+        step = tau * step
+        xh = x[e] - step
+        lower = _at(lv, e)
+        xh = lower if xh < lower else xh  # np.maximum, NaN kept: a comparison with NaN is False
+        upper = _at(uv, e)
+        xh = upper if xh > upper else xh
+        if halpern:
+            h = a * xh
+            h = h + b * x[e]
+            x_out[e] = h + anchor * x0[e]
+        else:
+            x_out[e] = xh
+        return xh
+
+    @_jit
     def _arc_chunk(first, stop, st, tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
         """Loop 2 (module docstring) over the arcs [first, stop) with the node pairs ``st``
         (s_v, t_v) of this chunk. ``c``, ``lv``, ``uv``, ``d2``: vectors or scalars. Without
@@ -175,22 +194,10 @@ if numba is not None:
             g = st[i, 0] - st[j, 0]
             if _is_vector(d2):
                 g = g * _at(d2, e)
-            step = _at(c, e) - g
-            step = tau * step
-            xh = x[e] - step
-            lower = _at(lv, e)
-            xh = lower if xh < lower else xh  # np.maximum, NaN kept: a comparison with NaN is False
-            upper = _at(uv, e)
-            xh = upper if xh > upper else xh
+            xh = _primal(e, g, x, x0, c, lv, uv, tau, a, b, anchor, halpern, x_out)
             w = xh * _at(d2, e) if _is_vector(d2) else xh
             st[i, 1] += w
             st[j, 1] -= w
-            if halpern:
-                h = a * xh
-                h = h + b * x[e]
-                x_out[e] = h + anchor * x0[e]
-            else:
-                x_out[e] = xh
 
     @_jit
     def _arc_pass(tail, head, st, y, d1, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
@@ -311,10 +318,15 @@ if numba is not None:
     @_jit
     def _column_terms(values, tail, head, d2, c, x, lv, uv, e):
         """Arc e's terms of :func:`_column_kkt` (c x, the bound term, the squared infeasibility)."""
-        g = _difference(values, tail, head, d2, e)
-        e = np.uintp(e)  # no negative-index test on the reads (see _arc_chunk)
+        aty = _difference(values, tail, head, d2, e)
+        return _kkt_terms(np.uintp(e), aty, c, x, lv, uv, d2)
+
+    @_jit
+    def _kkt_terms(e, aty, c, x, lv, uv, d2):
+        """Column e's terms of the KKT column sums given (A~^T y)_e = ``aty``: (c x, the bound term
+        of g = c - aty, the squared infeasibility of g); ``e`` unsigned."""
         ce = _at(c, e)
-        g = ce - g
+        g = ce - aty
         positive = g * 0 if g < 0 else g  # g * 0 keeps the dtype (and NaN stays NaN)
         negative = g * 0 if g > 0 else g
         lower, upper = _at(lv, e), _at(uv, e)
@@ -499,15 +511,37 @@ class FusedNetworkStep:
         self.failed = True
         warnings.warn(f"fused network kernels unavailable ({type(exc).__name__}: {exc}); using NumPy", stacklevel=4)
 
-    def matvec(self, params, x):
-        """A~ x (``DeviceNetwork.matvec``) as one compiled loop, or None (not of the supported form)."""
+    def _product_operands(self, params, vector, length):
+        """(tail, head, d1, ``vector`` and d2 as kernel operands) for a product with a vector of
+        ``length``, or None (failed before, or not of the supported form)."""
         if self.failed:
             return None
         tail, head, d1, d2 = params
-        xv = _operand(x, self.E, self.dtype)
+        v = _operand(vector, length, self.dtype)
         d2v = _operand(d2, self.E, self.dtype)
-        if not _index_pair(tail, head) or xv is None or np.ndim(xv) == 0 or d2v is None:
+        if not _index_pair(tail, head) or v is None or np.ndim(v) == 0 or d2v is None:
             return None
+        return tail, head, d1, v, d2v
+
+    def _node_values(self, params, y, rows):
+        """(tail, head, y d1 [d2 when scalar, folded in as ``rmatvec`` does], d2), or None."""
+        operands = self._product_operands(params, y, rows)
+        if operands is None:
+            return None
+        tail, head, d1, yv, d2v = operands
+        values = yv * d1
+        if np.ndim(d2v) == 0 and self.fold_scalar_d2:
+            values *= d2v
+        return tail, head, values, d2v
+
+    fold_scalar_d2 = True
+
+    def matvec(self, params, x):
+        """A~ x (``DeviceNetwork.matvec``) as one compiled loop, or None (not of the supported form)."""
+        operands = self._product_operands(params, x, self.E)
+        if operands is None:
+            return None
+        tail, head, d1, xv, d2v = operands
         scalar = d2v if np.ndim(d2v) == 0 else self.dtype.type(1)
         nodes = np.empty(self.V, dtype=self.dtype)
         try:  # one thread: the scatter runs only in infeasibility tests and at the start
@@ -519,16 +553,10 @@ class FusedNetworkStep:
 
     def rmatvec(self, params, y):
         """A~^T y (``DeviceNetwork.rmatvec``) as one compiled loop, or None."""
-        if self.failed:
+        prepared = self._node_values(params, y, self.V)
+        if prepared is None:
             return None
-        tail, head, d1, d2 = params
-        yv = _operand(y, self.V, self.dtype)
-        d2v = _operand(d2, self.E, self.dtype)
-        if not _index_pair(tail, head) or yv is None or np.ndim(yv) == 0 or d2v is None:
-            return None
-        values = yv * d1
-        if np.ndim(d2v) == 0:
-            values *= d2v  # the scalar d2 folded into the V node values, as rmatvec does
+        tail, head, values, d2v = prepared
         out = np.empty(self.E, dtype=self.dtype)
 
         def run(chunks):
@@ -539,18 +567,12 @@ class FusedNetworkStep:
     def column_kkt(self, params, data, x, y):
         """``algorithm.column_kkt_sums`` at (x^, y^) = (``x``, ``y``) in one compiled loop, as
         0-d values of the solve's dtype, or None."""
-        if self.failed:
-            return None
-        tail, head, d1, d2 = params
         dt = self.dtype
-        xv, c, lv, uv, d2v = (_operand(v, self.E, dt) for v in (x, data.c, data.var_lb, data.var_ub, d2))
-        yv = _operand(y, self.V, dt)
-        if (not _index_pair(tail, head) or any(v is None for v in (xv, c, lv, uv, d2v, yv))
-                or np.ndim(xv) == 0 or np.ndim(yv) == 0):
+        prepared = self._node_values(params, y, self.V)
+        xv, c, lv, uv = (_operand(v, self.E, dt) for v in (x, data.c, data.var_lb, data.var_ub))
+        if prepared is None or any(v is None for v in (xv, c, lv, uv)) or np.ndim(xv) == 0:
             return None
-        values = yv * d1
-        if np.ndim(d2v) == 0:
-            values *= d2v
+        tail, head, values, d2v = prepared
         sums = []
 
         def run(chunks):

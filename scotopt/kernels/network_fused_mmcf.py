@@ -35,7 +35,7 @@ from scotopt.kernels import network_fused as single
 from scotopt.kernels.network_fused import _index_pair, _operand, numba
 
 if numba is not None:
-    from scotopt.kernels.network_fused import _at, _dual_row, _jit
+    from scotopt.kernels.network_fused import _at, _dual_row, _jit, _kkt_terms, _primal
 
     @_jit
     def _prepare(y, d1, st, sc):
@@ -67,23 +67,11 @@ if numba is not None:
                 g = table[i, 0] - table[j, 0]
                 g = g + sc[arc, 0]
                 g = g * _at(d2, e)
-                step = _at(c, e) - g
-                step = tau * step
-                xh = x[e] - step
-                lower = _at(lv, e)
-                xh = lower if xh < lower else xh  # np.maximum, NaN kept: a comparison with NaN is False
-                upper = _at(uv, e)
-                xh = upper if xh > upper else xh
+                xh = _primal(e, g, x, x0, c, lv, uv, tau, a, b, anchor, halpern, x_out)
                 w = xh * _at(d2, e)
                 table[i, 1] += w
                 table[j, 1] -= w
                 sc[arc, 1] += w
-                if halpern:
-                    h = a * xh
-                    h = h + b * x[e]
-                    x_out[e] = h + anchor * x0[e]
-                else:
-                    x_out[e] = xh
 
     @_jit
     def _row_pass(st, sc, d1, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out):
@@ -144,24 +132,10 @@ if numba is not None:
         for k in range(K):
             for m in range(E):
                 e = np.uintp(k * E + m)
-                g = _reduced_term(values, tail, head, d2, K, V, k, m)
-                ce = _at(c, e)
-                g = ce - g
-                pobj += ce * x[e]
-                positive = g * 0 if g < 0 else g  # g * 0 keeps the dtype (and NaN stays NaN)
-                negative = g * 0 if g > 0 else g
-                lower, upper = _at(lv, e), _at(uv, e)
-                infeasible = g * 0
-                if lower == -np.inf:
-                    infeasible = infeasible + positive
-                else:
-                    support += lower * positive
-                if upper == np.inf:
-                    infeasible = infeasible + negative
-                else:
-                    support += upper * negative
-                r = infeasible / _at(d2, e)
-                dual += r * r
+                p, s, d = _kkt_terms(e, _reduced_term(values, tail, head, d2, K, V, k, m), c, x, lv, uv, d2)
+                pobj += p
+                support += s
+                dual += d
         return pobj, support, dual
 
 
@@ -217,47 +191,31 @@ class FusedMulticommodityStep(single.FusedNetworkStep):
 
         return (x_out, y_out, ax_out) if self._serial(run) else None
 
-    def _values(self, params, y):
-        """(y d1, d2 as a kernel operand), or None."""
-        tail, head, d1, d2 = params
-        yv = _operand(y, self.rows, self.dtype)
-        d2v = _operand(d2, self.E, self.dtype)
-        if not _index_pair(tail, head) or yv is None or np.ndim(yv) == 0 or d2v is None:
-            return None
-        return yv * d1, d2v
+    fold_scalar_d2 = False  # several commodities: rmatvec applies d2 after the coupling term
 
     def matvec(self, params, x):
-        if self.failed:
+        operands = self._product_operands(params, x, self.E)
+        if operands is None:
             return None
-        tail, head, d1, d2 = params
-        xv = _operand(x, self.E, self.dtype)
-        d2v = _operand(d2, self.E, self.dtype)
-        if not _index_pair(tail, head) or xv is None or np.ndim(xv) == 0 or d2v is None:
-            return None
+        tail, head, d1, xv, d2v = operands
         out = np.empty(self.rows, dtype=self.dtype)
         return out if self._serial(lambda: _scatter(xv, d2v, tail, head, d1, self.K, self.V, out)) else None
 
     def rmatvec(self, params, y):
-        if self.failed:
-            return None
-        prepared = self._values(params, y)
+        prepared = self._node_values(params, y, self.rows)
         if prepared is None:
             return None
-        values, d2v = prepared
-        tail, head = params[0], params[1]
+        tail, head, values, d2v = prepared
         out = np.empty(self.E, dtype=self.dtype)
         return out if self._serial(lambda: _gather(values, tail, head, d2v, self.K, self.V, out)) else None
 
     def column_kkt(self, params, data, x, y):
-        if self.failed:
-            return None
         dt = self.dtype
-        prepared = self._values(params, y)
+        prepared = self._node_values(params, y, self.rows)
         xv, c, lv, uv = (_operand(v, self.E, dt) for v in (x, data.c, data.var_lb, data.var_ub))
         if prepared is None or any(v is None for v in (xv, c, lv, uv)) or np.ndim(xv) == 0:
             return None
-        values, d2v = prepared
-        tail, head = params[0], params[1]
+        tail, head, values, d2v = prepared
         sums = []
 
         def run():
