@@ -343,3 +343,31 @@ def test_multicommodity_fused_solve_matches_highs(monkeypatch):
     for sol in (fused, plain):
         assert sol.status == Status.OPTIMAL
         assert abs(sol.objective - ref.fun) <= 1e-6 * max(1.0, abs(ref.fun))
+
+
+def _child_solve(queue):
+    model = netgen_min_cost_flow(120, 960, seed=9)
+    sol = model.solve(eps=1e-6)
+    queue.put((network_fused.parallel_chunks(1 << 20), sol.status.name, float(sol.objective)))
+
+
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")  # JAX's threads: the child never uses JAX
+def test_a_forked_child_solves_on_one_thread(two_chunks):
+    """After the parent used the thread pool, a forked child solves on one thread (numba's
+    OpenMP pool is not fork-safe) and gets the same answer."""
+    import multiprocessing
+
+    model = netgen_min_cost_flow(120, 960, seed=9)
+    parent = model.solve(eps=1e-6)  # the pool has run in this process (two_chunks: every size)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_child_solve, args=(queue,))
+    child.start()
+    try:
+        chunks, status, objective = queue.get(timeout=120)  # a hung child fails the test
+    finally:
+        child.join(timeout=30)
+        if child.is_alive():
+            child.kill()
+    assert chunks == 1 and status == "OPTIMAL"
+    assert objective == pytest.approx(parent.objective, rel=1e-6)

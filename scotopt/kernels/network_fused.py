@@ -83,10 +83,21 @@ _PARALLEL_LOCK = threading.Lock()
 _parallel_usable = True
 
 
+def _serial_after_fork():
+    """A forked child runs the kernels on one thread: numba's OpenMP thread pool (GNU OpenMP) is
+    not fork-safe, and a child that launches it after its parent did can hang."""
+    global _parallel_usable
+    _parallel_usable = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_serial_after_fork)
+
+
 def parallel_chunks(num_arcs: int) -> int:
     """Threads (= arc chunks) for a kernel over ``num_arcs`` arcs: numba's thread count
     (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``) up to :data:`MAX_CHUNKS`, 1 below
-    :data:`PARALLEL_MIN_ARCS` or once the parallel kernels have failed."""
+    :data:`PARALLEL_MIN_ARCS`, once the parallel kernels have failed, and in a forked child."""
     if numba is None or not _parallel_usable or num_arcs < PARALLEL_MIN_ARCS:
         return 1
     return max(1, min(numba.get_num_threads(), MAX_CHUNKS))
