@@ -371,3 +371,17 @@ def test_a_forked_child_solves_on_one_thread(two_chunks):
             child.kill()
     assert chunks == 1 and status == "OPTIMAL"
     assert objective == pytest.approx(parent.objective, rel=1e-6)
+
+
+def test_multicommodity_two_threads_equal_generic(two_chunks):
+    """The commodities in two chunks on two threads, each chunk with its own coupling sums:
+    the same iteration as the NumPy bodies (float64, restarts included)."""
+    xp, op, data, start, _ = random_multicommodity(8, "float64", True)
+    alg.step(xp, op, data, PARAMS, start)
+    assert op._fused._scratch[1].shape[0] == 2  # two chunks' coupling pairs
+    fused = run(xp, op, data, start, 320)
+    plain = run(xp, generic(op), data, start, 320)
+    assert float(fused.restarts) == float(plain.restarts) >= 2
+    for name in ("x", "y", "ax"):
+        f, p = getattr(fused, name), getattr(plain, name)
+        assert float(np.max(np.abs(f - p))) <= 1e-10 * max(float(np.max(np.abs(p))), 1.0), name

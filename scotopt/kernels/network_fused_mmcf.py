@@ -18,9 +18,11 @@ The order of operations is that of ``DeviceNetwork.matvec`` / ``rmatvec`` for se
 commodities (d2 applied after the coupling term is added, d1 after the sums), so the one
 difference from the NumPy iteration is the summation order of the scatters (NumPy sums each
 node's tail arcs, then its head arcs, and the coupling rows pairwise over k): float rounding
-only. The commodities run one after the other on one thread; their node tables (K x V x 2 pairs
-(s, t)) and the coupling pairs (E x 2) are small next to the K E arc streams on the CommaLAB
-instances (V <= 1000 nodes), so the loop streams its arc vectors with the tables in cache.
+only. The commodities run in P contiguous ranges on numba's threads (P as in
+``network_fused.parallel_chunks``, at most K), each range with coupling pairs of its own
+(P x E x 2), summed in range order by the coupling rows of loop 3; the node tables (K x V x 2
+pairs (s, t)) are per commodity already. On the CommaLAB instances (V <= 1000 nodes) the tables
+are small next to the K E arc streams, so the loop streams its arc vectors with them in cache.
 
 :class:`FusedMulticommodityStep` offers what :class:`~scotopt.kernels.network_fused.FusedNetworkStep`
 offers (step, T for an evaluation, A~ x, A~^T y, the KKT column sums); anything it does not cover
@@ -35,57 +37,95 @@ from scotopt.kernels import network_fused as single
 from scotopt.kernels.network_fused import _index_pair, _operand, numba
 
 if numba is not None:
-    from scotopt.kernels.network_fused import _at, _dual_row, _jit, _kkt_terms, _primal
+    from scotopt.kernels.network_fused import _at, _dual_row, _jit, _kkt_terms, _pjit, _primal
 
     @_jit
-    def _prepare(y, d1, st, sc):
-        """Loop 1: st[k, v] = (y d1 at row kV + v, 0), sc[a] = (y d1 at row KV + a, 0)."""
+    def _prepare(y, d1, st, coupling, first, stop):
+        """Loop 1 for commodities [first, stop): st[k, v] = (y d1 at row kV + v, 0), and this
+        chunk's coupling pairs coupling[a] = (y d1 at row KV + a, 0)."""
         K, V = st.shape[0], st.shape[1]
-        for k in range(K):
+        for k in range(first, stop):
             for m in range(V):
                 v = np.uintp(m)
                 r = np.uintp(k * V + m)
                 st[k, v, 0] = y[r] * d1[r]
                 st[k, v, 1] = 0
-        for m in range(sc.shape[0]):
+        for m in range(coupling.shape[0]):
             a = np.uintp(m)
             r = np.uintp(K * V + m)
-            sc[a, 0] = y[r] * d1[r]
-            sc[a, 1] = 0
+            coupling[a, 0] = y[r] * d1[r]
+            coupling[a, 1] = 0
 
     @_jit
-    def _arc_pass(tail, head, st, sc, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
-        """Loop 2 (module docstring), commodity by commodity; ``c``, ``lv``, ``uv``, ``d2``:
-        vectors of K E or scalars. Without ``halpern`` x_out = x^."""
-        K, E = st.shape[0], tail.shape[0]
-        for k in range(K):
+    def _arc_range(tail, head, st, coupling, first, stop, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
+        """Loop 2 (module docstring) for commodities [first, stop), their coupling sums into this
+        chunk's pairs ``coupling``; ``c``, ``lv``, ``uv``, ``d2``: vectors of K E or scalars.
+        Without ``halpern`` x_out = x^."""
+        E = tail.shape[0]
+        for k in range(first, stop):
             table = st[k]
             for m in range(E):
                 arc = np.uintp(m)
                 e = np.uintp(k * E + m)
                 i, j = np.uintp(tail[arc]), np.uintp(head[arc])
                 g = table[i, 0] - table[j, 0]
-                g = g + sc[arc, 0]
+                g = g + coupling[arc, 0]
                 g = g * _at(d2, e)
                 xh = _primal(e, g, x, x0, c, lv, uv, tau, a, b, anchor, halpern, x_out)
                 w = xh * _at(d2, e)
                 table[i, 1] += w
                 table[j, 1] -= w
-                sc[arc, 1] += w
+                coupling[arc, 1] += w
 
     @_jit
-    def _row_pass(st, sc, d1, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out):
-        """Loop 3 (module docstring) over the K V node rows and the E coupling rows."""
+    def _arc_pass(tail, head, st, sc, y, d1, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
+        """Loops 1 and 2 on this thread (``sc`` of shape (1, E, 2))."""
+        _prepare(y, d1, st, sc[0], 0, st.shape[0])
+        _arc_range(tail, head, st, sc[0], 0, st.shape[0], x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out)
+
+    @_pjit
+    def _arc_pass_parallel(tail, head, st, sc, y, d1, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
+        """Loops 1 and 2 as P = sc.shape[0] contiguous commodity ranges on P threads, each with
+        its own coupling pairs sc[p] (the node tables are per commodity already)."""
+        chunks, K = sc.shape[0], st.shape[0]
+        for p in numba.prange(chunks):
+            first, stop = K * p // chunks, K * (p + 1) // chunks
+            _prepare(y, d1, st, sc[p], first, stop)
+            _arc_range(tail, head, st, sc[p], first, stop, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out)
+
+    @_jit
+    def _row_range(st, sc, first, stop, arc_first, arc_stop, d1, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b,
+                   anchor, halpern, y_out, ax_out):
+        """Loop 3 (module docstring) over the node rows of commodities [first, stop) and the
+        coupling rows of arcs [arc_first, arc_stop) (their sums over the chunks, in order)."""
         K, V = st.shape[0], st.shape[1]
-        for k in range(K):
+        for k in range(first, stop):
             for m in range(V):
                 r = np.uintp(k * V + m)
                 _dual_row(r, st[k, np.uintp(m), 1] * d1[r], y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor,
                           halpern, y_out, ax_out)
-        for m in range(sc.shape[0]):
+        for m in range(arc_first, arc_stop):
+            arc = np.uintp(m)
+            t = sc[0, arc, 1]
+            for p in range(1, sc.shape[0]):
+                t = t + sc[p, arc, 1]
             r = np.uintp(K * V + m)
-            _dual_row(r, sc[np.uintp(m), 1] * d1[r], y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor,
-                      halpern, y_out, ax_out)
+            _dual_row(r, t * d1[r], y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
+
+    @_jit
+    def _row_pass(st, sc, d1, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out):
+        """Loop 3 on this thread."""
+        _row_range(st, sc, 0, st.shape[0], 0, sc.shape[1], d1, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b,
+                   anchor, halpern, y_out, ax_out)
+
+    @_pjit
+    def _row_pass_parallel(st, sc, d1, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out,
+                           ax_out):
+        """Loop 3 on P threads: each its commodities' node rows and a range of coupling rows."""
+        chunks, K, E = sc.shape[0], st.shape[0], sc.shape[1]
+        for p in numba.prange(chunks):
+            _row_range(st, sc, K * p // chunks, K * (p + 1) // chunks, E * p // chunks, E * (p + 1) // chunks, d1,
+                       y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
 
     @_jit
     def _scatter(x, d2, tail, head, d1, K, V, out):
@@ -177,19 +217,19 @@ class FusedMulticommodityStep(single.FusedNetworkStep):
         x_out = self._column_output() if halpern else np.empty(self.E, dtype=dt)
         y_out = np.empty(self.rows, dtype=dt)
         ax_out = np.empty(self.rows, dtype=dt)
-        if halpern:
-            if self._scratch is None:
-                self._scratch = (np.empty((K, V, 2), dtype=dt), np.empty((E, 2), dtype=dt))
-            st, sc = self._scratch
-        else:  # an evaluation's T keeps nothing
-            st, sc = np.empty((K, V, 2), dtype=dt), np.empty((E, 2), dtype=dt)
+        def run(chunks):
+            chunks = min(chunks, K)  # at most one chunk per commodity
+            if halpern:
+                if self._scratch is None or self._scratch[1].shape[0] != chunks:
+                    self._scratch = (np.empty((K, V, 2), dtype=dt), np.empty((chunks, E, 2), dtype=dt))
+                st, sc = self._scratch
+            else:  # an evaluation's T keeps nothing
+                st, sc = np.empty((K, V, 2), dtype=dt), np.empty((chunks, E, 2), dtype=dt)
+            arcs, rows = (_arc_pass_parallel, _row_pass_parallel) if chunks > 1 else (_arc_pass, _row_pass)
+            arcs(tail, head, st, sc, yv, d1v, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, halpern, x_out)
+            rows(st, sc, d1v, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
 
-        def run():
-            _prepare(yv, d1v, st, sc)
-            _arc_pass(tail, head, st, sc, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, halpern, x_out)
-            _row_pass(st, sc, d1v, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
-
-        return (x_out, y_out, ax_out) if self._serial(run) else None
+        return (x_out, y_out, ax_out) if self._launch(run) else None
 
     fold_scalar_d2 = False  # several commodities: rmatvec applies d2 after the coupling term
 
