@@ -63,6 +63,17 @@ def run(xp, op, data, state, iterations):
     return state
 
 
+def assert_runs_agree(xp, op, data, start, rtol, names=("x", "y", "ax")):
+    """320 iterations (restarts included) with ``op``'s fused path and with the NumPy bodies
+    reach the same restarts and the same iterates to ``rtol`` of their largest entry."""
+    fused = run(xp, op, data, start, 320)
+    plain = run(xp, generic(op), data, start, 320)
+    assert float(fused.restarts) == float(plain.restarts) >= 2
+    for name in names:
+        f, p = getattr(fused, name), getattr(plain, name)
+        assert float(np.max(np.abs(f - p))) <= rtol * max(float(np.max(np.abs(p))), 1.0), name
+
+
 def generic(op):
     """The same operator without its fused step (algorithm.step then runs the NumPy bodies)."""
     plain = op.with_params(op.params)
@@ -240,12 +251,7 @@ def test_parallel_kernels_equal_generic(two_chunks, d2_per_arc, scalar_lower, ro
     xp, op, data, start = random_problem(21, "float64", np.int32, d2_per_arc, scalar_lower, row_ranges)
     alg.step(xp, op, data, PARAMS, start)
     assert op._fused._scratch.shape[0] == 2  # the two-chunk tables are used
-    fused = run(xp, op, data, start, 320)
-    plain = run(xp, generic(op), data, start, 320)
-    assert float(fused.restarts) == float(plain.restarts) >= 2
-    for name in ("x", "y", "ax"):
-        f, p = getattr(fused, name), getattr(plain, name)
-        assert float(np.max(np.abs(f - p))) <= 1e-10 * max(float(np.max(np.abs(p))), 1.0), name
+    assert_runs_agree(xp, op, data, start, 1e-10)
     got = op.fused_column_kkt(data, start.x, start.y)
     expected = alg.column_kkt_sums(xp, data, start.x, alg._reduced_costs(xp, generic(op), data, start.y),
                                    alg.infinite_bounds(xp, data))
@@ -315,12 +321,7 @@ def test_multicommodity_fused_iteration_equals_generic(dtype, rtol, d2_per_colum
                                    alg.infinite_bounds(xp, data))
     for g, e in zip(op.fused_column_kkt(data, start.x, start.y), expected, strict=True):
         assert float(g) == pytest.approx(float(e), rel=10 * tol, abs=tol)
-    fused = run(xp, op, data, start, 320)
-    plain = run(xp, generic(op), data, start, 320)
-    assert float(fused.restarts) == float(plain.restarts) >= 2
-    for name in ("x", "y", "ax", "x0", "y0", "ax0"):
-        f, p = getattr(fused, name), getattr(plain, name)
-        assert float(np.max(np.abs(f - p))) <= rtol * max(float(np.max(np.abs(p))), 1.0), name
+    assert_runs_agree(xp, op, data, start, rtol, ("x", "y", "ax", "x0", "y0", "ax0"))
 
 
 def test_multicommodity_fused_solve_matches_highs(monkeypatch):
@@ -379,9 +380,4 @@ def test_multicommodity_two_threads_equal_generic(two_chunks):
     xp, op, data, start, _ = random_multicommodity(8, "float64", True)
     alg.step(xp, op, data, PARAMS, start)
     assert op._fused._scratch[1].shape[0] == 2  # two chunks' coupling pairs
-    fused = run(xp, op, data, start, 320)
-    plain = run(xp, generic(op), data, start, 320)
-    assert float(fused.restarts) == float(plain.restarts) >= 2
-    for name in ("x", "y", "ax"):
-        f, p = getattr(fused, name), getattr(plain, name)
-        assert float(np.max(np.abs(f - p))) <= 1e-10 * max(float(np.max(np.abs(p))), 1.0), name
+    assert_runs_agree(xp, op, data, start, 1e-10)
