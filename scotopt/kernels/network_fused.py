@@ -133,11 +133,10 @@ if numba is not None:
         return lambda v: False
 
     def _prefetch_codegen(context, builder, signature, args):
-        """LLVM's prefetch (read, high locality, data) of ``array[indices..., 0, ...]``."""
+        """LLVM's prefetch (read, high locality, data) of ``array[index, 0, ...]``."""
         array_type = signature.args[0]
         ary = context.make_array(array_type)(context, builder, args[0])
-        given = [builder.zext(v, _ir.IntType(64)) if v.type.width < 64 else v for v in args[1:]]
-        indices = given + [_ir.Constant(_ir.IntType(64), 0)] * (array_type.ndim - len(given))
+        indices = [args[1]] + [_ir.Constant(args[1].type, 0)] * (array_type.ndim - 1)  # row start
         pointer = _cgutils.get_item_pointer(context, builder, array_type, ary, indices,
                                             wraparound=False, boundscheck=False)
         byte_pointer = _ir.IntType(8).as_pointer()
@@ -264,7 +263,7 @@ if numba is not None:
 
     @_jit
     def _node_pass(st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out):
-        """Loop 3 (module docstring), t_v the sum of row v's t columns; ``d2s`` is the scalar
+        """Loop 3 (module docstring), t_v the sum of the chunks' tables at v; ``d2s`` is the scalar
         d2, or 1 with a per-arc d2; ``lb``, ``ub``: vectors or scalars. Without ``halpern``:
         y_out = y^, ax_out = A x^."""
         for v in range(y.shape[0]):
@@ -384,6 +383,7 @@ if numba is not None:
             dual += d
         return pobj, support, dual
 
+
 def _operand(v, length, dtype):
     """A kernel operand: a contiguous 1-D array of ``length``, or a 0-d value as a scalar of
     ``dtype``; None for anything else (the generic path runs)."""
@@ -409,19 +409,27 @@ _UNSHARED = _references([object()], 0)
 class FusedNetworkStep:
     """The fused iteration for a single-commodity network operator (``DeviceNetwork`` on NumPy
     with one commodity and no coupling rows) of V nodes and E arcs. Holds the node tables
-    (P x V x 2, P arc chunks), reused by every step (one solve steps one state at a time)."""
+    (P x V x 2, P arc chunks), reused by every step (one solve steps one state at a time).
 
-    def __init__(self, num_nodes: int, num_arcs: int, dtype):
-        self.V, self.E = num_nodes, num_arcs
+    Subclasses for other layouts (``network_fused_mmcf``) pass their column and row counts and
+    override :meth:`_iterate` and the products; validation, outputs and threads are shared."""
+
+    fold_scalar_d2 = True  # rmatvec folds a scalar d2 into the node values (one commodity)
+
+    def __init__(self, num_nodes: int, num_columns: int, dtype, num_rows: int | None = None):
+        self.V, self.E = num_nodes, num_columns
+        self.rows = num_nodes if num_rows is None else num_rows
         self.dtype = np.dtype(dtype)
         self._scratch = None
+        self._scratch_chunks = 0
         self._columns = []  # x+ vectors this step has returned (see _column_output)
         self.failed = False
 
     def release(self):
-        """Drop the scratch vectors and the kept outputs (those in use stay alive where they are
+        """Drop the node tables and the kept outputs (those in use stay alive where they are
         used): called before an evaluation, whose column temporaries set the solve's peak memory,
-        so that the fused path holds nothing extra there (5 B/arc in float32 otherwise)."""
+        so that the fused path holds nothing extra there (two column vectors, 8 B/arc in float32,
+        and the tables otherwise)."""
         self._scratch = None
         self._columns = []
 
@@ -439,6 +447,15 @@ class FusedNetworkStep:
             self._columns.append(vector)
         return vector
 
+    def _tables(self, halpern, chunks, make):
+        """``make(chunks)``'s node tables: kept between steps (made again when the thread count
+        changes); fresh for an evaluation's T, which keeps nothing (release() has just run)."""
+        if not halpern:
+            return make(chunks)
+        if self._scratch is None or self._scratch_chunks != chunks:
+            self._scratch, self._scratch_chunks = make(chunks), chunks
+        return self._scratch
+
     def __call__(self, params, data, x, y, ax, x0, y0, ax0, tau, sigma, neg_sigma, a, b, anchor):
         """(x+, y+, (A x)+) of one iteration (module docstring), or None where the vectors are not
         of the supported form. ``params`` = the operator's (tail, head, d1, d2); the scalars are
@@ -452,46 +469,46 @@ class FusedNetworkStep:
     def _run(self, params, data, x, y, ax, x0, y0, ax0, tau, sigma, neg_sigma, a, b, anchor, halpern):
         if self.failed:
             return None
-        V, E, dt = self.V, self.E, self.dtype
+        dt = self.dtype
         tail, head, d1, d2 = params
         if not _index_pair(tail, head):
             return None
-        columns = [_operand(v, E, dt) for v in (x, x0, data.c, data.var_lb, data.var_ub, d2)]
-        rows = [_operand(v, V, dt) for v in (y, ax, y0, ax0, d1, data.con_lb, data.con_ub)]
+        columns = [_operand(v, self.E, dt) for v in (x, x0, data.c, data.var_lb, data.var_ub, d2)]
+        rows = [_operand(v, self.rows, dt) for v in (y, ax, y0, ax0, d1, data.con_lb, data.con_ub)]
         if any(p is None for p in columns) or any(p is None for p in rows):
             return None
         if any(np.ndim(p) == 0 for p in columns[:2] + rows[:5]):
             return None  # the iterates and d1 must be whole vectors
-        xv, x0v, c, lv, uv, d2v = columns
-        yv, axv, y0v, ax0v, d1v, lb, ub = rows
-        d2s = d2v if np.ndim(d2v) == 0 else dt.type(1)
-        tau, sigma, neg_sigma, a, b, anchor = (dt.type(v) for v in (tau, sigma, neg_sigma, a, b, anchor))
+        scalars = tuple(dt.type(v) for v in (tau, sigma, neg_sigma, a, b, anchor))
         # T's x^ may become the state (a restart): a fresh vector, not one the step reuses
-        x_out = self._column_output() if halpern else np.empty(E, dtype=dt)
-        y_out = np.empty(V, dtype=dt)
-        ax_out = np.empty(V, dtype=dt)
+        outputs = (self._column_output() if halpern else np.empty(self.E, dtype=dt),
+                   np.empty(self.rows, dtype=dt), np.empty(self.rows, dtype=dt))
 
         def run(chunks):  # the outputs are fresh or unshared: a failure leaves the state untouched
-            if not halpern:  # an evaluation's T: it keeps nothing (release() has just run)
-                st = np.empty((chunks, V, 2), dtype=dt)
-            else:
-                if self._scratch is None or self._scratch.shape[0] != chunks:
-                    self._scratch = np.empty((chunks, V, 2), dtype=dt)
-                st = self._scratch
-            arcs, nodes = (_arc_pass_parallel, _node_pass_parallel) if chunks > 1 else (_arc_pass, _node_pass)
-            arcs(tail, head, st, yv, d1v, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, halpern, x_out)
-            nodes(st, d1v, d2s, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
+            self._iterate(chunks, halpern, tail, head, columns, rows, scalars, outputs)
 
-        if not self._launch(run):
-            return None
-        return x_out, y_out, ax_out
+        return outputs if self._launch(run) else None
+
+    def _iterate(self, chunks, halpern, tail, head, columns, rows, scalars, outputs):
+        """The iteration's loops on ``chunks`` threads: ``columns`` = (x, x0, c, lv, uv, d2),
+        ``rows`` = (y, A x, y0, A x0, d1, l, u) as kernel operands, ``scalars`` = (tau, sigma,
+        -sigma, a, b, anchor), ``outputs`` = (x+, y+, (A x)+) written in place."""
+        xv, x0v, c, lv, uv, d2v = columns
+        yv, axv, y0v, ax0v, d1v, lb, ub = rows
+        tau, sigma, neg_sigma, a, b, anchor = scalars
+        x_out, y_out, ax_out = outputs
+        d2s = d2v if np.ndim(d2v) == 0 else self.dtype.type(1)
+        st = self._tables(halpern, chunks, lambda n: np.empty((n, self.V, 2), dtype=self.dtype))
+        arcs, nodes = (_arc_pass_parallel, _node_pass_parallel) if chunks > 1 else (_arc_pass, _node_pass)
+        arcs(tail, head, st, yv, d1v, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, halpern, x_out)
+        nodes(st, d1v, d2s, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
 
     def _launch(self, run):
         """``run(chunks)`` on :func:`parallel_chunks` threads when the parallel kernels are free
         (one solve at a time uses them: numba's default thread pool does not take two callers),
         else on this thread. A parallel kernel that fails switches the parallel kernels off for
         the process (a warning) and the call reruns on one thread; a serial one that fails
-        switches this step off (:meth:`_fail`). Returns whether it ran."""
+        switches this step off (:meth:`_serial`). Returns whether it ran."""
         global _parallel_usable
         chunks = parallel_chunks(self.E)
         locked = chunks > 1 and _PARALLEL_LOCK.acquire(blocking=False)
@@ -509,18 +526,21 @@ class FusedNetworkStep:
         finally:
             if locked:
                 _PARALLEL_LOCK.release()
+        return self._serial(lambda: run(1))
+
+    def _serial(self, run):
+        """``run()`` on this thread; a failure switches this step off with a warning (the NumPy
+        operations run from then on). Returns whether it ran."""
         try:
-            run(1)
+            run()
             return True
         except Exception as exc:  # noqa: BLE001 - a kernel that numba cannot compile costs speed, never a result
-            self._fail(exc)
+            import warnings
+
+            self.failed = True
+            warnings.warn(f"fused network kernels unavailable ({type(exc).__name__}: {exc}); using NumPy",
+                          stacklevel=5)
             return False
-
-    def _fail(self, exc):
-        import warnings
-
-        self.failed = True
-        warnings.warn(f"fused network kernels unavailable ({type(exc).__name__}: {exc}); using NumPy", stacklevel=4)
 
     def _product_operands(self, params, vector, length):
         """(tail, head, d1, ``vector`` and d2 as kernel operands) for a product with a vector of
@@ -545,8 +565,6 @@ class FusedNetworkStep:
             values *= d2v
         return tail, head, values, d2v
 
-    fold_scalar_d2 = True
-
     def matvec(self, params, x):
         """A~ x (``DeviceNetwork.matvec``) as one compiled loop, or None (not of the supported form)."""
         operands = self._product_operands(params, x, self.E)
@@ -555,16 +573,12 @@ class FusedNetworkStep:
         tail, head, d1, xv, d2v = operands
         scalar = d2v if np.ndim(d2v) == 0 else self.dtype.type(1)
         nodes = np.empty(self.V, dtype=self.dtype)
-        try:  # one thread: the scatter runs only in infeasibility tests and at the start
-            _scatter_difference(xv, d2v, tail, head, d1, scalar, nodes)
-        except Exception as exc:  # noqa: BLE001 - as in _run
-            self._fail(exc)
-            return None
-        return nodes
+        # one thread: the scatter runs only in infeasibility tests and at the start
+        return nodes if self._serial(lambda: _scatter_difference(xv, d2v, tail, head, d1, scalar, nodes)) else None
 
     def rmatvec(self, params, y):
         """A~^T y (``DeviceNetwork.rmatvec``) as one compiled loop, or None."""
-        prepared = self._node_values(params, y, self.V)
+        prepared = self._node_values(params, y, self.rows)
         if prepared is None:
             return None
         tail, head, values, d2v = prepared
@@ -578,22 +592,29 @@ class FusedNetworkStep:
     def column_kkt(self, params, data, x, y):
         """``algorithm.column_kkt_sums`` at (x^, y^) = (``x``, ``y``) in one compiled loop, as
         0-d values of the solve's dtype, or None."""
-        dt = self.dtype
-        prepared = self._node_values(params, y, self.V)
-        xv, c, lv, uv = (_operand(v, self.E, dt) for v in (x, data.c, data.var_lb, data.var_ub))
-        if prepared is None or any(v is None for v in (xv, c, lv, uv)) or np.ndim(xv) == 0:
+        operands = self._kkt_operands(params, data, x, y)
+        if operands is None:
             return None
-        tail, head, values, d2v = prepared
+        tail, head, values, d2v, xv, c, lv, uv = operands
         sums = []
 
         def run(chunks):
             sums[:] = (_column_kkt_parallel if chunks > 1 else _column_kkt)(values, tail, head, d2v, c, xv, lv, uv)
 
-        return tuple(dt.type(v) for v in sums) if self._launch(run) else None
+        return tuple(self.dtype.type(v) for v in sums) if self._launch(run) else None
+
+    def _kkt_operands(self, params, data, x, y):
+        """:meth:`_node_values` at y^ and (x^, c, lv, uv) as kernel operands, or None."""
+        prepared = self._node_values(params, y, self.rows)
+        xv, c, lv, uv = (_operand(v, self.E, self.dtype) for v in (x, data.c, data.var_lb, data.var_ub))
+        if prepared is None or any(v is None for v in (xv, c, lv, uv)) or np.ndim(xv) == 0:
+            return None
+        return (*prepared, xv, c, lv, uv)
 
 
 def _index_pair(tail, head):
     return type(tail) is np.ndarray and type(head) is np.ndarray and tail.dtype == head.dtype
+
 
 def fused_step_for(op):
     """A fused step for a NumPy ``DeviceNetwork`` it covers, else None: :class:`FusedNetworkStep`

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from scotopt.kernels import network_fused as single
-from scotopt.kernels.network_fused import _index_pair, _operand, numba
+from scotopt.kernels.network_fused import numba
 
 if numba is not None:
     from scotopt.kernels.network_fused import _at, _dual_row, _jit, _kkt_terms, _pjit, _primal
@@ -179,59 +179,35 @@ if numba is not None:
         return pobj, support, dual
 
 
-
 class FusedMulticommodityStep(single.FusedNetworkStep):
     """The fused iteration for a NumPy ``DeviceNetwork`` with K >= 1 commodities and coupling
     rows (V nodes, E arcs: K E columns, K V + E rows). Keeps the node tables and coupling pairs
     between steps and, like the single-commodity step, up to two output column vectors."""
 
+    fold_scalar_d2 = False  # several commodities: rmatvec applies d2 after the coupling term
+
     def __init__(self, num_nodes: int, num_arcs: int, num_commodities: int, dtype):
-        super().__init__(num_nodes, num_arcs * num_commodities, dtype)
+        super().__init__(num_nodes, num_arcs * num_commodities, dtype,
+                         num_rows=num_commodities * num_nodes + num_arcs)
         self.K, self.arcs = num_commodities, num_arcs
-        self.rows = num_commodities * num_nodes + num_arcs
 
-    def _serial(self, run):
-        try:
-            run()
-            return True
-        except Exception as exc:  # noqa: BLE001 - a kernel that numba cannot compile costs speed, never a result
-            self._fail(exc)
-            return False
-
-    def _run(self, params, data, x, y, ax, x0, y0, ax0, tau, sigma, neg_sigma, a, b, anchor, halpern):
-        if self.failed:
-            return None
-        V, K, E, dt = self.V, self.K, self.arcs, self.dtype
-        tail, head, d1, d2 = params
-        if not _index_pair(tail, head):
-            return None
-        columns = [_operand(v, self.E, dt) for v in (x, x0, data.c, data.var_lb, data.var_ub, d2)]
-        rows = [_operand(v, self.rows, dt) for v in (y, ax, y0, ax0, d1, data.con_lb, data.con_ub)]
-        if any(p is None for p in columns) or any(p is None for p in rows):
-            return None
-        if any(np.ndim(p) == 0 for p in columns[:2] + rows[:5]):
-            return None
+    def _iterate(self, chunks, halpern, tail, head, columns, rows, scalars, outputs):
+        """The loops on ``chunks`` commodity ranges (at most one per commodity); the operands as
+        in ``FusedNetworkStep._iterate``."""
         xv, x0v, c, lv, uv, d2v = columns
         yv, axv, y0v, ax0v, d1v, lb, ub = rows
-        tau, sigma, neg_sigma, a, b, anchor = (dt.type(v) for v in (tau, sigma, neg_sigma, a, b, anchor))
-        x_out = self._column_output() if halpern else np.empty(self.E, dtype=dt)
-        y_out = np.empty(self.rows, dtype=dt)
-        ax_out = np.empty(self.rows, dtype=dt)
-        def run(chunks):
-            chunks = min(chunks, K)  # at most one chunk per commodity
-            if halpern:
-                if self._scratch is None or self._scratch[1].shape[0] != chunks:
-                    self._scratch = (np.empty((K, V, 2), dtype=dt), np.empty((chunks, E, 2), dtype=dt))
-                st, sc = self._scratch
-            else:  # an evaluation's T keeps nothing
-                st, sc = np.empty((K, V, 2), dtype=dt), np.empty((chunks, E, 2), dtype=dt)
-            arcs, rows = (_arc_pass_parallel, _row_pass_parallel) if chunks > 1 else (_arc_pass, _row_pass)
-            arcs(tail, head, st, sc, yv, d1v, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, halpern, x_out)
-            rows(st, sc, d1v, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
+        tau, sigma, neg_sigma, a, b, anchor = scalars
+        x_out, y_out, ax_out = outputs
+        V, K, E, dt = self.V, self.K, self.arcs, self.dtype
 
-        return (x_out, y_out, ax_out) if self._launch(run) else None
+        def make(n):
+            return np.empty((K, V, 2), dtype=dt), np.empty((n, E, 2), dtype=dt)
 
-    fold_scalar_d2 = False  # several commodities: rmatvec applies d2 after the coupling term
+        chunks = min(chunks, K)
+        st, sc = self._tables(halpern, chunks, make)
+        arcs, row_loop = (_arc_pass_parallel, _row_pass_parallel) if chunks > 1 else (_arc_pass, _row_pass)
+        arcs(tail, head, st, sc, yv, d1v, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, halpern, x_out)
+        row_loop(st, sc, d1v, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
 
     def matvec(self, params, x):
         operands = self._product_operands(params, x, self.E)
@@ -250,15 +226,13 @@ class FusedMulticommodityStep(single.FusedNetworkStep):
         return out if self._serial(lambda: _gather(values, tail, head, d2v, self.K, self.V, out)) else None
 
     def column_kkt(self, params, data, x, y):
-        dt = self.dtype
-        prepared = self._node_values(params, y, self.rows)
-        xv, c, lv, uv = (_operand(v, self.E, dt) for v in (x, data.c, data.var_lb, data.var_ub))
-        if prepared is None or any(v is None for v in (xv, c, lv, uv)) or np.ndim(xv) == 0:
+        operands = self._kkt_operands(params, data, x, y)
+        if operands is None:
             return None
-        tail, head, values, d2v = prepared
+        tail, head, values, d2v, xv, c, lv, uv = operands
         sums = []
 
         def run():
             sums[:] = _column_kkt(values, tail, head, d2v, self.K, self.V, c, xv, lv, uv)
 
-        return tuple(dt.type(v) for v in sums) if self._serial(run) else None
+        return tuple(self.dtype.type(v) for v in sums) if self._serial(run) else None
