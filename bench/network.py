@@ -4,12 +4,15 @@ to end against the peers, and multicommodity instances against HiGHS.
     python bench/network.py memory --arcs 1e6 1e7 1e8 --iterations 64
     python bench/network.py periter --arcs 1e6 1e7
     python bench/network.py periter --fused --arcs 1e6 1e7 --repeats 3 --seconds 5 [--family grid]
+        [--arc-orders given blocked]
     python bench/network.py e2e --arcs 1e6 --eps 1e-4 --time-limit 900
     python bench/network.py mmcf --instances grid10,planar300 --time-limit 600
 
 Every sub-command writes a CSV and a Markdown table under bench/results/ (``--out`` prefix).
 Instances are the seeded NETGEN-like generator of ``scotopt.models.generators`` (V = E/8,
-sqrt(V) sources and sinks, costs 1..10^4, capacities 1..10^3, NETGEN-8 style) unless said.
+sqrt(V) sources and sinks, costs 1..10^4, capacities 1..10^3, NETGEN-8 style) unless said,
+built with ``MinCostFlow``'s default ``arc_order="auto"`` (arcs blocked from 2^18 nodes on,
+``scotopt.models.arc_order``) unless ``--arc-orders`` says otherwise.
 
 Rules:
 - memory: each size in a fresh process. ``peak bytes/arc`` = (VmHWM during the solve - VmRSS
@@ -199,20 +202,21 @@ def _solve_seconds(model, iterations: int) -> float:
     return time.perf_counter() - t0 - result.setup_time
 
 
-def _periter_model(arcs: int, family: str, seed: int):
+def _periter_model(arcs: int, family: str, seed: int, arc_order: str = "auto"):
     from scotopt.models.generators import grid_min_cost_flow, netgen_min_cost_flow
 
     if family == "grid":  # 8-neighbour grid: ~8 arcs per node, heads next to their tails
         side = max(2, int(round((arcs / 8) ** 0.5)))
-        return grid_min_cost_flow(side, side, seed=seed)
-    return netgen_min_cost_flow(arcs // 8, arcs, seed=seed)
+        return grid_min_cost_flow(side, side, seed=seed, arc_order=arc_order)
+    return netgen_min_cost_flow(arcs // 8, arcs, seed=seed, arc_order=arc_order)
 
 
 def periter_fused_rows(arcs: int, extra: int, repeats: int, seed: int, family: str = "netgen",
-                       triad_n: int = 50_000_000, only=None) -> list[dict]:
-    """Generic NumPy and fused (numba) iterations on one model, interleaved: each repeat measures
-    the triads, then each mode (their order reversed every other repeat), each as the difference
-    of a 64- and a (64 + extra)-iteration solve over ``extra``, setup times subtracted. Modes:
+                       triad_n: int = 50_000_000, only=None, arc_orders=("auto",)) -> list[dict]:
+    """Generic NumPy and fused (numba) iterations, interleaved: each repeat measures the triads,
+    then each variant (their order reversed every other repeat), each as the difference of a
+    64- and a (64 + extra)-iteration solve over ``extra``, setup times subtracted. A variant is an
+    arc order (``arc_orders``: one model each, ``MinCostFlow``'s ``arc_order``) and a mode:
     ``numpy`` (SCOTOPT_NUMBA=0), ``numba-1-thread`` (fused, numba.set_num_threads(1)) and
     ``numba`` (fused on all of numba's threads; the same as the former on one core); ``only``:
     a subset of these names.
@@ -228,7 +232,8 @@ def periter_fused_rows(arcs: int, extra: int, repeats: int, seed: int, family: s
     from scotopt.bench.machine import compiled_stream_triad
     from scotopt.kernels.network_fused import ENV_SWITCH
 
-    model = _periter_model(arcs, family, seed)
+    models = {order: _periter_model(arcs, family, seed, order) for order in arc_orders}
+    model = next(iter(models.values()))
     arcs = model.lp.num_vars
     all_threads = numba.get_num_threads()
     modes = {"numpy": ("0", all_threads), "numba-1-thread": ("1", 1), "numba": ("1", all_threads)}
@@ -242,10 +247,11 @@ def periter_fused_rows(arcs: int, extra: int, repeats: int, seed: int, family: s
         os.environ[ENV_SWITCH] = flag
         numba.set_num_threads(threads)
 
-    for mode in modes:  # warm-up: compile (or load) the kernels, touch the code paths
+    variants = [(order, mode) for order in models for mode in modes]
+    for order, mode in variants:  # warm-up: compile (or load) the kernels, touch the code paths
         use(mode)
-        _solve_seconds(model, 2)
-    per_iter = {mode: [] for mode in modes}
+        _solve_seconds(models[order], 2)
+    per_iter = {variant: [] for variant in variants}
     triads = {"numpy": [], "compiled-1": [], "compiled-all": []}
 
     def measure_triads():
@@ -255,13 +261,13 @@ def periter_fused_rows(arcs: int, extra: int, repeats: int, seed: int, family: s
 
     for rep in range(repeats):
         measure_triads()
-        order = list(modes) if rep % 2 == 0 else list(modes)[::-1]
-        for mode in order:
+        for variant in variants if rep % 2 == 0 else variants[::-1]:
+            order, mode = variant
             use(mode)
-            base = _solve_seconds(model, 64)
-            longer = _solve_seconds(model, 64 + extra)
-            per_iter[mode].append((longer - base) / extra)
-            print(f"{family} arcs={arcs} rep={rep} {mode}: {per_iter[mode][-1] * 1e3:.2f} ms/iter "
+            base = _solve_seconds(models[order], 64)
+            longer = _solve_seconds(models[order], 64 + extra)
+            per_iter[variant].append((longer - base) / extra)
+            print(f"{family} arcs={arcs} rep={rep} {order} {mode}: {per_iter[variant][-1] * 1e3:.2f} ms/iter "
                   f"(triads {triads['numpy'][-1]:.1f} / {triads['compiled-1'][-1]:.1f} / "
                   f"{triads['compiled-all'][-1]:.1f} GB/s)", flush=True)
     os.environ.pop(ENV_SWITCH, None)
@@ -272,10 +278,12 @@ def periter_fused_rows(arcs: int, extra: int, repeats: int, seed: int, family: s
     bound = moved / (bandwidth["compiled-all"] * 1e9)
     numpy_bound = moved / (bandwidth["numpy"] * 1e9)
     rows = []
-    for mode, times in per_iter.items():
+    for (order, mode), times in per_iter.items():
         best, middle = min(times), statistics.median(times)
+        blocked = models[order].input_arc is not None
         rows.append({
-            "family": family, "arcs": arcs, "mode": mode, "threads": modes[mode][1], "repeats": repeats,
+            "family": family, "arcs": arcs, "arc_order": f"{order} ({'blocked' if blocked else 'as generated'})",
+            "mode": mode, "threads": modes[mode][1], "repeats": repeats,
             "extra_iterations": extra, "ms_min": best * 1e3, "ms_median": middle * 1e3, "MB_per_iter": moved / 1e6,
             "stream_GBs_all_cores": bandwidth["compiled-all"], "stream_GBs_1_core": bandwidth["compiled-1"],
             "numpy_triad_GBs": bandwidth["numpy"], "bound_ms": bound * 1e3, "ratio_min": best / bound,
@@ -293,7 +301,7 @@ def cmd_periter(ns):
         for arcs in ns.arcs:
             extra = 64 * max(1, int(ns.seconds / max(arcs * 25e-9, 1e-6)) // 64)
             rows.extend(periter_fused_rows(int(arcs), extra, ns.repeats, ns.seed, ns.family, int(ns.triad_n),
-                                           ns.modes))
+                                           ns.modes, ns.arc_orders))
         write(rows, Path(ns.out))
         return
     rows = []
@@ -322,8 +330,9 @@ def explicit_lp(model):
 def _peer_row(model, name, ref, solver, status, seconds, x, y, iterations, note):
     from scotopt.solvers.kkt import kkt_report
 
+    # x in model order (the LP's columns), as every solver of the LP returns it
     kkt = kkt_report(model.lp, x, y).max_relative if x is not None and y is not None else float("nan")
-    obj = model.objective(x) if x is not None else float("nan")
+    obj = model.lp.objective(x) if x is not None else float("nan")
     return {
         "instance": name,
         "arcs": model.num_arcs,
@@ -391,8 +400,8 @@ def cmd_e2e(ns):
                 f"scotopt-numpy-{dtype}" + ("" if mode == "on" else "-unfused"),
                 sol.status.name,
                 seconds,
-                sol.flow,
-                sol.potentials,
+                sol.result.x,
+                sol.result.y,
                 sol.result.iterations,
                 f"repair {repair_s:.2f}s feasible={repaired.feasible} cost_gap_to_opt="
                 f"{(repaired.cost - ref) / ref:.2e} gap_to_bound={repaired.gap:.2e}",
@@ -520,6 +529,8 @@ def main(argv=None):
     q.add_argument("--repeats", type=int, default=3, help="with --fused: interleaved repeats")
     q.add_argument("--family", choices=["netgen", "grid"], default="netgen", help="with --fused: the generator")
     q.add_argument("--triad-n", type=float, default=5e7, help="with --fused: triad array length (float64)")
+    q.add_argument("--arc-orders", nargs="+", choices=["auto", "given", "blocked"], default=["auto"],
+                   help="with --fused: MinCostFlow's arc_order, one model each (interleaved)")
     q.add_argument("--modes", nargs="*", choices=["numpy", "numba-1-thread", "numba"],
                    help="with --fused: only these modes (default: all)")
     e = sub.add_parser("e2e")

@@ -34,7 +34,8 @@ import dataclasses
 import numpy as np
 
 from scotopt.kernels.incidence import NetworkMatrix, index_dtype
-from scotopt.problem import LP, to_host
+from scotopt.models.arc_order import blocked_order, wants_blocked
+from scotopt.problem import LP, is_constant_view, to_host
 from scotopt.result import Result
 from scotopt.status import InvalidProblemError, Status
 
@@ -101,6 +102,11 @@ def _finite(name, arr):
         raise InvalidProblemError(f"{name}[{i}] = {arr[i]} must be finite")
 
 
+def _permuted(values, order):
+    """``values[order]``; a constant (stride-0) vector stays one."""
+    return values if is_constant_view(values) else values[order]
+
+
 def _saturated(flow, capacity, tol):
     return np.isfinite(capacity) & (
         capacity - flow <= tol * (1.0 + np.abs(np.where(np.isfinite(capacity), capacity, 0.0)))
@@ -112,7 +118,9 @@ def _saturated(flow, capacity, tol):
 
 @dataclasses.dataclass
 class FlowSolution:
-    """A decoded min-cost-flow solve (every array indexed like the model's arcs / nodes).
+    """A decoded min-cost-flow solve: every per-arc array indexed like the arcs given to the
+    constructor (their input order, whatever order the model keeps them in), per-node ones like
+    the nodes.
 
     ``flow``: f per arc; ``potentials``: y per node (dual of its balance row); ``reduced_costs``:
     cost - y_tail + y_head; ``capacity_prices``: max(0, -reduced cost) on arcs with a finite
@@ -168,6 +176,21 @@ class MinCostFlow:
     supply : (V,) array, summing to 0 (within 1e-9 relative); positive = source.
     lower : (E,) array or scalar, finite, <= capacity.
     nodes : optional labels of the V nodes (kept for the decoder's users).
+    arc_order : "auto" (default), "given" or "blocked": the order the model keeps its arcs in.
+        "blocked" sorts them by (block of tail ids, head) (:mod:`scotopt.models.arc_order`), which
+        makes an iteration up to ~1.6x faster once the node table outgrows the CPU's L2 cache;
+        "auto" does so from 2^18 nodes on; "given" keeps the input order.
+    block_nodes : nodes per tail block with "blocked" / "auto" (default
+        :func:`scotopt.models.arc_order.default_block_nodes`).
+
+    Arc order. ``model.tail``, ``head``, ``cost``, ``capacity``, ``lower``, ``operator`` and
+    ``lp`` (so a ``scotopt.solve(model.lp)`` result's x) are in *model order*: model arc k is
+    input arc ``model.input_arc[k]`` (``input_arc`` is None where the two orders agree, as always
+    with "given"). The solution-level methods speak the input order: :meth:`decode` (and so
+    :meth:`solve`) returns per-arc arrays in input order, and :meth:`objective` and
+    :meth:`integral_flow` take and return input-order flows. :meth:`to_input_order` and
+    :meth:`to_model_order` convert per-arc arrays. The reordering keeps one index per arc
+    (4 B in int32).
 
     Raises
     ------
@@ -178,7 +201,8 @@ class MinCostFlow:
         imbalance is meant: that is the modelling decision we do not take silently).
     """
 
-    def __init__(self, tail, head, cost, capacity, supply, lower=0.0, nodes=None, name=None):
+    def __init__(self, tail, head, cost, capacity, supply, lower=0.0, nodes=None, name=None, arc_order="auto",
+                 block_nodes=None):
         supply = _real("supply", supply)
         _finite("supply", supply)
         V = supply.shape[0]
@@ -206,13 +230,25 @@ class MinCostFlow:
             )
         self.num_nodes, self.num_arcs = V, E
         self.nodes = nodes
+        self.input_arc = None
+        if wants_blocked(arc_order, V) and E > 1:
+            order = blocked_order(tail, head, V, block_nodes)
+            if np.any(order[1:] < order[:-1]):  # else the input is in blocked order already
+                self.input_arc = order
+                # one at a time, so that each input-order copy can go before the next is made
+                tail = tail[order]
+                head = head[order]
+                cost = _permuted(cost, order)
+                capacity = _permuted(capacity, order)
+                lower = _permuted(lower, order)
+            del order
         self.operator = NetworkMatrix(tail, head, V)
         self.lp = LP(
             cost, self.operator, con_lb=supply, con_ub=supply, var_lb=lower, var_ub=capacity, name=name or "mincostflow"
         )
         del cost, capacity, lower
 
-    # the model keeps its data once, in the LP (float64) and the operator (int32)
+    # the model keeps its data once, in the LP (float64) and the operator (int32), in model order
     tail = property(lambda self: self.operator.tail)
     head = property(lambda self: self.operator.head)
     cost = property(lambda self: self.lp.c)
@@ -290,9 +326,24 @@ class MinCostFlow:
 
         return self.decode(solve(self.lp, **options))
 
+    def to_input_order(self, values):
+        """A per-arc array in model order (the LP's columns) in the input order."""
+        values = np.asarray(values)
+        if self.input_arc is None:
+            return values
+        out = np.empty_like(values)
+        out[self.input_arc] = values
+        return out
+
+    def to_model_order(self, values):
+        """A per-arc array in the input order in model order (the LP's columns)."""
+        values = np.asarray(values)
+        return values if self.input_arc is None else values[self.input_arc]
+
     def objective(self, flow) -> float:
-        """sum cost * flow."""
-        return float(self.lp.c @ np.asarray(flow, dtype=np.float64))
+        """sum cost * flow, ``flow`` in the input order (``FlowSolution.flow``); ``self.lp.objective``
+        takes one in model order."""
+        return float(self.lp.c @ self.to_model_order(np.asarray(flow, dtype=np.float64)))
 
     def lagrangian_bound(self, potentials) -> float:
         """min_{l<=f<=u} cost@f - y@(N f - supply): a lower bound on the optimum for any y."""
@@ -309,30 +360,34 @@ class MinCostFlow:
         """Named results of a solve of ``self.lp``; ``tol`` for ``saturated`` (default: result.eps)."""
         tol = result.eps if tol is None or not np.isfinite(tol) else tol
         tol = tol if np.isfinite(tol) else 1e-6
-        flow = result.x
+        flow = result.x  # model order
         y = result.y
         r = self.lp.c - self.operator.adjoint(y)
         prices = np.where(np.isfinite(self.lp.var_ub), np.maximum(-r, 0.0), 0.0)
+        saturated = _saturated(flow, self.lp.var_ub, tol)
         return FlowSolution(
             status=result.status,
-            objective=self.objective(flow),
-            flow=flow,
+            objective=float(self.lp.c @ flow),
+            flow=self.to_input_order(flow),
             potentials=y,
-            reduced_costs=r,
-            capacity_prices=prices,
-            saturated=_saturated(flow, self.lp.var_ub, tol),
+            reduced_costs=self.to_input_order(r),
+            capacity_prices=self.to_input_order(prices),
+            saturated=self.to_input_order(saturated),
             lower_bound=self.lagrangian_bound(y),
             result=result,
         )
 
     def integral_flow(self, flow, potentials=None):
-        """An exactly feasible integral flow near ``flow`` (see :mod:`scotopt.models.repair`)."""
+        """An exactly feasible integral flow near ``flow`` (see :mod:`scotopt.models.repair`);
+        ``flow`` and the returned flow in the input order."""
         from scotopt.models.repair import integral_flow
 
-        return integral_flow(self, flow, potentials)
+        repaired = integral_flow(self, self.to_model_order(flow), potentials)
+        return dataclasses.replace(repaired, flow=self.to_input_order(repaired.flow))
 
     def __repr__(self) -> str:
-        return f"MinCostFlow(nodes={self.num_nodes}, arcs={self.num_arcs})"
+        order = "" if self.input_arc is None else ", arcs blocked"
+        return f"MinCostFlow(nodes={self.num_nodes}, arcs={self.num_arcs}{order})"
 
 
 # ----------------------------------------------------------------------------- multicommodity

@@ -1,0 +1,109 @@
+"""An arc order with memory locality for the incidence products of large networks.
+
+One PDHG iteration on a network reads, for every arc a, the node entries of tail(a) and
+head(a) and adds into both (``scotopt/kernels/network_fused.py``). With the arcs in the order
+NETGEN writes them (grouped by tail, heads uniformly random), the tail entries stream but every
+head is a random access into a node table; once that table outgrows the caches (1.25 M nodes,
+10^7 arcs: 10 MB of float32 pairs) each arc costs a cache line read and written back (128 B)
+on top of its ~32 streamed bytes, and the loop waits on memory latency.
+
+The *blocked* order used here cuts the nodes into blocks of ``block_nodes`` consecutive ids
+and sorts the arcs by (block of the tail, head), stably (ties keep the input order):
+
+- within a block the tails fall in ``block_nodes`` consecutive nodes, a node-table slice that
+  stays in the cache (8 B per node in float32);
+- within a block the heads ascend, so the head entries are read as one forward sweep over the
+  node table that the hardware prefetcher follows, each line fetched once per block for all of
+  the block's arcs into it.
+
+Per block the head side then moves about ``min(arcs in block, lines in the table)`` lines
+instead of one per arc. With ``B`` nodes per block and E / V arcs per node, a block holds
+``E B / V`` arcs against ``V / 8`` lines of float32 pairs (8 per 64 B line); the head traffic
+stays within the arcs' own streamed bytes (32 B per arc, a quarter of the 128 B a line read and
+written back costs) once ``E B / V >= 4 V / 8``, i.e. ``B >= V^2 / (2 E)``:
+:func:`default_block_nodes` takes that, within [2^13, 2^20] nodes (a tail slice of 64 KB to 8 MB,
+within L2 to the size of an L3). At 10^7 NETGEN arcs this is the blocking that an A/B run of
+4, 16, 64 and 256 blocks found fastest (bench/README.md, "Arc order").
+
+This is the classical cache-blocking of sparse matrix-vector products (row/column blocks of
+the matrix sized to the cache; e.g. Im, Yelick & Vuduc, "Sparsity", IJHPCA 2004) applied to the
+incidence matrix's columns. The sort is two stable counting-sort passes (by head, then by tail
+block: an LSD radix sort on the key (block, head)), O(E + V) time and two index vectors of
+memory (numba when installed, else NumPy's stable ``lexsort``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MIN_BLOCK_NODES = 1 << 13  # a tail slice of 64 KB in float32 node pairs: well within L2
+MAX_BLOCK_NODES = 1 << 20  # 8 MB: L3
+AUTO_MIN_NODES = 1 << 18  # "auto" reorders from here: a 2 MB node table no longer stays in L2
+
+ARC_ORDERS = ("auto", "given", "blocked")
+
+
+def default_block_nodes(num_nodes: int, num_arcs: int) -> int:
+    """Nodes per tail block: ``V^2 / (2 E)`` (module docstring) within [2^13, 2^20]."""
+    wanted = num_nodes * num_nodes // max(2 * num_arcs, 1)
+    return int(min(max(wanted, MIN_BLOCK_NODES), MAX_BLOCK_NODES))
+
+
+def wants_blocked(arc_order: str, num_nodes: int) -> bool:
+    """Whether ``arc_order`` ("auto", "given" or "blocked") reorders a network of ``num_nodes``
+    nodes: "auto" does from :data:`AUTO_MIN_NODES` nodes on, where the node table outgrows L2."""
+    if arc_order not in ARC_ORDERS:
+        from scotopt.status import InvalidProblemError
+
+        raise InvalidProblemError(f"arc_order must be one of {', '.join(ARC_ORDERS)}, got {arc_order!r}")
+    return arc_order == "blocked" or (arc_order == "auto" and num_nodes >= AUTO_MIN_NODES)
+
+
+def blocked_order(tail, head, num_nodes: int, block_nodes: int | None = None) -> np.ndarray:
+    """The permutation ``p`` (int32 below 2^31 arcs, else int64) that sorts the arcs by
+    (tail // block_nodes, head), stably: arc k of the blocked order is input arc ``p[k]``."""
+    tail, head = np.asarray(tail), np.asarray(head)
+    E = tail.shape[0]
+    if block_nodes is None:
+        block_nodes = default_block_nodes(num_nodes, E)
+    if block_nodes < 1:
+        raise ValueError(f"block_nodes must be >= 1, got {block_nodes}")
+    index = np.int32 if E < 2**31 else np.int64
+    blocks = -(-num_nodes // block_nodes)
+    if _sort is not None and E:
+        by_head = np.empty(E, dtype=index)
+        order = np.empty(E, dtype=index)
+        _sort(tail, head, num_nodes, block_nodes, blocks, by_head, order)
+        return order
+    return np.lexsort((head, tail // block_nodes)).astype(index)
+
+
+try:
+    import numba
+except ImportError:  # the ``cpu`` extra is absent: lexsort
+    _sort = None
+else:
+
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def _sort(tail, head, num_nodes, block_nodes, blocks, by_head, order):
+        """Two stable counting sorts: arcs by head into ``by_head``, then those by tail block
+        into ``order``."""
+        start = np.zeros(num_nodes + 1, dtype=np.int64)
+        for e in range(head.shape[0]):
+            start[head[e] + 1] += 1
+        for v in range(num_nodes):
+            start[v + 1] += start[v]
+        for e in range(head.shape[0]):
+            v = head[e]
+            by_head[start[v]] = e
+            start[v] += 1
+        first = np.zeros(blocks + 1, dtype=np.int64)
+        for e in range(tail.shape[0]):
+            first[tail[e] // block_nodes + 1] += 1
+        for b in range(blocks):
+            first[b + 1] += first[b]
+        for k in range(by_head.shape[0]):
+            e = by_head[k]
+            b = tail[e] // block_nodes
+            order[first[b]] = e
+            first[b] += 1

@@ -1,0 +1,120 @@
+"""The blocked arc order (scotopt.models.arc_order) and MinCostFlow's two arc orders.
+
+References: NumPy's stable lexsort for the permutation; for the models, the DIMACS optimum in
+../shared/data/dimacs_mcf/index.csv, and balances, reduced costs and repaired flows checked here
+in plain NumPy against the arrays as the test gives them (the input order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scotopt import InvalidProblemError, Status
+from scotopt.io.dimacs import read_dimacs_arrays
+from scotopt.models import MinCostFlow, arc_order
+from scotopt.models.generators import netgen_min_cost_flow
+from scotopt.problem import is_constant_view
+
+
+@st.composite
+def networks(draw):
+    V = draw(st.integers(1, 40))
+    E = draw(st.integers(0, 200))
+    tail = draw(st.lists(st.integers(0, V - 1), min_size=E, max_size=E))
+    head = draw(st.lists(st.integers(0, V - 1), min_size=E, max_size=E))
+    block = draw(st.integers(1, V + 3))
+    return np.array(tail, dtype=np.int32), np.array(head, dtype=np.int32), V, block
+
+
+@settings(max_examples=60, deadline=None)
+@given(networks())
+def test_blocked_order_is_numpys_stable_lexsort(network):
+    tail, head, V, block = network
+    order = arc_order.blocked_order(tail, head, V, block)
+    assert order.dtype == np.int32
+    np.testing.assert_array_equal(order, np.lexsort((head, tail // block)))
+
+
+def test_blocked_order_without_numba_is_the_same(monkeypatch):
+    rng = np.random.default_rng(3)
+    tail, head = rng.integers(0, 500, 4000, dtype=np.int32), rng.integers(0, 500, 4000, dtype=np.int32)
+    compiled = arc_order.blocked_order(tail, head, 500, 37)
+    monkeypatch.setattr(arc_order, "_sort", None)
+    np.testing.assert_array_equal(arc_order.blocked_order(tail, head, 500, 37), compiled)
+
+
+def test_default_block_nodes_follows_v_squared_over_2e_within_cache_limits():
+    assert arc_order.default_block_nodes(1_250_000, 10_000_000) == 1_250_000**2 // 20_000_000
+    assert arc_order.default_block_nodes(1000, 8000) == arc_order.MIN_BLOCK_NODES
+    assert arc_order.default_block_nodes(10**8, 10**8) == arc_order.MAX_BLOCK_NODES
+
+
+def test_auto_reorders_only_large_node_sets_and_rejects_unknown_orders():
+    assert not arc_order.wants_blocked("auto", arc_order.AUTO_MIN_NODES - 1)
+    assert arc_order.wants_blocked("auto", arc_order.AUTO_MIN_NODES)
+    assert arc_order.wants_blocked("blocked", 2) and not arc_order.wants_blocked("given", 10**9)
+    with pytest.raises(InvalidProblemError, match="arc_order"):
+        MinCostFlow([0], [1], [1.0], [1.0], [1.0, -1.0], arc_order="sorted")
+
+
+def _dimacs_arrays(shared_data, name="netgen_8_10a"):
+    folder = shared_data / "dimacs_mcf"
+    if not folder.is_dir():
+        pytest.skip("../shared/data/dimacs_mcf not found")
+    import csv
+
+    row = {r["name"]: r for r in csv.DictReader(open(folder / "index.csv"))}[name]
+    return read_dimacs_arrays(folder / row["file"]), float(row["optimal_objective"] or row["highs_objective"])
+
+
+def test_blocked_model_answers_in_the_input_order(shared_data):
+    (tail, head, lower, capacity, cost, supply), optimum = _dimacs_arrays(shared_data)
+    # shuffle the file's arcs so that the blocked order really permutes them
+    shuffle = np.random.default_rng(0).permutation(tail.shape[0])
+    tail, head, lower, capacity, cost = (v[shuffle] for v in (tail, head, lower, capacity, cost))
+    model = MinCostFlow(tail, head, cost, capacity, supply, lower=lower, arc_order="blocked", block_nodes=64)
+    assert model.input_arc is not None
+    np.testing.assert_array_equal(model.tail, tail[model.input_arc])  # model order, documented
+    sol = model.solve(eps=1e-7)
+    assert sol.status == Status.OPTIMAL
+    assert abs(sol.objective - optimum) <= 1e-6 * abs(optimum)
+    # everything below uses the arrays as given (input order) and nothing of the model's
+    f = sol.flow
+    assert abs(float(cost @ f) - sol.objective) <= 1e-9 * abs(optimum)
+    assert model.objective(f) == pytest.approx(float(cost @ f), rel=1e-12)
+    balance = np.bincount(tail, f, supply.size) - np.bincount(head, f, supply.size)
+    assert np.max(np.abs(balance - supply)) <= 1e-4 * np.max(np.abs(supply))
+    y = sol.potentials
+    np.testing.assert_allclose(sol.reduced_costs, cost - y[tail] + y[head], rtol=0, atol=1e-9 * np.abs(cost).max())
+    np.testing.assert_array_equal(sol.capacity_prices, np.where(np.isfinite(capacity),
+                                                                np.maximum(-sol.reduced_costs, 0.0), 0.0))
+    repaired = model.integral_flow(f, y)
+    assert repaired.feasible and repaired.cost >= optimum - 1e-9
+    g = repaired.flow
+    assert np.all(g == np.round(g)) and np.all(g >= lower) and np.all(g <= capacity)
+    np.testing.assert_array_equal(np.bincount(tail, g, supply.size) - np.bincount(head, g, supply.size), supply)
+    assert float(cost @ g) == repaired.cost
+
+
+def test_given_and_blocked_orders_solve_alike():
+    given_model = netgen_min_cost_flow(3000, 24000, seed=5, arc_order="given")
+    blocked = netgen_min_cost_flow(3000, 24000, seed=5, arc_order="blocked")
+    assert given_model.input_arc is None and blocked.input_arc is not None
+    a, b = given_model.solve(eps=1e-6), blocked.solve(eps=1e-6)
+    assert a.status == b.status == Status.OPTIMAL
+    assert b.objective == pytest.approx(a.objective, rel=1e-6)
+    x = np.arange(blocked.num_arcs, dtype=np.float64)
+    np.testing.assert_array_equal(blocked.to_input_order(blocked.to_model_order(x)), x)
+
+
+def test_input_already_in_blocked_order_keeps_no_permutation_and_constant_bounds_stay_constant():
+    tail = np.array([0, 0, 1, 2, 2], dtype=np.int32)
+    head = np.array([1, 2, 2, 0, 1], dtype=np.int32)
+    model = MinCostFlow(tail, head, 1.0, 5.0, [1.0, 0.0, -1.0], arc_order="blocked", block_nodes=1)
+    assert model.input_arc is None
+    shuffled = MinCostFlow(tail[::-1], head[::-1], 1.0, 5.0, [1.0, 0.0, -1.0], arc_order="blocked", block_nodes=1)
+    np.testing.assert_array_equal(shuffled.input_arc, [4, 3, 2, 1, 0])
+    assert is_constant_view(shuffled.capacity) and is_constant_view(shuffled.lower)  # no per-arc copy
