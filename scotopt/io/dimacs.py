@@ -118,20 +118,21 @@ def read_dimacs_arrays(path):
     return tail, head, table[:, 2], table[:, 3], table[:, 4], supply
 
 
-def read_dimacs(path, name: str | None = None) -> MinCostFlow:
-    """Read a DIMACS ``.min`` / ``.min.gz`` file into a :class:`~scotopt.models.MinCostFlow`."""
+def read_dimacs(path, name: str | None = None, arc_order: str = "auto") -> MinCostFlow:
+    """Read a DIMACS ``.min`` / ``.min.gz`` file into a :class:`~scotopt.models.MinCostFlow`;
+    the file's arc order is the model's input order (``arc_order`` as for the model)."""
     tail, head, lower, capacity, cost, supply = read_dimacs_arrays(path)
     if name is None:
         name = Path(path).name.removesuffix(".gz").removesuffix(".min")
     total = float(supply.sum())
     if abs(total) > 1e-9 * max(1.0, float(np.abs(supply).sum())):
         raise DimacsFormatError(f"{path}: the node supplies sum to {total:g}, not 0")
-    return MinCostFlow(tail, head, cost, capacity, supply, lower=lower, name=name)
+    return MinCostFlow(tail, head, cost, capacity, supply, lower=lower, name=name, arc_order=arc_order)
 
 
 def write_dimacs(model: MinCostFlow, path) -> None:
-    """Write ``model`` as a DIMACS ``.min`` file (gzip if the name ends in ``.gz``); numbers that
-    are integral are written as integers."""
+    """Write ``model`` as a DIMACS ``.min`` file (gzip if the name ends in ``.gz``), its arcs in
+    model order (``model.input_arc``); numbers that are integral are written as integers."""
     path = Path(path)
 
     def fmt(v):

@@ -110,4 +110,4 @@ def assemble_grid(rows: int, cols: int, num_shards: int = 1, **kwargs):
 
     tail, head, cost, cap = real("tail"), real("head"), real("cost"), real("capacity")
     supply = np.concatenate([s.supply for s in shards])[: rows * cols]
-    return MinCostFlow(tail, head, cost, cap, supply, name=f"shardedgrid{rows}x{cols}")
+    return MinCostFlow(tail, head, cost, cap, supply, name=f"shardedgrid{rows}x{cols}", arc_order="given")
