@@ -199,7 +199,11 @@ if numba is not None:
             # at 0 LLVM keeps that test on every array read (1.5x slower over a chunk)
             e = np.uintp(k)
             if k + PREFETCH_DISTANCE < stop:
-                _prefetch(st, np.uintp(head[k + PREFETCH_DISTANCE]))  # s and t: one cache line
+                # s and t: one cache line. Heads are random in the input order, tails within a
+                # block of the blocked order (scotopt/models/arc_order.py): without the tail's
+                # prefetch, blocks of 78k nodes gained nothing at 10^7 arcs (with it, 1.3x)
+                _prefetch(st, np.uintp(head[k + PREFETCH_DISTANCE]))
+                _prefetch(st, np.uintp(tail[k + PREFETCH_DISTANCE]))
             i, j = np.uintp(tail[e]), np.uintp(head[e])
             g = st[i, 0] - st[j, 0]
             if _is_vector(d2):
