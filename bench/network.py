@@ -109,7 +109,7 @@ def _fmt(v):
 # ------------------------------------------------------------------------------------ memory
 
 
-def memory_child(arcs: int, iterations: int, seed: int, reuse: bool = False) -> dict:
+def memory_child(arcs: int, iterations: int, seed: int, reuse: bool = False, arc_order: str = "auto") -> dict:
     if reuse:
         malloc_reuse()
     import scotopt
@@ -120,7 +120,7 @@ def memory_child(arcs: int, iterations: int, seed: int, reuse: bool = False) -> 
     base = _status_kb("VmRSS")
     _reset_peak()
     t0 = time.perf_counter()
-    model = netgen_min_cost_flow(arcs // 8, arcs, seed=seed)
+    model = netgen_min_cost_flow(arcs // 8, arcs, seed=seed, arc_order=arc_order)
     gen_seconds = time.perf_counter() - t0
     gen_peak = _status_kb("VmHWM") - base
     model_bytes = _status_kb("VmRSS") - base
@@ -132,6 +132,7 @@ def memory_child(arcs: int, iterations: int, seed: int, reuse: bool = False) -> 
     return {
         "arcs": arcs,
         "nodes": model.num_nodes,
+        "arc_order": f"{arc_order} ({'blocked' if model.input_arc is not None else 'as generated'})",
         "iterations": result.iterations,
         "generate_s": gen_seconds,
         "generate_peak_B_per_arc": gen_peak / arcs,
@@ -158,7 +159,8 @@ def run_child(args: list[str], timeout: float, script: str = __file__):
 def cmd_memory(ns):
     rows = []
     for arcs in ns.arcs:
-        args = ["_memory_child", str(int(arcs)), str(ns.iterations), str(ns.seed), str(int(ns.malloc_reuse))]
+        args = ["_memory_child", str(int(arcs)), str(ns.iterations), str(ns.seed), str(int(ns.malloc_reuse)),
+                ns.arc_order]
         row = run_child(args, timeout=ns.timeout)
         rows.append(row)
         print(row, flush=True)
@@ -507,7 +509,8 @@ def cmd_mmcf(ns):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "_memory_child":
-        print(json.dumps(memory_child(int(argv[1]), int(argv[2]), int(argv[3]), bool(int(argv[4])))), flush=True)
+        print(json.dumps(memory_child(int(argv[1]), int(argv[2]), int(argv[3]), bool(int(argv[4])), argv[5])),
+              flush=True)
         return
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -518,6 +521,7 @@ def main(argv=None):
     m.add_argument("--timeout", type=float, default=3600)
     m.add_argument("--out", default=str(RESULTS / "network_memory"))
     m.add_argument("--malloc-reuse", action="store_true", help="see malloc_reuse()")
+    m.add_argument("--arc-order", choices=["auto", "given", "blocked"], default="auto", help="MinCostFlow's arc_order")
     q = sub.add_parser("periter")
     q.add_argument("--arcs", type=float, nargs="+", default=[1e6, 1e7])
     q.add_argument("--seconds", type=float, default=60.0, help="rough time budget of the timed iterations")

@@ -47,8 +47,11 @@ per table. ``scotopt.bench.roofline.network_bytes`` counts 48 B/arc + 40 B/node 
 unfused iteration (x^ written and read back), which assumes the node vectors stay in cache;
 where they do not (random heads, 10^7 arcs and more), each head costs a line read and a line
 written back, and that traffic, not the arc streams, sets the loop's speed (bench/README.md,
-"Fused numba kernels"). x+ goes into an arc vector this step returned earlier once nothing else
-holds it (:meth:`FusedNetworkStep._column_output`).
+"Fused numba kernels"). The blocked arc order that ``MinCostFlow`` uses from 2^18 nodes on
+(``scotopt/models/arc_order.py``: arcs sorted by tail block, then head) turns the heads into a
+forward sweep and keeps the tails in a cached slice; loop 2 then prefetches tails as well
+(it does whenever the tails are not sorted). x+ goes into an arc vector this step returned
+earlier once nothing else holds it (:meth:`FusedNetworkStep._column_output`).
 
 Anything else (several commodities, coupling rows, non-contiguous vectors, another dtype) makes
 the methods return None, and the NumPy operations run instead.
@@ -185,11 +188,16 @@ if numba is not None:
         return xh
 
     @_jit
-    def _arc_chunk(first, stop, st, tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
+    def _arc_chunk(first, stop, st, tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out,
+                   prefetch_tail):
         """Loop 2 (module docstring) over the arcs [first, stop) with the node pairs ``st``
         (s_v, t_v) of this chunk. ``c``, ``lv``, ``uv``, ``d2``: vectors or scalars. Without
         ``halpern`` x_out = x^ (T alone, ``x0``, ``a``, ``b``, ``anchor`` unread). Node ids are
-        read as unsigned (valid ids are >= 0), which spares numba's negative-index test.
+        read as unsigned (valid ids are >= 0), which spares numba's negative-index test. Heads
+        are prefetched ``PREFETCH_DISTANCE`` arcs ahead, tails too with ``prefetch_tail`` (tails
+        out of order: the blocked arc order of ``scotopt/models/arc_order.py``, in which they
+        fall anywhere in their block; without the prefetch, blocks of 78k nodes gained nothing
+        at 10^7 arcs, with it 1.3x).
 
         Summing the tail's share in a register over each run of equal tails (arcs come sorted
         by tail) was tried: faster on synthetic data, 11 % slower on NETGEN states (a
@@ -199,11 +207,9 @@ if numba is not None:
             # at 0 LLVM keeps that test on every array read (1.5x slower over a chunk)
             e = np.uintp(k)
             if k + PREFETCH_DISTANCE < stop:
-                # s and t: one cache line. Heads are random in the input order, tails within a
-                # block of the blocked order (scotopt/models/arc_order.py): without the tail's
-                # prefetch, blocks of 78k nodes gained nothing at 10^7 arcs (with it, 1.3x)
-                _prefetch(st, np.uintp(head[k + PREFETCH_DISTANCE]))
-                _prefetch(st, np.uintp(tail[k + PREFETCH_DISTANCE]))
+                _prefetch(st, np.uintp(head[k + PREFETCH_DISTANCE]))  # s and t: one cache line
+                if prefetch_tail:
+                    _prefetch(st, np.uintp(tail[k + PREFETCH_DISTANCE]))
             i, j = np.uintp(tail[e]), np.uintp(head[e])
             g = st[i, 0] - st[j, 0]
             if _is_vector(d2):
@@ -214,13 +220,15 @@ if numba is not None:
             st[j, 1] -= w
 
     @_jit
-    def _arc_pass(tail, head, st, y, d1, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
+    def _arc_pass(tail, head, st, y, d1, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out, prefetch_tail):
         """Loops 1 and 2 on this thread, ``st`` of shape (1, V, 2)."""
         _prepare_table(y, d1, d2, st[0])
-        _arc_chunk(0, x.shape[0], st[0], tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out)
+        _arc_chunk(0, x.shape[0], st[0], tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out,
+                   prefetch_tail)
 
     @_pjit
-    def _arc_pass_parallel(tail, head, st, y, d1, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
+    def _arc_pass_parallel(tail, head, st, y, d1, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out,
+                           prefetch_tail):
         """Loops 1 and 2 as P = st.shape[0] contiguous arc chunks on P threads. Chunk p's thread
         fills its own node table st[p] = (s, 0) and adds its arcs' x^ into it: a random head
         costs it one cache line, and no line is written by two threads (or first written by
@@ -230,7 +238,14 @@ if numba is not None:
         for p in numba.prange(chunks):
             _prepare_table(y, d1, d2, st[p])
             _arc_chunk(n * p // chunks, n * (p + 1) // chunks, st[p], tail, head, x, x0, c, lv, uv, d2,
-                       tau, a, b, anchor, halpern, x_out)
+                       tau, a, b, anchor, halpern, x_out, prefetch_tail)
+
+    @_jit
+    def _nondecreasing(values):
+        for k in range(1, values.shape[0]):
+            if values[k] < values[k - 1]:
+                return False
+        return True
 
     @_jit
     def _dual_row(v, axh, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out):
@@ -427,6 +442,7 @@ class FusedNetworkStep:
         self._scratch = None
         self._scratch_chunks = 0
         self._columns = []  # x+ vectors this step has returned (see _column_output)
+        self._tail_checked, self._tails_out_of_order = None, True
         self.failed = False
 
     def release(self):
@@ -504,8 +520,16 @@ class FusedNetworkStep:
         d2s = d2v if np.ndim(d2v) == 0 else self.dtype.type(1)
         st = self._tables(halpern, chunks, lambda n: np.empty((n, self.V, 2), dtype=self.dtype))
         arcs, nodes = (_arc_pass_parallel, _node_pass_parallel) if chunks > 1 else (_arc_pass, _node_pass)
-        arcs(tail, head, st, yv, d1v, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, halpern, x_out)
+        arcs(tail, head, st, yv, d1v, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, halpern, x_out,
+             self._tails_unsorted(tail))
         nodes(st, d1v, d2s, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
+
+    def _tails_unsorted(self, tail):
+        """Whether ``tail`` is out of order (then loop 2 prefetches tails too), checked once per
+        tail array."""
+        if self._tail_checked is not tail:
+            self._tail_checked, self._tails_out_of_order = tail, not _nondecreasing(tail)
+        return self._tails_out_of_order
 
     def _launch(self, run):
         """``run(chunks)`` on :func:`parallel_chunks` threads when the parallel kernels are free
