@@ -21,12 +21,13 @@ instead of one per arc. With ``B`` nodes per block and E / V arcs per node, a bl
 ``E B / V`` arcs against ``V / 8`` lines of float32 pairs (8 per 64 B line); the head traffic
 stays within the arcs' own streamed bytes (32 B per arc, a quarter of the 128 B a line read and
 written back costs) once ``E B / V >= 4 V / 8``, i.e. ``B >= V^2 / (2 E)``:
-:func:`default_block_nodes` takes that, within [2^13, 2^18] nodes (a tail slice of 64 KB to
-2 MB: L2 to L3, the tails being prefetched like the heads). Measured on the 2-core VM, two
-threads, interleaved (bench/README.md, "Blocked arc order"): at 10^7 NETGEN arcs 24-27 ms per
-iteration for blocks of 2^15 to 2^18 nodes against 31-34 ms in the input order; at 10^8 blocks
-of 2^15 nodes were slower than the input order (840 vs 765 ms) and blocks of 2^18 1.7x faster
-(447 ms), which is why the rule grows the block with V^2 / E rather than fixing it at L2.
+:func:`default_block_nodes` takes that, within [2^13, 2^19] nodes (a tail slice of 64 KB to
+4 MB: L2 to L3, the tails being prefetched like the heads). Measured on the 2-core VM, two
+threads (bench/README.md, "Blocked arc order"): at 10^7 NETGEN arcs 24-27 ms per iteration for
+blocks of 2^15 to 2^18 nodes against 31-34 ms in the input order; at 10^8 blocks of 2^18, 2^19
+and 2^20 nodes took 468, 405 and 561 ms against 790 ms in the input order (blocks of 2^15, before
+tails were prefetched: 840 ms), which is why the rule grows the block with V^2 / E rather than
+fixing it at L2, and stops at 2^19.
 
 This is the classical cache-blocking of sparse matrix-vector products (row/column blocks of
 the matrix sized to the cache; e.g. Im, Yelick & Vuduc, "Sparsity", IJHPCA 2004) applied to the
@@ -40,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 MIN_BLOCK_NODES = 1 << 13  # a tail slice of 64 KB in float32 node pairs: well within L2
-MAX_BLOCK_NODES = 1 << 18  # a 2 MB tail slice: L3 (the arc loop prefetches tails too)
+MAX_BLOCK_NODES = 1 << 19  # a 4 MB tail slice: L3 (the arc loop prefetches tails too)
 AUTO_MIN_NODES = 1 << 18  # "auto" reorders from here: a 2 MB node table no longer stays in L2
 
 ARC_ORDERS = ("auto", "given", "blocked")
