@@ -109,6 +109,11 @@ def _fmt(v):
 # ------------------------------------------------------------------------------------ memory
 
 
+def _arc_order_label(arc_order: str, model) -> str:
+    """The requested ``arc_order`` and what the model did with it, for the result tables."""
+    return f"{arc_order} ({'blocked' if model.input_arc is not None else 'as generated'})"
+
+
 def memory_child(arcs: int, iterations: int, seed: int, reuse: bool = False, arc_order: str = "auto") -> dict:
     if reuse:
         malloc_reuse()
@@ -132,7 +137,7 @@ def memory_child(arcs: int, iterations: int, seed: int, reuse: bool = False, arc
     return {
         "arcs": arcs,
         "nodes": model.num_nodes,
-        "arc_order": f"{arc_order} ({'blocked' if model.input_arc is not None else 'as generated'})",
+        "arc_order": _arc_order_label(arc_order, model),
         "iterations": result.iterations,
         "generate_s": gen_seconds,
         "generate_peak_B_per_arc": gen_peak / arcs,
@@ -282,9 +287,8 @@ def periter_fused_rows(arcs: int, extra: int, repeats: int, seed: int, family: s
     rows = []
     for (order, mode), times in per_iter.items():
         best, middle = min(times), statistics.median(times)
-        blocked = models[order].input_arc is not None
         rows.append({
-            "family": family, "arcs": arcs, "arc_order": f"{order} ({'blocked' if blocked else 'as generated'})",
+            "family": family, "arcs": arcs, "arc_order": _arc_order_label(order, models[order]),
             "mode": mode, "threads": modes[mode][1], "repeats": repeats,
             "extra_iterations": extra, "ms_min": best * 1e3, "ms_median": middle * 1e3, "MB_per_iter": moved / 1e6,
             "stream_GBs_all_cores": bandwidth["compiled-all"], "stream_GBs_1_core": bandwidth["compiled-1"],

@@ -58,6 +58,8 @@ def test_auto_reorders_only_large_node_sets_and_rejects_unknown_orders():
     assert arc_order.wants_blocked("blocked", 2) and not arc_order.wants_blocked("given", 10**9)
     with pytest.raises(InvalidProblemError, match="arc_order"):
         MinCostFlow([0], [1], [1.0], [1.0], [1.0, -1.0], arc_order="sorted")
+    with pytest.raises(InvalidProblemError, match="block_nodes"):
+        MinCostFlow([0, 1], [1, 0], [1.0, 1.0], [1.0, 1.0], [1.0, -1.0], arc_order="blocked", block_nodes=0)
 
 
 def _dimacs_arrays(shared_data, name="netgen_8_10a"):

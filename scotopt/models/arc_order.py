@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from scotopt.status import InvalidProblemError
+
 MIN_BLOCK_NODES = 1 << 13  # a tail slice of 64 KB in float32 node pairs: well within L2
 MAX_BLOCK_NODES = 1 << 19  # a 4 MB tail slice: L3 (the arc loop prefetches tails too)
 AUTO_MIN_NODES = 1 << 18  # "auto" reorders from here: a 2 MB node table no longer stays in L2
@@ -48,7 +50,7 @@ ARC_ORDERS = ("auto", "given", "blocked")
 
 
 def default_block_nodes(num_nodes: int, num_arcs: int) -> int:
-    """Nodes per tail block: ``V^2 / (2 E)`` (module docstring) within [2^13, 2^20]."""
+    """Nodes per tail block: ``V^2 / (2 E)`` (module docstring) within [2^13, 2^19]."""
     wanted = num_nodes * num_nodes // max(2 * num_arcs, 1)
     return int(min(max(wanted, MIN_BLOCK_NODES), MAX_BLOCK_NODES))
 
@@ -57,8 +59,6 @@ def wants_blocked(arc_order: str, num_nodes: int) -> bool:
     """Whether ``arc_order`` ("auto", "given" or "blocked") reorders a network of ``num_nodes``
     nodes: "auto" does from :data:`AUTO_MIN_NODES` nodes on, where the node table outgrows L2."""
     if arc_order not in ARC_ORDERS:
-        from scotopt.status import InvalidProblemError
-
         raise InvalidProblemError(f"arc_order must be one of {', '.join(ARC_ORDERS)}, got {arc_order!r}")
     return arc_order == "blocked" or (arc_order == "auto" and num_nodes >= AUTO_MIN_NODES)
 
@@ -71,7 +71,7 @@ def blocked_order(tail, head, num_nodes: int, block_nodes: int | None = None) ->
     if block_nodes is None:
         block_nodes = default_block_nodes(num_nodes, E)
     if block_nodes < 1:
-        raise ValueError(f"block_nodes must be >= 1, got {block_nodes}")
+        raise InvalidProblemError(f"block_nodes must be >= 1, got {block_nodes}")
     index = np.int32 if E < 2**31 else np.int64
     blocks = -(-num_nodes // block_nodes)
     if _sort is not None and E:

@@ -178,7 +178,7 @@ class MinCostFlow:
     nodes : optional labels of the V nodes (kept for the decoder's users).
     arc_order : "auto" (default), "given" or "blocked": the order the model keeps its arcs in.
         "blocked" sorts them by (block of tail ids, head) (:mod:`scotopt.models.arc_order`), which
-        makes an iteration up to ~1.6x faster once the node table outgrows the CPU's L2 cache;
+        made an iteration 1.2-1.4x faster at 10^7 NETGEN arcs and 2x at 10^8 (bench/README.md);
         "auto" does so from 2^18 nodes on; "given" keeps the input order.
     block_nodes : nodes per tail block with "blocked" / "auto" (default
         :func:`scotopt.models.arc_order.default_block_nodes`).
