@@ -381,3 +381,44 @@ def test_multicommodity_two_threads_equal_generic(two_chunks):
     alg.step(xp, op, data, PARAMS, start)
     assert op._fused._scratch[1].shape[0] == 2  # two chunks' coupling pairs
     assert_runs_agree(xp, op, data, start, 1e-10)
+
+
+@pytest.mark.parametrize("chunks", [2, 3, 5])
+@pytest.mark.parametrize("halpern", [True, False])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_node_loop_sums_the_chunk_tables_in_order(chunks, halpern, dtype):
+    """Loop 3 over P chunk tables (two chunks and three or more take different compiled loops)
+    equals loop 3 over one table holding their sums added in chunk order, bit for bit, serial
+    and parallel, and equals the dual step and Halpern updates written out in NumPy."""
+    rng = np.random.default_rng(chunks)
+    f = np.dtype(dtype).type
+    V = 1001
+    st = rng.normal(size=(chunks, V, 2)).astype(dtype)
+    summed = st[:1].copy()
+    for p in range(1, chunks):
+        summed[0, :, 1] = summed[0, :, 1] + st[p, :, 1]
+    d1, y, y0, ax, ax0 = (rng.uniform(0.5, 1.5, V).astype(dtype) for _ in range(5))
+    lb = -rng.uniform(0, 1, V).astype(dtype)
+    lb[:10] = -np.inf
+    ub = lb + rng.uniform(0, 1, V).astype(dtype)
+    scalars = tuple(f(v) for v in (0.7, 0.3, -0.3, 1.2, -0.1, 0.1 if halpern else 0.0))
+    d2s, sigma, neg_sigma, a, b, anchor = scalars
+
+    def loop3(kernel, tables):
+        y_out, ax_out = np.empty(V, dtype), np.empty(V, dtype)
+        kernel(tables, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
+        return y_out, ax_out
+
+    expected = loop3(network_fused._node_pass, summed)
+    for kernel in (network_fused._node_pass, network_fused._node_pass_parallel):
+        got = loop3(kernel, st)
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])
+    # the same rows in NumPy (operations in the kernel's order)
+    axh = summed[0, :, 1] * (d1 * d2s)
+    w = y - sigma * ((axh + axh) - ax)
+    yh = w - np.minimum(np.maximum(w, neg_sigma * ub), neg_sigma * lb)
+    if halpern:
+        yh, axh = a * yh + b * y + anchor * y0, a * axh + b * ax + anchor * ax0
+    np.testing.assert_allclose(expected[0], yh, rtol=1e-5 if dtype == "float32" else 1e-13)
+    np.testing.assert_allclose(expected[1], axh, rtol=1e-5 if dtype == "float32" else 1e-13)

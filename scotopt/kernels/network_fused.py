@@ -272,36 +272,52 @@ if numba is not None:
             ax_out[v] = axh
 
     @_jit
-    def _node_row(v, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out):
-        v = np.uintp(v)  # no negative-index test on the reads (see _arc_chunk)
-        scale = d1[v] * d2s
-        tv = st[0, v, 1]
-        for p in range(1, st.shape[0]):  # the chunks' sums, in chunk order
-            tv = tv + st[p, v, 1]
-        _dual_row(v, tv * scale, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
+    def _node_rows(first, stop, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern,
+                   y_out, ax_out):
+        """Loop 3 over the nodes [first, stop): t_v = the chunks' tables summed at v, in chunk
+        order, then :func:`_dual_row`. One and two chunks get loops of their own: with the
+        chunk count a run-time loop bound LLVM does not vectorise the rows, which made this loop
+        7-9 ns per node instead of 1-3 (bench/README.md, "Node loop")."""
+        chunks = st.shape[0]
+        if chunks == 2:
+            for k in range(first, stop):
+                v = np.uintp(k)  # no negative-index test on the reads (see _arc_chunk)
+                tv = st[0, v, 1] + st[1, v, 1]
+                _dual_row(v, tv * (d1[v] * d2s), y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern,
+                          y_out, ax_out)
+        elif chunks == 1:
+            for k in range(first, stop):
+                v = np.uintp(k)
+                _dual_row(v, st[0, v, 1] * (d1[v] * d2s), y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor,
+                          halpern, y_out, ax_out)
+        else:
+            for k in range(first, stop):
+                v = np.uintp(k)
+                tv = st[0, v, 1]
+                for p in range(1, chunks):
+                    tv = tv + st[p, v, 1]
+                _dual_row(v, tv * (d1[v] * d2s), y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern,
+                          y_out, ax_out)
 
     @_jit
     def _node_pass(st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out):
         """Loop 3 (module docstring), t_v the sum of the chunks' tables at v; ``d2s`` is the scalar
         d2, or 1 with a per-arc d2; ``lb``, ``ub``: vectors or scalars. Without ``halpern``:
         y_out = y^, ax_out = A x^."""
-        for v in range(y.shape[0]):
-            _node_row(v, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
+        _node_rows(0, y.shape[0], st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern,
+                   y_out, ax_out)
 
     @_pjit
     def _node_pass_parallel(st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out,
                             ax_out):
         """Loop 3 over P = st.shape[0] contiguous node ranges on P threads. Each thread reads
-        the other chunks' tables for its nodes, lines another core wrote: on the 2-core VM this
-        loop takes 5 ms at 1.25 M nodes against 2 ms on one thread over one table (and 11 ms on
-        one thread over two tables)."""
+        the other chunks' tables for its nodes, lines another core wrote; still faster than one
+        thread over all of them (at 1.25 M nodes and two chunks, 2.3-2.6 against 3.4-4.5 ns per node)."""
         chunks = st.shape[0]
         m = y.shape[0]
         for q in numba.prange(chunks):
-            stop = m * (q + 1) // chunks
-            for v in range(m * q // chunks, stop):
-                _node_row(v, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out,
-                          ax_out)
+            _node_rows(m * q // chunks, m * (q + 1) // chunks, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma,
+                       neg_sigma, a, b, anchor, halpern, y_out, ax_out)
 
     @_jit
     def _scatter_difference(x, d2, tail, head, d1, scalar, nodes):
