@@ -90,7 +90,7 @@ class PDHGState(NamedTuple):
     omega: Any  # primal weight
     pid_integral: Any
     pid_previous: Any
-    r0: Any  # fixed-point residual at the start of the epoch
+    r0: Any  # fixed-point residual at the start of the epoch (inf: none yet; NaN: to measure, see evaluate)
     r_prev: Any  # fixed-point residual at the previous check
     omega_best: Any
     balance_best: Any
@@ -606,6 +606,16 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
     release = getattr(op, "release_scratch", None)  # what a fused step keeps (memory only)
     if release is not None:
         release()
+
+    def anchor_residual():
+        # The epoch's reference residual: that of its anchor under the weight in force (cuPDLPx
+        # measures it right after the restart). A restart leaves it pending (NaN) and it is
+        # measured here, before T(z) exists: measured at the restart, T of the new anchor was a
+        # third column vector beside the evaluated state and T(z) (the solve's peak memory).
+        return _residual_between(xp, data, s.omega, s.x0, s.y0, s.ax0,
+                                 *pdhg_map(xp, op, data, s.x0, s.y0, s.ax0, s.omega))
+
+    s_r0 = _cond(xp, xp.isnan(s.r0), anchor_residual, lambda: s.r0)
     x_hat, y_hat, ax_hat = pdhg_map(xp, op, data, s.x, s.y, s.ax, s.omega)
     r = _residual_between(xp, data, s.omega, s.x, s.y, s.ax, x_hat, y_hat, ax_hat)
     inf = infinite_bounds(xp, data)
@@ -646,7 +656,7 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
     check_rays = (s.n - period * xp.floor(s.n / period)) < params.check_every
     dro, dri, pro, pri, ray_candidate = _cond(xp, check_rays, ray_tests, no_ray_tests)
 
-    r0 = xp.where(xp.isinf(s.r0), r, s.r0)
+    r0 = xp.where(xp.isinf(s_r0), r, s_r0)
     restart = ((r <= params.restart_sufficient * r0)
                | ((r <= params.restart_necessary * r0) & (r > s.r_prev))
                | (s.k >= params.restart_artificial * s.n))
@@ -673,16 +683,14 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
         omega_new = xp.where(unsafe, s.omega_best, xp.exp(xp.clip(log_omega, -50.0, 50.0)))
         balance = xp.abs(xp.log10(xp.where(ratio > 0, ratio, 1e-300)))
         better = (~unsafe) & both & (balance < s.balance_best)
-        # The reference residual of a new epoch is that of its anchor under the new weight
-        # (cuPDLPx measures it right after the restart). Using the pre-restart residual instead
-        # made epochs end after one check and the weight update run away.
-        r_anchor = _residual_between(xp, data, omega_new, x_hat, y_hat, ax_hat,
-                                     *pdhg_map(xp, op, data, x_hat, y_hat, ax_hat, omega_new))
         return PDHGState(
             x=x_hat, y=y_hat, ax=ax_hat, x0=x_hat, y0=y_hat, ax0=ax_hat,
             k=0.0 * s.k, n=s.n, omega=omega_new,
             pid_integral=xp.where(unsafe, 0.0, integral), pid_previous=xp.where(unsafe, 0.0, error),
-            r0=r_anchor, r_prev=xp.asarray(float("inf"), dtype=r.dtype),
+            # The new epoch's reference residual is that of its anchor under the new weight, measured
+            # at the next evaluation (anchor_residual). Using the pre-restart residual instead made
+            # epochs end after one check and the weight update run away.
+            r0=xp.asarray(float("nan"), dtype=r.dtype), r_prev=xp.asarray(float("inf"), dtype=r.dtype),
             # Remember the weight that was in force when the residuals were best balanced (cuPDLPx
             # keeps the one produced at that restart, which on Netlib GROW7 with geometric-mean
             # scaling was already 1e-5 and led the reset to a dead weight).
