@@ -276,8 +276,9 @@ if numba is not None:
                    y_out, ax_out):
         """Loop 3 over the nodes [first, stop): t_v = the chunks' tables summed at v, in chunk
         order, then :func:`_dual_row`. One and two chunks get loops of their own: with the
-        chunk count a run-time loop bound LLVM does not vectorise the rows, which made this loop
-        7-9 ns per node instead of 1-3 (bench/README.md, "Node loop")."""
+        chunk count the run-time bound of an inner loop, LLVM compiled the rows into a loop of
+        8-19 ns per node (two tables, one thread, 125 k to 1.25 M nodes) against 1.1-4.3 ns
+        spelled out, the same sums in the same order (bench/README.md, "The node loop")."""
         chunks = st.shape[0]
         if chunks == 2:
             for k in range(first, stop):
@@ -312,7 +313,7 @@ if numba is not None:
                             ax_out):
         """Loop 3 over P = st.shape[0] contiguous node ranges on P threads. Each thread reads
         the other chunks' tables for its nodes, lines another core wrote; still faster than one
-        thread over all of them (at 1.25 M nodes and two chunks, 2.3-2.6 against 3.4-4.5 ns per node)."""
+        thread over all of them (at 1.25 M nodes and two chunks, 2.1-2.6 against 3.1-4.3 ns per node)."""
         chunks = st.shape[0]
         m = y.shape[0]
         for q in numba.prange(chunks):
