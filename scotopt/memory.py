@@ -16,13 +16,15 @@ PDHG on an explicit matrix with ``m`` rows, ``n`` columns and ``nnz`` nonzeros, 
 
 PDHG on a matrix-free operator (the network and inventory models) stores no matrix, and its
 setup, evaluation and verification work in blocks, so the solver's vectors are all there is:
-``s * (7 n + 14 m)`` on the device (state, data, the step's temporaries) and
+``s * (6 n + 14 m)`` on the device (state, data, the step's temporaries) and
 ``8 * (n + m) + 48 * min(n, 2^16)`` on the host (the float64 answer, and the float64
 temporaries of the blocks of 2^16 entries that setup and the check work in). A model whose cost
 and bounds are :class:`~scotopt.segments.SegmentVector` s (the inventory model) stores less than
-this counts. Measured with tracemalloc over 64-iteration solves (tests/test_memory_guard.py), the
-peak is 46.2 / 67.2 B per column in float32 / float64 for a 2 x 10^5-arc network and
-38.2 / 74.0 for 2.3 x 10^5 inventory variables; this estimate is 1.3-1.9x above those peaks.
+this counts. Measured with tracemalloc over 64-iteration solves (tests/test_memory_guard.py, the
+kernels loaded beforehand), the peak is 44.3 / 56.6 B per column in float32 / float64 for a
+2 x 10^5-arc network and 36.8 / 71.1 for 2.3 x 10^5 inventory variables; this estimate is
+1.3-1.9x above those peaks. (Six column vectors: a restart used to hold a seventh, see
+``algorithm.evaluate``.)
 
 With the NumPy backend the device is the host, so the two parts add up.
 """
@@ -100,7 +102,7 @@ def device_available_bytes(backend: str) -> int | None:
 def pdhg_bytes(m: int, n: int, nnz: int, dtype_size: int, matrix_free: bool = False) -> tuple[int, int]:
     """(host bytes, device bytes) PDHG needs; see the module docstring."""
     if matrix_free:
-        return 8 * (n + m) + 48 * min(n, 1 << 16), dtype_size * (7 * n + 14 * m)
+        return 8 * (n + m) + 48 * min(n, 1 << 16), dtype_size * (6 * n + 14 * m)
     device = 2 * (nnz * (dtype_size + 4) + 4 * (m + n + 2)) + dtype_size * (16 * n + 14 * m)
     host = nnz * 12 + 8 * m + 8 * (3 * n + 2 * m) + 8 * (6 * n + 6 * m)
     return host, device
