@@ -1,6 +1,6 @@
 """The NumPy backend's fast paths give numpy's answers: the direct CSR kernel (and its fallback to
-``A @ x``), the namespace's clip / sum / max / cond, and the PDHG evaluation's restart branch and
-ray-test period."""
+``A @ x``), the namespace's clip / sum / max / cond, and the PDHG evaluation's restart branch,
+ray-test period and deferred anchor residual."""
 
 from __future__ import annotations
 
