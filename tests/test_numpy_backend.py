@@ -49,10 +49,9 @@ def test_namespace_matches_numpy():
     assert xp.linalg is np.linalg
 
 
-def _evaluation(name, iterations):
-    """(state, stats) of one evaluation after ``iterations`` steps on a catalog LP."""
+def _start(name, options):
+    """(operator, data, params, starting state) of PDHG on a catalog LP, float64, NumPy."""
     lp = catalog_by_name()[name].lp
-    options = PDHGOptions()
     backend = get_backend("numpy")
     placement = driver.SingleDevice(backend)
     scaled = driver.scale_lp(lp, options.ruiz_iterations, options.pock_chambolle_alpha,
@@ -61,8 +60,12 @@ def _evaluation(name, iterations):
     op = placement.operator(scaled.A, np.float64)
     eta = options.step_size_safety / driver._operator_norm(scaled.A)
     data = driver._make_data(placement, scaled, lp, np.float64, eta)
-    state = alg.init_state(xp, op, data, x0, y0, np.float64)
-    params = driver.algorithm_params(options)
+    return op, data, driver.algorithm_params(options), alg.init_state(xp, op, data, x0, y0, np.float64)
+
+
+def _evaluation(name, iterations):
+    """(state, stats) of one evaluation after ``iterations`` steps on a catalog LP."""
+    op, data, params, state = _start(name, PDHGOptions())
     for _ in range(iterations):
         state = alg.step(xp, op, data, params, state)
     return alg.evaluate(xp, op, data, params, state), alg.evaluate(np, op, data, params, state)
@@ -88,18 +91,7 @@ def test_restart_leaves_the_anchor_residual_to_the_next_evaluation(name):
     """A restart marks the new epoch's reference residual r0 as pending (NaN); the next
     evaluation measures it as the fixed-point residual ||T(z0) - z0||_P of the epoch's anchor
     under the weight in force (computed here directly), before the restart test uses it."""
-    lp = catalog_by_name()[name].lp
-    options = PDHGOptions(check_every=8)
-    backend = get_backend("numpy")
-    placement = driver.SingleDevice(backend)
-    scaled = driver.scale_lp(lp, options.ruiz_iterations, options.pock_chambolle_alpha,
-                             options.bound_objective_rescaling, options.geometric_mean_iterations)
-    x0, y0 = driver._starting_point(lp, scaled, None)
-    op = placement.operator(scaled.A, np.float64)
-    data = driver._make_data(placement, scaled, lp, np.float64,
-                             options.step_size_safety / driver._operator_norm(scaled.A))
-    params = driver.algorithm_params(options)
-    state = alg.init_state(xp, op, data, x0, y0, np.float64)
+    op, data, params, state = _start(name, PDHGOptions(check_every=8))
     checked = 0
     for _ in range(200):
         pending = bool(np.isnan(state.r0))
