@@ -33,7 +33,9 @@ per arc of a float32 network solve.
 
 Restarts use the fixed-point residual r(z) = ||z - T z||_P in the PDHG metric
 P = [[I/tau, A^T], [A, I/sigma]] (cuPDLPx ``restart.md``): restart when
-r <= beta_sufficient r0, or r <= beta_necessary r0 and r > r_prev, or k >= beta_artificial N.
+r <= beta_sufficient r0, or r <= beta_necessary r0 and r > r_prev, or k >= beta_artificial N,
+with r0 the residual of the epoch's anchor under the epoch's weight (measured at the epoch's first
+evaluation, so that a restart holds no third column vector).
 At a restart the anchor and iterate become T(z), and the primal weight is updated by the PID
 controller of cuPDLPx ``primal-weight.md`` (arXiv 2507.14051 s.3.3) on
 e = log(w ||x^ - x0|| / ||y^ - y0||), with the HPR-LP safeguard.
