@@ -107,3 +107,35 @@ def test_restart_leaves_the_anchor_residual_to_the_next_evaluation(name):
             assert state.r0 == expected and np.isfinite(expected)
             checked += 1
     assert checked >= 2  # the case was exercised (restarts followed by an evaluation without one)
+
+
+def test_boxed_columns_skip_only_the_primal_ray_test():
+    """With every column boxed the LP cannot be unbounded, so the driver turns the primal ray
+    (unboundedness) test off; the evaluation is otherwise the same, bit for bit, and the dual
+    ray still proves infeasibility."""
+    from scotopt.problem import LP
+    from scotopt.solvers.api import solve
+
+    boxed = LP(c=[1, 1], A=[[1, -1], [1, 1]], con_lb=[2, -np.inf], con_ub=[np.inf, 1], var_ub=[10, 10],
+               name="boxed_primal_infeasible")
+    assert driver.algorithm_params(PDHGOptions(), boxed).primal_rays == 0.0
+    for name in ("primal_infeasible", "dual_infeasible", "all_bound_kinds"):  # a column without an upper bound
+        assert driver.algorithm_params(PDHGOptions(), catalog_by_name()[name].lp).primal_rays == 1.0
+    assert driver.algorithm_params(PDHGOptions()).primal_rays == 1.0
+
+    op, data, params, state = _start("ranged_mixed", PDHGOptions())
+    assert driver.algorithm_params(PDHGOptions(), catalog_by_name()["ranged_mixed"].lp) == params._replace(
+        primal_rays=0.0)
+    for _ in range(256):  # the evaluation at 256 runs the ray tests
+        state = alg.step(xp, op, data, params, state)
+    s1, with_test = alg.evaluate(xp, op, data, params, state)
+    s0, without = alg.evaluate(xp, op, data, params._replace(primal_rays=0.0), state)
+    primal = [alg.STAT[k] for k in ("primal_ray_objective", "primal_ray_infeasibility", "ray_candidate")]
+    assert with_test[alg.STAT["primal_ray_infeasibility"]] > 0  # the test ran, and found no ray
+    assert without[alg.STAT["primal_ray_objective"]] == 0
+    assert np.isinf(without[alg.STAT["primal_ray_infeasibility"]])
+    np.testing.assert_array_equal(np.delete(with_test, primal), np.delete(without, primal))
+    for a, b in zip(s1, s0, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+    assert solve(boxed, backend="numpy").status.name == "PRIMAL_INFEASIBLE"

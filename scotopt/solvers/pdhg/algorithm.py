@@ -116,6 +116,10 @@ class Params(NamedTuple):
     # cost as much as the rest of an evaluation, about 5 iterations' worth, and an infeasible LP
     # is still detected at most 3 checks later. Optimality is tested at every evaluation.
     ray_check_period: float = 4.0
+    # 0 when every column has two finite bounds: the feasible set is then bounded, the LP cannot
+    # be unbounded, and the primal ray (unboundedness) test is skipped (about half of the ray
+    # tests' cost on a network: two column passes of three). Set by ``driver.algorithm_params``.
+    primal_rays: float = 1.0
 
 
 def init_state(xp, op, data: PDHGData, x, y, dtype) -> PDHGState:
@@ -641,10 +645,14 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
         dy0 = y_hat - s.y0
         dro2, dri2 = dual_ray_measures(xp, data, dy0, op.rmatvec(dy0), inf)
         del dy0
-        pro1, pri1 = primal_ray_measures(xp, data, x_hat, s.x, ax_hat - s.ax, inf)
-        pro2, pri2 = primal_ray_measures(xp, data, x_hat, s.x0, ax_hat - s.ax0, inf)
         use_second_dual = dri2 * xp.maximum(dro1, 0.0) < dri1 * xp.maximum(dro2, 0.0)
-        use_second_primal = pri2 * xp.maximum(pro1, 0.0) < pri1 * xp.maximum(pro2, 0.0)
+        if params.primal_rays:
+            pro1, pri1 = primal_ray_measures(xp, data, x_hat, s.x, ax_hat - s.ax, inf)
+            pro2, pri2 = primal_ray_measures(xp, data, x_hat, s.x0, ax_hat - s.ax0, inf)
+            use_second_primal = pri2 * xp.maximum(pro1, 0.0) < pri1 * xp.maximum(pro2, 0.0)
+        else:  # every column boxed: no primal ray exists (objective 0 makes no claim)
+            pro1, pri1 = xp.asarray(0.0, dtype=r.dtype), xp.asarray(float("inf"), dtype=r.dtype)
+            pro2, pri2, use_second_primal = pro1, pri1, xp.asarray(False)
         return xp.stack([
             xp.where(use_second_dual, dro2, dro1), xp.where(use_second_dual, dri2, dri1),
             xp.where(use_second_primal, pro2, pro1), xp.where(use_second_primal, pri2, pri1),

@@ -76,14 +76,33 @@ def _compiled_functions(backend, op, params: alg.Params):
     return functions
 
 
-def algorithm_params(options: PDHGOptions) -> alg.Params:
-    """The algorithm constants of ``options`` (also used by scotopt/bench/kernels.py)."""
+def algorithm_params(options: PDHGOptions, lp: LP | None = None) -> alg.Params:
+    """The algorithm constants of ``options`` (also used by scotopt/bench/kernels.py); with
+    ``lp``, whether its primal can be unbounded (:func:`every_column_boxed`)."""
     return alg.Params(
         reflection=options.reflection, restart_sufficient=options.restart_sufficient,
         restart_necessary=options.restart_necessary, restart_artificial=options.restart_artificial,
         pid_kp=options.pid_kp, pid_ki=options.pid_ki, pid_kd=options.pid_kd,
         pid_integral_decay=options.pid_integral_decay, check_every=float(options.check_every),
+        primal_rays=0.0 if lp is not None and every_column_boxed(lp) else 1.0,
     )
+
+
+def every_column_boxed(lp: LP) -> bool:
+    """Whether every variable has a finite lower and upper bound: then the feasible set is
+    bounded and the LP is infeasible or has an optimum, never unbounded."""
+    return all(_all_finite(v) for v in (lp.var_lb, lp.var_ub))
+
+
+def _all_finite(v, block: int = 1 << 20) -> bool:
+    """np.all(np.isfinite(v)) a block at a time (no E-long mask at 10^8 columns)."""
+    if isinstance(v, SegmentVector):
+        return bool(np.isfinite(v.min()) and np.isfinite(v.max()))
+    v = np.asarray(v)
+    if is_constant_view(v) or v.ndim == 0:
+        return bool(np.isfinite(v.flat[0])) if v.size else True
+    v = v.reshape(-1)
+    return all(np.isfinite(v[k:k + block]).all() for k in range(0, v.size, block))
 
 
 def _make_data(placement, scaled, lp: LP, dtype, eta: float) -> alg.PDHGData:
@@ -214,7 +233,8 @@ def _run(lp, backend, placement, dtype, termination, options, warm_start, verbos
 
     # handed over in a list that iterate() empties, so that no frame here keeps the first state's
     # vectors alive for the whole solve
-    loop = iterate(backend, op, data, algorithm_params(options), first, termination, options, verify, verbose, start)
+    loop = iterate(backend, op, data, algorithm_params(options, lp), first, termination, options, verify, verbose,
+                   start)
     x_dev, y_dev, theta_b, theta_c = _answer(backend, op, data, loop.answer_state, loop.ray_candidate)
     restarts, eta = int(backend.to_host(loop.answer_state.restarts)), data.eta
     status, ray, iterations, verify_failures = loop.status, loop.ray, loop.iterations, loop.verify_failures
