@@ -62,6 +62,39 @@ def test_auto_reorders_only_large_node_sets_and_rejects_unknown_orders():
         MinCostFlow([0, 1], [1, 0], [1.0, 1.0], [1.0, 1.0], [1.0, -1.0], arc_order="blocked", block_nodes=0)
 
 
+def test_auto_keeps_an_order_that_is_local_already():
+    """A grid written row by row sweeps the node table with its heads next to its tails: "auto"
+    keeps it. The same arcs shuffled, and arcs sorted by tail with random heads, get blocked."""
+    from scotopt.models.generators import grid_arcs
+
+    tail, head, _ = grid_arcs(512, 512)  # 2^18 nodes: auto's threshold
+    V = 512 * 512
+    assert V >= arc_order.AUTO_MIN_NODES
+    assert arc_order.is_local(tail, head, V)
+    assert not arc_order.wants_blocked("auto", V, tail, head)
+    assert arc_order.wants_blocked("auto", V)  # without the arcs: the node count alone decides
+    assert arc_order.wants_blocked("blocked", V, tail, head)
+    shuffle = np.random.default_rng(0).permutation(tail.shape[0])
+    assert arc_order.wants_blocked("auto", V, tail[shuffle], head[shuffle])
+    rng = np.random.default_rng(1)
+    sorted_tail = np.sort(rng.integers(0, V, 8 * V, dtype=np.int32))
+    random_head = rng.integers(0, V, 8 * V, dtype=np.int32)
+    assert arc_order.wants_blocked("auto", V, sorted_tail, random_head)
+    # heads a little further than half a block from their tails: not local
+    block = arc_order.default_block_nodes(V, tail.shape[0])
+    far = (tail + block // 2 + 1) % V
+    assert not arc_order.is_local(tail, far, V)
+
+
+def test_a_grid_model_keeps_its_arcs_and_a_netgen_model_blocks_them():
+    from scotopt.models.generators import grid_min_cost_flow
+
+    grid = grid_min_cost_flow(512, 512, seed=0)
+    assert grid.input_arc is None
+    netgen = netgen_min_cost_flow(arc_order.AUTO_MIN_NODES, 4 * arc_order.AUTO_MIN_NODES, seed=0)
+    assert netgen.input_arc is not None
+
+
 def _dimacs_arrays(shared_data, name="netgen_8_10a"):
     folder = shared_data / "dimacs_mcf"
     if not folder.is_dir():

@@ -179,7 +179,8 @@ class MinCostFlow:
     arc_order : "auto" (default), "given" or "blocked": the order the model keeps its arcs in.
         "blocked" sorts them by (block of tail ids, head) (:mod:`scotopt.models.arc_order`), which
         made an iteration 1.2-1.4x faster at 10^7 NETGEN arcs and 2x at 10^8 (bench/README.md);
-        "auto" does so from 2^18 nodes on; "given" keeps the input order.
+        "auto" does so from 2^18 nodes on unless the given order is local already (a grid written
+        row by row: :func:`scotopt.models.arc_order.is_local`); "given" keeps the input order.
     block_nodes : nodes per tail block with "blocked" / "auto" (default
         :func:`scotopt.models.arc_order.default_block_nodes`).
 
@@ -231,7 +232,7 @@ class MinCostFlow:
         self.num_nodes, self.num_arcs = V, E
         self.nodes = nodes
         self.input_arc = None
-        if wants_blocked(arc_order, V) and E > 1:
+        if wants_blocked(arc_order, V, tail, head, block_nodes) and E > 1:
             order = blocked_order(tail, head, V, block_nodes)
             if np.any(order[1:] < order[:-1]):  # else the input is in blocked order already
                 self.input_arc = order
