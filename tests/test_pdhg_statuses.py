@@ -311,6 +311,28 @@ def test_cupy_without_gpu():
         scotopt.solve(_inst().lp, backend="cupy")
 
 
+def test_auto_does_not_import_jax_where_no_gpu_device_file_exists(monkeypatch):
+    """On Linux without GPU device files 'auto' resolves to NumPy without importing JAX or
+    CuPy (about 1 s per process); with a device file present it asks them as before."""
+    import subprocess
+    import sys
+
+    from scotopt import kernels
+
+    if not kernels.no_gpu_device_files():
+        pytest.skip("GPU device files present (or not Linux): 'auto' has to ask JAX / CuPy")
+    code = ("import sys; from scotopt.kernels import resolve_backend; "
+            "print(resolve_backend('auto'), 'jax' in sys.modules, 'cupy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["numpy", "False", "False"]
+    # a device file makes the check give way (and JAX, if asked, finds no GPU here)
+    monkeypatch.setattr(kernels.os.path, "exists", lambda path: path == "/dev/nvidiactl")
+    assert not kernels.no_gpu_device_files()
+    monkeypatch.setattr(kernels.os.path, "exists", lambda path: False)
+    monkeypatch.setattr(kernels.glob, "glob", lambda pattern: ["/dev/nvidia0"])
+    assert not kernels.no_gpu_device_files()
+
+
 def test_auto_backend_is_numpy_without_gpu():
     if gpu_available() is not None:
         pytest.skip("a GPU is present: 'auto' picks a GPU backend")

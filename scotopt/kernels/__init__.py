@@ -12,6 +12,10 @@ imports jax or cupy. ``get_backend(name)`` returns an object with
 
 from __future__ import annotations
 
+import glob
+import os
+import sys
+
 from scotopt.status import BackendUnavailableError, InvalidOptionError
 
 BACKENDS = ("numpy", "jax", "cupy")
@@ -34,7 +38,20 @@ def get_backend(name: str):
     raise InvalidOptionError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)} or 'auto'")
 
 
+def no_gpu_device_files() -> bool:
+    """True on Linux when no GPU device file exists (``/dev/nvidiactl``, ``/dev/nvidia0``...
+    for CUDA, ``/dev/kfd`` for ROCm, ``/dev/dxg`` for WSL2): then no library can see a GPU, and
+    asking JAX or CuPy, whose import alone takes about 1 s, is skipped (``backend="auto"`` on a
+    CPU machine with JAX installed). False elsewhere: other systems are asked as before."""
+    if not sys.platform.startswith("linux"):
+        return False
+    return not any(os.path.exists(path) for path in ("/dev/nvidiactl", "/dev/kfd", "/dev/dxg")) and not glob.glob(
+        "/dev/nvidia[0-9]*")
+
+
 def _jax_sees_gpu() -> bool:
+    if "jax" not in sys.modules and no_gpu_device_files():
+        return False
     try:
         import jax
 
@@ -44,6 +61,8 @@ def _jax_sees_gpu() -> bool:
 
 
 def _cupy_sees_gpu() -> bool:
+    if "cupy" not in sys.modules and no_gpu_device_files():
+        return False
     try:
         import cupy
 
