@@ -51,16 +51,29 @@ def networks(draw):
     return tail, head, V, K, coupling, d1, d2, rng
 
 
+@pytest.mark.parametrize("compiled", ["1", "0"])  # numba's host loops (one commodity), NumPy's
 @settings(max_examples=60, deadline=None)
 @given(networks())
-def test_adjoint_identity_and_explicit_matrix(case):
+def test_adjoint_identity_and_explicit_matrix(compiled, case):
+    import os
+
+    from scotopt.kernels.network_fused import ENV_SWITCH
+
     tail, head, V, K, coupling, d1, d2, rng = case
     A = NetworkMatrix(tail, head, V, K, coupling, row_scale=d1, col_scale=d2)
     M = explicit(tail, head, V, K, coupling, d1, d2)
     assert A.shape == M.shape
     x = rng.standard_normal(A.shape[1])
     y = rng.standard_normal(A.shape[0])
-    ax, aty = A.matvec(x), A.rmatvec(y)
+    before = os.environ.get(ENV_SWITCH)
+    os.environ[ENV_SWITCH] = compiled
+    try:
+        ax, aty = A.matvec(x), A.rmatvec(y)
+    finally:
+        if before is None:
+            os.environ.pop(ENV_SWITCH)
+        else:
+            os.environ[ENV_SWITCH] = before
     scale = 1.0 + np.abs(x).sum() + np.abs(y).sum()
     assert abs(ax @ y - x @ aty) <= 1e-12 * scale * 10
     np.testing.assert_allclose(ax, M @ x, atol=1e-12)

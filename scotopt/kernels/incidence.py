@@ -157,9 +157,31 @@ class NetworkMatrix(spla.LinearOperator):
     def _adjoint(self):
         return _Adjoint(self)
 
+    def _compiled(self):
+        """network_fused's compiled float64 loops for one commodity without coupling rows (numba
+        on), else None. They make the host products 10-30x faster than ``np.add.at`` and
+        ``take``; Lanczos (``pdhg/norm.py``) runs a few hundred of them for the step size."""
+        if self.num_commodities != 1 or self.coupling or self.tail.dtype not in (np.int32, np.int64):
+            return None
+        from scotopt.kernels import network_fused
+
+        return network_fused if network_fused.enabled() else None
+
+    def _compiled_d2(self):
+        d2 = self.col_scale
+        return np.float64(d2) if np.ndim(d2) == 0 else np.ascontiguousarray(d2, dtype=np.float64)
+
     def forward(self, x):
         """A~ x on the host in float64."""
         V, E, K = self.num_nodes, self.num_arcs, self.num_commodities
+        compiled = self._compiled()
+        if compiled is not None:
+            d2 = self._compiled_d2()
+            scalar = d2 if np.ndim(d2) == 0 else np.float64(1.0)
+            nodes = np.empty(V)
+            compiled.host_scatter_difference(np.ascontiguousarray(x, dtype=np.float64).reshape(-1), d2,
+                                             self.tail, self.head, np.ascontiguousarray(self._d1()), scalar, nodes)
+            return nodes
         if np.ndim(self.col_scale) == 0 and self.col_scale == 1.0:
             w = np.asarray(x, dtype=np.float64).reshape(K, E)  # no arc-length copy when unscaled
         else:
@@ -180,6 +202,13 @@ class NetworkMatrix(spla.LinearOperator):
         """A~^T y on the host in float64."""
         V, E, K = self.num_nodes, self.num_arcs, self.num_commodities
         ys = y if self.row_scale is None else y * self.row_scale
+        compiled = self._compiled()
+        if compiled is not None:
+            d2 = self._compiled_d2()
+            values = np.multiply(ys, d2 if np.ndim(d2) == 0 else 1.0, dtype=np.float64)
+            out = np.empty(E)
+            compiled.host_gather_difference(values, self.tail, self.head, d2, out)
+            return out
         out = np.empty((K, E))
         nodes = ys[: K * V].reshape(K, V)
         for k in range(K):

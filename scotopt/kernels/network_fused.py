@@ -432,6 +432,20 @@ if numba is not None:
         return pobj, support, dual
 
 
+def host_scatter_difference(x, d2, tail, head, d1, scalar, nodes):
+    """nodes = (N (d2 x)) * (d1 scalar) in one loop on this thread (``NetworkMatrix.forward``,
+    float64; ``d2`` a vector or a scalar)."""
+    _scatter_difference(x, d2, tail, head, d1, scalar, nodes)
+
+
+def host_gather_difference(values, tail, head, d2, out):
+    """out = (values[tail] - values[head]) [* d2 per arc] (``NetworkMatrix.adjoint``, float64)
+    in one loop on this thread. Not on numba's threads: between Lanczos products NumPy's BLAS
+    threads run, and the two pools took turns on the cores (5.3 ms per parallel call at 2^18
+    arcs inside Lanczos, 0.5 ms alone)."""
+    _gather_difference(values, tail, head, d2, out)
+
+
 def _operand(v, length, dtype):
     """A kernel operand: a contiguous 1-D array of ``length``, or a 0-d value as a scalar of
     ``dtype``; None for anything else (the generic path runs)."""
