@@ -509,6 +509,21 @@ class DeviceNetwork(ParamsOperator):
             return None
         return self._fused(self.params, data, s.x, s.y, s.ax, s.x0, s.y0, s.ax0, tau, sigma, neg_sigma, a, b, anchor)
 
+    @property
+    def screens(self) -> bool:
+        """Whether :meth:`fused_steps` may run (a NumPy operator with the fused step, one commodity)."""
+        fused = getattr(self, "_fused", None)
+        return fused is not None and fused.screens
+
+    def fused_steps(self, data, vectors, s, tau, sigma, neg_sigma, coefficients):
+        """``len(coefficients)`` PDHG iterations with safe arc screening (``algorithm.steps``'s
+        hook; ``network_screen.py``): (x, y, A x) after them from ``vectors`` = [x, y, A x] and
+        the anchor of ``s``, or None where :meth:`fused_step` would be None or the operator has
+        several commodities or coupling rows."""
+        if self._fused is None:
+            return None
+        return self._fused.steps(self.params, data, vectors, s.x0, s.y0, s.ax0, tau, sigma, neg_sigma, coefficients)
+
     def fused_map(self, data, x, y, ax, tau, sigma, neg_sigma):
         """(x^, y^, A x^) = T(x, y) by the fused step's loops (``algorithm.pdhg_map``'s hook), or
         None where :meth:`fused_step` would be None."""

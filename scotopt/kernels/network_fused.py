@@ -477,6 +477,7 @@ class FusedNetworkStep:
     override :meth:`_iterate` and the products; validation, outputs and threads are shared."""
 
     fold_scalar_d2 = True  # rmatvec folds a scalar d2 into the node values (one commodity)
+    screens = True  # runs chunks of iterations with safe arc screening (:meth:`steps`)
 
     def __init__(self, num_nodes: int, num_columns: int, dtype, num_rows: int | None = None):
         self.V, self.E = num_nodes, num_columns
@@ -486,7 +487,24 @@ class FusedNetworkStep:
         self._scratch_chunks = 0
         self._columns = []  # x+ vectors this step has returned (see _column_output)
         self._tail_checked, self._tails_out_of_order = None, True
+        self._screening = None
         self.failed = False
+
+    def release_columns(self):
+        """Drop the kept column outputs (those in use stay alive where they are used)."""
+        self._columns = []
+
+    def steps(self, params, data, vectors, x0, y0, ax0, tau, sigma, neg_sigma, coefficients):
+        """``len(coefficients)`` iterations with safe arc screening (``network_screen.py``):
+        (x, y, A x) after them from ``vectors`` = [x, y, A x] (emptied once the operands are
+        checked), or None where the kernels do not cover the data."""
+        if not self.screens:
+            return None
+        if self._screening is None:
+            from scotopt.kernels.network_screen import ArcScreening
+
+            self._screening = ArcScreening(self)
+        return self._screening.run(params, data, vectors, x0, y0, ax0, tau, sigma, neg_sigma, coefficients)
 
     def release(self):
         """Drop the node tables and the kept outputs (those in use stay alive where they are
@@ -574,14 +592,15 @@ class FusedNetworkStep:
             self._tail_checked, self._tails_out_of_order = tail, not _nondecreasing(tail)
         return self._tails_out_of_order
 
-    def _launch(self, run):
+    def _launch(self, run, arcs: int | None = None):
         """``run(chunks)`` on :func:`parallel_chunks` threads when the parallel kernels are free
         (one solve at a time uses them: numba's default thread pool does not take two callers),
         else on this thread. A parallel kernel that fails switches the parallel kernels off for
         the process (a warning) and the call reruns on one thread; a serial one that fails
-        switches this step off (:meth:`_serial`). Returns whether it ran."""
+        switches this step off (:meth:`_serial`). Returns whether it ran. ``arcs``: the arcs the
+        loops run over when not all E (screened iterations)."""
         global _parallel_usable
-        chunks = parallel_chunks(self.E)
+        chunks = parallel_chunks(self.E if arcs is None else arcs)
         locked = chunks > 1 and _PARALLEL_LOCK.acquire(blocking=False)
         try:
             if locked:

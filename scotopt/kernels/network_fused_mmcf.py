@@ -185,6 +185,7 @@ class FusedMulticommodityStep(single.FusedNetworkStep):
     between steps and, like the single-commodity step, up to two output column vectors."""
 
     fold_scalar_d2 = False  # several commodities: rmatvec applies d2 after the coupling term
+    screens = False  # arc screening covers one commodity without coupling rows
 
     def __init__(self, num_nodes: int, num_arcs: int, num_commodities: int, dtype):
         super().__init__(num_nodes, num_arcs * num_commodities, dtype,

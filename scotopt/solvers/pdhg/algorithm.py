@@ -120,6 +120,10 @@ class Params(NamedTuple):
     # be unbounded, and the primal ray (unboundedness) test is skipped (about half of the ray
     # tests' cost on a network: two column passes of three). Set by ``driver.algorithm_params``.
     primal_rays: float = 1.0
+    # 1: an operator that offers ``fused_steps`` (the NumPy network operator with numba) runs
+    # each chunk of iterations with safe arc screening, the same iterates up to rounding
+    # (``scotopt/kernels/network_screen.py``); 0: every iteration over every arc.
+    screening: float = 1.0
 
 
 def init_state(xp, op, data: PDHGData, x, y, dtype) -> PDHGState:
@@ -324,6 +328,46 @@ def step(xp, op, data: PDHGData, params: Params, s: PDHGState) -> PDHGState:
         halpern(ax_hat, s.ax, s.ax0, a, b, anchor),
         s.x0, s.y0, s.ax0, k_next, n_next, *s[8:],
     )
+
+
+def steps(xp, op, data: PDHGData, params: Params, state, count: int, repeat) -> PDHGState:
+    """``count`` iterations of :func:`step` from ``state`` (or ``state[0]`` of a one-element list,
+    emptied here), through ``repeat(body, count, state)`` (the backend's loop), or in one call
+    of ``op.fused_steps(data, [x, y, A x], s, tau, sigma, -sigma, coefficients)`` where the
+    operator offers it (``op.screens``) and ``params.screening`` is on: the same iterations with the arcs that
+    provably do not move skipped (``scotopt/kernels/network_screen.py``), returning the new
+    (x, y, A x) or None where it does not cover ``data``. The anchor, weight and step sizes stay
+    fixed within a chunk (restarts happen in :func:`evaluate`), so only the Halpern
+    coefficients change from one iteration to the next. A KeyboardInterrupt inside the hook
+    leaves with the last completed iteration's state as its ``state`` attribute, as
+    ``repeat`` does."""
+    hook = op.fused_steps if params.screening and getattr(op, "screens", False) else None
+    if hook is None or count <= 0:
+        return repeat(lambda s: step(xp, op, data, params, s), count, state)
+    if type(state) is list:
+        state = state.pop()
+    coefficients = []
+    k, n = state.k, state.n
+    for _ in range(count):
+        a, b, anchor, k, n = _halpern_coefficients(xp, params.reflection, k, n)
+        coefficients.append((a, b, anchor))
+    vectors = [state.x, state.y, state.ax]
+    rest = state._replace(x=None, y=None, ax=None)
+    del state  # the hook drops x once it has copied the arcs that move (memory at 10^8 arcs)
+    try:
+        new = hook(data, vectors, rest, *_step_sizes(xp, data.eta, rest.omega), coefficients)
+    except KeyboardInterrupt as interrupt:
+        partial = getattr(interrupt, "partial", None)
+        if partial is not None:
+            x, y, ax, done = partial
+            kd, nd = (xp.asarray(float(rest.k) + done, dtype=rest.k.dtype),
+                      xp.asarray(float(rest.n) + done, dtype=rest.n.dtype))
+            interrupt.state = rest._replace(x=x, y=y, ax=ax, k=kd, n=nd)
+        raise
+    if new is None:
+        return repeat(lambda s: step(xp, op, data, params, s), count, rest._replace(x=vectors[0], y=vectors[1],
+                                                                                     ax=vectors[2]))
+    return rest._replace(x=new[0], y=new[1], ax=new[2], k=k, n=n)
 
 
 # Per-iteration scalars. They are 0-d arrays of the solve's dtype (NumPy multiplies an array by a

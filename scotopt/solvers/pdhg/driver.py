@@ -65,7 +65,7 @@ def _compiled_functions(backend, op, params: alg.Params):
         """``count`` steps from ``state``, or from ``state[0]`` of a one-element list, which a
         backend that loops on the host empties (so that only the loop holds the chunk's start)."""
         bound = op.with_params(op_params)
-        return backend.repeat(lambda s: alg.step(xp, bound, data, params, s), count, state)
+        return alg.steps(xp, bound, data, params, state, count, backend.repeat)
 
     def run_evaluate(op_params, data, state):
         return alg.evaluate(xp, op.with_params(op_params), data, params, state)
@@ -85,6 +85,7 @@ def algorithm_params(options: PDHGOptions, lp: LP | None = None) -> alg.Params:
         pid_kp=options.pid_kp, pid_ki=options.pid_ki, pid_kd=options.pid_kd,
         pid_integral_decay=options.pid_integral_decay, check_every=float(options.check_every),
         primal_rays=0.0 if lp is not None and every_column_boxed(lp) else 1.0,
+        screening=1.0 if options.screening else 0.0,
     )
 
 

@@ -1,0 +1,203 @@
+"""Safe arc screening (``scotopt/kernels/network_screen.py``) against the unscreened iteration.
+
+References: the same chunks run one ``algorithm.step`` at a time over every arc (the fused
+step, itself tested against the NumPy bodies in test_network_fused.py), and OR-Tools
+SimpleMinCostFlow and DIMACS optima for whole solves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scotopt import Status
+from scotopt.kernels import get_backend, network_fused, network_screen
+from scotopt.kernels.numpy_backend import host_repeat
+from scotopt.models.flow import MinCostFlow
+from scotopt.models.generators import grid_min_cost_flow, netgen_min_cost_flow
+from scotopt.options import PDHGOptions
+from scotopt.solvers.pdhg import algorithm as alg
+from tests.test_network_fused import PARAMS, random_problem
+from tests.test_network_models import ortools_cost
+
+pytest.importorskip("numba")
+
+SCREENED = PARAMS._replace(screening=1.0)
+UNSCREENED = PARAMS._replace(screening=0.0)
+
+
+def chunks(xp, op, data, params, state, count):
+    """``count`` chunks of ``check_every`` iterations through ``algorithm.steps``, an evaluation
+    (restart test) after each."""
+    size = int(params.check_every)
+    for _ in range(count):
+        state = alg.steps(xp, op, data, params, [state], size, host_repeat)
+        state, _ = alg.evaluate(xp, op, data, params, state)
+    return state
+
+
+def network_problem(dtype, loops):
+    """A NETGEN min-cost flow's LP scaled and set up as a solve does (``scotopt.bench.kernels``'
+    StepKernel): (xp, op, data, state at x = 0, y = 0) on NumPy. With ``loops`` ten arcs are
+    self-loops, which gives d2 per arc (a loop's column is empty)."""
+    from scotopt.kernels.numpy_backend import NumpyBackend  # noqa: F401 - the backend get_backend returns
+    from scotopt.solvers.pdhg import driver
+    from scotopt.solvers.pdhg.placement import SingleDevice
+    from scotopt.solvers.pdhg.scaling import scale_lp
+
+    base = netgen_min_cost_flow(300, 2400, seed=7)
+    head = base.head.copy()
+    if loops:
+        head[:10] = base.tail[:10]
+    lp = MinCostFlow(base.tail, head, base.cost, base.capacity, base.supply, arc_order="given").lp
+    options = PDHGOptions()
+    scaled = scale_lp(lp, options.ruiz_iterations, options.pock_chambolle_alpha, options.bound_objective_rescaling,
+                      options.geometric_mean_iterations)
+    x0, y0 = driver._starting_point(lp, scaled, None)
+    backend = get_backend("numpy")
+    op = backend.operator(scaled.A, dtype)
+    eta = options.step_size_safety / driver._operator_norm(scaled.A)
+    data = driver._make_data(SingleDevice(backend), scaled, lp, dtype, eta)
+    state = alg.init_state(backend.xp, op, data, backend.asarray(np.broadcast_to(x0, lp.shape[1]), dtype),
+                           backend.asarray(y0, dtype), np.dtype(dtype))
+    return backend.xp, op, data, state
+
+
+def screening_of(op):
+    return op._fused._screening
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 1e-4)])
+@pytest.mark.parametrize("d2_per_arc", [False, True])
+@pytest.mark.parametrize("growth", [2.0, 1e-3])  # 1e-3: radii too small, the screen is rebuilt often
+def test_screened_chunks_equal_unscreened(monkeypatch, dtype, rtol, d2_per_arc, growth):
+    """20 chunks with restarts on a NETGEN LP: the screened and the unscreened iterations reach the same restarts
+    and iterates, with arcs skipped (every share of active arcs allowed) and, with tiny radii,
+    the screen rebuilt after violations."""
+    monkeypatch.setattr(network_screen, "MAX_ACTIVE_FRACTION", 1.0)
+    monkeypatch.setattr(network_screen, "RADIUS_GROWTH", growth)
+    xp, op, data, start = network_problem(dtype, d2_per_arc)
+    assert np.ndim(op.params[3]) == int(d2_per_arc)
+    screened = chunks(xp, op, data, SCREENED, start, 20)
+    plain = chunks(xp, op.with_params(op.params), data, UNSCREENED, start, 20)
+    screening = screening_of(op)
+    assert screening.screened_iterations > 0
+    assert screening.active_sum / screening.screened_iterations < 0.9
+    if growth < 1:
+        assert screening.violations > 0
+    assert float(screened.restarts) == float(plain.restarts) >= 2
+    assert float(screened.n) == float(plain.n) == 320
+    for name in ("x", "y", "ax"):
+        s, p = getattr(screened, name), getattr(plain, name)
+        assert s.shape == p.shape
+        assert float(np.max(np.abs(s - p))) <= rtol * max(float(np.max(np.abs(p))), 1.0), name
+
+
+def rng_costs(size):
+    return np.random.default_rng(1).uniform(0.0, 1.0, size)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d2_per_arc", [False, True])
+def test_frozen_arcs_stay_at_zero_for_any_point_within_the_radius(dtype, d2_per_arc):
+    """The rule itself: half the costs right at the frozen threshold (a few round-offs above it),
+    half spread around it; node values pushed to the edge of the radius (each +-radius at
+    random): T gives x^ = 0 on every arc the scan calls frozen, and no arc below the threshold
+    is frozen."""
+    xp, op, data, start = random_problem(11, dtype, np.int32, d2_per_arc, True, False)
+    tail, head, d1, d2 = op.params
+    E, V = tail.shape[0], d1.shape[0]
+    d2s = d2 if np.ndim(d2) == 0 else dtype(1)
+    centre = np.empty(V, dtype=dtype)
+    network_screen._node_values(start.y, d1, d2s, centre)
+    radius = 1e-3
+    unit = float(np.finfo(dtype).eps) / 2
+    scale = np.asarray(d2, dtype=np.float64) if np.ndim(d2) else 1.0
+    st, sh = centre[tail].astype(np.float64), centre[head].astype(np.float64)
+    threshold = (st - sh + 2 * radius) * scale
+    slack = 8 * unit * (np.abs(threshold) + (np.abs(st) + np.abs(sh) + 2 * radius) * scale)
+    at_edge = np.arange(E) % 2 == 0
+    spread = (st - sh + rng_costs(E) * 4 * radius) * scale  # around the threshold
+    c = np.where(at_edge, threshold + 2.5 * slack, spread).astype(dtype)
+    below = ~at_edge & (c.astype(np.float64) < threshold)
+    zero = np.zeros(E, dtype=dtype)
+    lv = network_fused._operand(data.var_lb, E, np.dtype(dtype))
+    d2 = network_fused._operand(d2, E, np.dtype(dtype))
+    offsets = np.zeros(1, dtype=np.int64)
+    network_screen._screen(tail, head, centre, zero, zero, c, lv, d2, radius, unit, offsets,
+                           np.empty(0, np.int32), False)
+    active = np.empty(int(offsets[0]), np.int32)
+    network_screen._screen(tail, head, centre, zero, zero, c, lv, d2, radius, unit,
+                           np.zeros(1, np.int64), active, True)
+    frozen = np.ones(E, bool)
+    frozen[active] = False
+    assert frozen[at_edge].mean() > 0.9 and below.sum() > 50 and not frozen[below].any()
+    data = data._replace(c=c)
+    rng = np.random.default_rng(0)
+    tau, sigma, neg_sigma = (dtype(v) for v in (0.5, 0.5, -0.5))
+    checked = 0
+    for _ in range(20):
+        shift = rng.choice([-1.0, 1.0], V) * radius * (1 - 1e-3)  # at the edge, inside after rounding
+        y = ((centre + shift) / (d1.astype(np.float64) * float(d2s))).astype(dtype)
+        if network_screen._drift(y, d1, d2s, centre) > radius:
+            continue  # rounding pushed a value out: not a point the rule covers
+        x_hat, _, _ = op.fused_map(data, zero, y, start.ax, tau, sigma, neg_sigma)
+        assert np.all(x_hat[frozen] == 0)
+        checked += 1
+    assert checked >= 10
+
+
+def test_interrupt_inside_a_screened_chunk_returns_the_last_iterate(monkeypatch):
+    """Ctrl-C during a screened chunk: INTERRUPTED with a whole, finite x and the iterations done."""
+    model = netgen_min_cost_flow(400, 3200, seed=4)
+    calls = {"n": 0}
+    original = network_screen.ArcScreening._screened_iteration
+
+    def interrupting(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 100:
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(network_screen.ArcScreening, "_screened_iteration", interrupting)
+    monkeypatch.setattr(network_screen, "MAX_ACTIVE_FRACTION", 1.0)
+    sol = model.solve(eps=1e-8, dtype="float64", iteration_limit=5000)
+    assert calls["n"] == 100
+    assert sol.status == Status.INTERRUPTED
+    assert sol.flow.shape == (model.num_arcs,) and np.all(np.isfinite(sol.flow))
+    # the first chunk runs unscreened (it measures the drift), the interrupted iteration is not done
+    assert 64 + 99 <= sol.result.iterations < 5000
+
+
+@pytest.mark.parametrize("make", [lambda: netgen_min_cost_flow(500, 4000, seed=2),
+                                  lambda: grid_min_cost_flow(20, 20, seed=1)])
+def test_screened_solve_matches_ortools_and_the_unscreened_solve(make):
+    """Default options: arcs are skipped, the answer is OR-Tools' optimum, and the solve takes the
+    same iterations as one without screening (float64)."""
+    model = make()
+    ref = ortools_cost(model.tail, model.head, model.capacity, model.cost, model.supply)
+    seen = []
+    original = network_screen.ArcScreening.__init__
+
+    def spy(self, step):
+        original(self, step)
+        seen.append(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(network_screen.ArcScreening, "__init__", spy)
+        screened = model.solve(eps=1e-7, dtype="float64")
+    plain = model.solve(eps=1e-7, dtype="float64", options=PDHGOptions(screening=False))
+    for sol in (screened, plain):
+        assert sol.status == Status.OPTIMAL
+        assert abs(sol.objective - ref) <= 1e-6 * abs(ref)
+    assert seen and seen[0].screened_iterations > 0
+    assert screened.result.iterations == plain.result.iterations
+
+
+def test_jax_and_unsupported_operators_ignore_the_option():
+    """Screening is a NumPy/numba hook: the JAX operator has no screen and steps as before."""
+    pytest.importorskip("jax")
+    model = netgen_min_cost_flow(60, 480, seed=1)
+    op = model.operator.device_operator(get_backend("jax"), np.float32)
+    assert not op.screens
+    assert model.solve(eps=1e-4, backend="jax", dtype="float32").status == Status.OPTIMAL
