@@ -95,7 +95,9 @@ class StepKernel:
         self.op = self.backend.operator(scaled.A, dtype)
         eta = options.step_size_safety / driver._operator_norm(scaled.A)
         self.data = driver._make_data(SingleDevice(self.backend), scaled, lp, dtype, eta)
-        self.run_steps, _ = driver._compiled_functions(self.backend, self.op, driver.algorithm_params(options))
+        # the full iteration: arc screening (NumPy networks) would skip arcs from the second chunk on
+        params = driver.algorithm_params(options)._replace(screening=0.0)
+        self.run_steps, _ = driver._compiled_functions(self.backend, self.op, params)
         self.state = alg.init_state(self.backend.xp, self.op, self.data, self.backend.asarray(x0, dtype),
                                     self.backend.asarray(y0, dtype), dtype)
         self.count = int(count)

@@ -30,7 +30,8 @@ A chunk (the ``check_every`` iterations between two evaluations, ``algorithm.ste
 1. centre s^c = s(y); radius Delta = 2 x the drift max_v |s_v - s^c_v| over the last chunk
    (none in a solve's first chunk: it runs unscreened and measures the drift);
 2. two passes over the arcs (count, then fill, on the threads) list the active arcs in order;
-   when more than :data:`MAX_ACTIVE_FRACTION` of them are active the chunk runs unscreened;
+   when more than :data:`MAX_ACTIVE_FRACTION` of them are active (20 % from 2^24 arcs on) the
+   chunk runs unscreened;
 3. the active arcs' tail, head, cost, bounds, x and x0 are gathered into short vectors and the
    iterations run ``FusedNetworkStep._iterate`` on them with the whole node vectors;
 4. after each iteration the drift of y+ is measured; past Delta the screen is rebuilt around
@@ -39,8 +40,8 @@ A chunk (the ``check_every`` iterations between two evaluations, ``algorithm.ste
 5. at the end x is scattered back into a zeroed column vector (frozen arcs are 0).
 
 Memory: the short vectors cost ~36 bytes per *active* arc; the step's two kept column outputs
-(8 bytes per arc in float32) are dropped while the screen holds, so with at most 20 % of the
-arcs active the peak does not grow.
+(8 bytes per arc in float32) are dropped while the screen holds, so from 2^24 arcs on, where at
+most 20 % of the arcs may be active, the peak does not grow.
 """
 
 from __future__ import annotations
@@ -50,8 +51,12 @@ import numpy as np
 from scotopt.kernels import network_fused as nf
 
 # Above this share of active arcs a chunk runs unscreened: the gathers would cost more than the
-# skipped arcs save early in a solve, and memory (see the module docstring) would grow.
-MAX_ACTIVE_FRACTION = 0.2
+# skipped arcs save early in a solve, and memory (see the module docstring) would grow. From
+# LARGE_ARCS arcs on, where memory per arc is the limit (10^8 arcs in 24 GiB), at most
+# MAX_ACTIVE_FRACTION_LARGE: the short vectors then fit in what the dropped column outputs free.
+MAX_ACTIVE_FRACTION = 0.5
+MAX_ACTIVE_FRACTION_LARGE = 0.2
+LARGE_ARCS = 1 << 24
 RADIUS_GROWTH = 2.0  # radius = this x the last chunk's drift; again this x after a violation
 
 if nf.numba is not None:
@@ -243,7 +248,8 @@ class ArcScreening:
         index_type = np.int32 if step.E < 2**31 else np.int64
         scan(tail, head, centre, x, x0, c, lv, d2, float(radius), unit, counts, np.empty(0, index_type), False)
         total = int(counts.sum())
-        if total > MAX_ACTIVE_FRACTION * step.E:
+        limit = MAX_ACTIVE_FRACTION if step.E < LARGE_ARCS else min(MAX_ACTIVE_FRACTION, MAX_ACTIVE_FRACTION_LARGE)
+        if total > limit * step.E:
             return None
         offsets = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
         active = np.empty(total, dtype=index_type)
