@@ -7,8 +7,9 @@ an iteration (``network_fused.py``, loop 2) is then a fixed point: x^_a = proj(0
 g_a)) = 0 while c_a - g_a >= 0, so x+_a = 0 and nothing is added to the node sums. This module
 runs chunks of iterations over the other arcs only, with a test that makes the skipping exact.
 
-The test (safe screening, in the sense of El Ghaoui et al., "Safe feature elimination for the
-LASSO", 2010: a rule that provably keeps the iterates unchanged, not a heuristic). At a centre
+The test (safe screening, in the sense of El Ghaoui, Viallon and Rabbani,
+"Safe feature elimination in sparse supervised learning", arXiv:1009.3515, 2010: a rule that
+provably keeps the iterates unchanged, not a heuristic). At a centre
 s^c (the node values ``s = y d1 [d2]`` of loop 1, in the solve's dtype) and a radius Delta, arc a
 is *frozen* when
 
@@ -30,8 +31,8 @@ A chunk (the ``check_every`` iterations between two evaluations, ``algorithm.ste
 1. centre s^c = s(y); radius Delta = 2 x the drift max_v |s_v - s^c_v| over the last chunk
    (none in a solve's first chunk: it runs unscreened and measures the drift);
 2. two passes over the arcs (count, then fill, on the threads) list the active arcs in order;
-   when more than :data:`MAX_ACTIVE_FRACTION` of them are active (20 % from 2^24 arcs on) the
-   chunk runs unscreened;
+   when more than :data:`MAX_ACTIVE_FRACTION` (20 %) of them are active the chunk runs
+   unscreened;
 3. the active arcs' tail, head, cost, bounds, x and x0 are gathered into short vectors and the
    iterations run ``FusedNetworkStep._iterate`` on them with the whole node vectors;
 4. after each iteration the drift of y+ is measured; past Delta the screen is rebuilt around
@@ -39,9 +40,10 @@ A chunk (the ``check_every`` iterations between two evaluations, ``algorithm.ste
    within Delta);
 5. at the end x is scattered back into a zeroed column vector (frozen arcs are 0).
 
-Memory: the short vectors cost ~36 bytes per *active* arc; the step's two kept column outputs
-(8 bytes per arc in float32) are dropped while the screen holds, so from 2^24 arcs on, where at
-most 20 % of the arcs may be active, the peak does not grow.
+Memory: the short vectors cost ~36 bytes per *active* arc (positions, tail, head, cost, upper
+bound, x, x0 and the next x); while the screen holds, the step's two kept column outputs and the
+chunk's starting x (8 + 4 bytes per arc in float32) are let go, so with at most 20 % of the arcs
+active the peak does not grow.
 """
 
 from __future__ import annotations
@@ -50,13 +52,12 @@ import numpy as np
 
 from scotopt.kernels import network_fused as nf
 
-# Above this share of active arcs a chunk runs unscreened: the gathers would cost more than the
-# skipped arcs save early in a solve, and memory (see the module docstring) would grow. From
-# LARGE_ARCS arcs on, where memory per arc is the limit (10^8 arcs in 24 GiB), at most
-# MAX_ACTIVE_FRACTION_LARGE: the short vectors then fit in what the dropped column outputs free.
-MAX_ACTIVE_FRACTION = 0.5
-MAX_ACTIVE_FRACTION_LARGE = 0.2
-LARGE_ARCS = 1 << 24
+# Above this share of active arcs a chunk runs unscreened: early in a solve the gathers would
+# cost more than the skipped arcs save, and the short vectors (36 B per active arc) would outgrow
+# the whole-column vectors the screen lets go (8-12 B per arc, see the module docstring): at 10^6
+# arcs a solve's peak is 63.9 B per arc against a budget of 64. (A limit of 0.5 started the
+# screen one or two chunks earlier at 10^6 arcs, within the noise of the solve time.)
+MAX_ACTIVE_FRACTION = 0.2
 RADIUS_GROWTH = 2.0  # radius = this x the last chunk's drift; again this x after a violation
 
 if nf.numba is not None:
@@ -71,20 +72,46 @@ if nf.numba is not None:
             sv = y[v] * d1[v]
             out[v] = sv * d2s
 
+    _STRIP = 1024
+
+    @_jit
+    def _drift_range(first, stop, y, d1, d2s, centre, gaps):
+        """max_v |s_v - centre_v| over [first, stop) as the bits of a float64 (see :func:`_drift`);
+        ``gaps``: float64 scratch of ``_STRIP`` entries."""
+        bits = gaps.view(np.uint64)
+        worst = np.uint64(0)
+        for start in range(first, stop, _STRIP):
+            end = min(stop, start + _STRIP)
+            for k in range(start, end):
+                v = np.uintp(k)
+                sv = y[v] * d1[v]
+                sv = sv * d2s
+                gaps[k - start] = abs(np.float64(sv) - np.float64(centre[v]))
+            for k in range(end - start):
+                b = bits[k]
+                worst = b if b > worst else worst
+        return worst
+
     @_jit
     def _drift(y, d1, d2s, centre):
-        """max_v |s_v - centre_v| in float64 for s = s(y) as loop 1 computes it; inf for a NaN."""
-        worst = 0.0
-        for k in range(y.shape[0]):
-            v = np.uintp(k)
-            sv = y[v] * d1[v]
-            sv = sv * d2s
-            gap = abs(np.float64(sv) - np.float64(centre[v]))
-            if gap > worst:
-                worst = gap
-            elif gap != gap:
-                return np.inf
-        return worst
+        """max_v |s_v - centre_v| in float64 for s = fl(fl(y d1) d2s) as loop 1 computes it.
+
+        The maximum is taken over the gaps' bit patterns as unsigned integers, which order
+        non-negative floats as the floats do and put a NaN above +inf (so a NaN comes back as
+        NaN, which no radius admits), and which LLVM vectorises: a float maximum with its NaN
+        test ran 4.5x slower (112 against 25 us at 125 k nodes). Strips of ``_STRIP`` gaps."""
+        gaps = np.empty(_STRIP)
+        worst = _drift_range(0, y.shape[0], y, d1, d2s, centre, gaps)
+        return np.array([worst]).view(np.float64)[0]
+
+    @_pjit
+    def _drift_parallel(y, d1, d2s, centre, chunks):
+        """:func:`_drift` over ``chunks`` node ranges on numba's threads."""
+        n = y.shape[0]
+        parts = np.zeros(chunks, dtype=np.uint64)
+        for p in numba.prange(chunks):
+            parts[p] = _drift_range(n * p // chunks, n * (p + 1) // chunks, y, d1, d2s, centre, np.empty(_STRIP))
+        return np.array([parts.max()]).view(np.float64)[0]
 
     @_jit
     def _scan(first, stop, tail, head, centre, x, x0, c, lv, d2, radius, unit, offset, active, fill):
@@ -200,7 +227,8 @@ class ArcScreening:
                     self.active_sum += screen.active.shape[0] / max(step.E, 1)
                 done += 1
                 rows[0], rows[1] = state[1], state[2]
-                drift = max(drift, _drift(state[1], d1v, d2s, centre))
+                moved = self._drift(state[1], d1v, d2s, centre)
+                drift = moved if not moved <= drift else drift  # a NaN sticks
                 if screen is not None and not drift <= screen.radius:
                     # the iteration just run was exact (its y was inside); the next one's is not
                     self.violations += 1
@@ -248,8 +276,7 @@ class ArcScreening:
         index_type = np.int32 if step.E < 2**31 else np.int64
         scan(tail, head, centre, x, x0, c, lv, d2, float(radius), unit, counts, np.empty(0, index_type), False)
         total = int(counts.sum())
-        limit = MAX_ACTIVE_FRACTION if step.E < LARGE_ARCS else min(MAX_ACTIVE_FRACTION, MAX_ACTIVE_FRACTION_LARGE)
-        if total > limit * step.E:
+        if total > MAX_ACTIVE_FRACTION * step.E:
             return None
         offsets = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
         active = np.empty(total, dtype=index_type)
@@ -262,6 +289,7 @@ class ArcScreening:
         return Screen(active, tail[active], head[active], [short(v) for v in columns], centre, radius)
 
     def _full_iteration(self, tail, head, columns, rows, scalars):
+        """One iteration over every arc: [x+, y+, (A x)+]."""
         step = self.step
         outputs = (step._column_output(), np.empty(step.rows, dtype=step.dtype),
                    np.empty(step.rows, dtype=step.dtype))
@@ -269,6 +297,19 @@ class ArcScreening:
                                                          outputs)):
             raise RuntimeError("fused network kernels failed during a screened chunk")
         return list(outputs)
+
+    def _drift(self, y, d1, d2s, centre):
+        """max_v |s(y)_v - centre_v| (:func:`_drift`), on numba's threads from 2^18 nodes on
+        (falling back to this thread where they are busy or failed)."""
+        chunks = nf.parallel_chunks(y.shape[0])
+        if chunks > 1 and nf._PARALLEL_LOCK.acquire(blocking=False):
+            try:
+                return float(_drift_parallel(y, d1, d2s, centre, chunks))
+            except Exception:  # noqa: BLE001 - the serial kernel gives the same value
+                pass
+            finally:
+                nf._PARALLEL_LOCK.release()
+        return float(_drift(y, d1, d2s, centre))
 
     def _screened_iteration(self, screen, rows, scalars):
         step = self.step
