@@ -124,14 +124,16 @@ def _arc_order_label(arc_order: str, model) -> str:
     return f"{arc_order} ({'blocked' if model.input_arc is not None else 'as generated'})"
 
 
-def memory_child(arcs: int, iterations: int, seed: int, reuse: bool = False, arc_order: str = "auto") -> dict:
+def memory_child(arcs: int, iterations: int, seed: int, reuse: bool = False, arc_order: str = "auto",
+                 screening: bool = True) -> dict:
     if reuse:
         malloc_reuse()
     import scotopt
     from scotopt.models.generators import netgen_min_cost_flow
 
-    # load every library a solve touches (code pages are not per-arc memory)
-    netgen_min_cost_flow(100, 800, seed=seed).solve(eps=1e-4, dtype="float32", iteration_limit=64)
+    # load every library and kernel a solve touches, the threaded ones included (code pages and
+    # numba's compiler state are not per-arc memory)
+    warm_up(["float32"])
     base = _status_kb("VmRSS")
     _reset_peak()
     t0 = time.perf_counter()
@@ -141,13 +143,15 @@ def memory_child(arcs: int, iterations: int, seed: int, reuse: bool = False, arc
     model_bytes = _status_kb("VmRSS") - base
     _reset_peak()
     t0 = time.perf_counter()
-    result = scotopt.solve(model.lp, dtype="float32", eps=1e-4, iteration_limit=iterations)
+    result = scotopt.solve(model.lp, dtype="float32", eps=1e-4, iteration_limit=iterations,
+                           options=PDHGOptions(screening=screening))
     seconds = time.perf_counter() - t0
     peak = _status_kb("VmHWM") - base
     return {
         "arcs": arcs,
         "nodes": model.num_nodes,
         "arc_order": _arc_order_label(arc_order, model),
+        "screening": screening,
         "iterations": result.iterations,
         "generate_s": gen_seconds,
         "generate_peak_B_per_arc": gen_peak / arcs,
@@ -174,11 +178,12 @@ def run_child(args: list[str], timeout: float, script: str = __file__):
 def cmd_memory(ns):
     rows = []
     for arcs in ns.arcs:
-        args = ["_memory_child", str(int(arcs)), str(ns.iterations), str(ns.seed), str(int(ns.malloc_reuse)),
-                ns.arc_order]
-        row = run_child(args, timeout=ns.timeout)
-        rows.append(row)
-        print(row, flush=True)
+        for screening in ns.screening:
+            args = ["_memory_child", str(int(arcs)), str(ns.iterations), str(ns.seed), str(int(ns.malloc_reuse)),
+                    ns.arc_order, screening]
+            row = run_child(args, timeout=ns.timeout)
+            rows.append(row)
+            print(row, flush=True)
     write(rows, Path(ns.out))
 
 
@@ -365,13 +370,28 @@ def _peer_row(model, name, ref, solver, status, seconds, x, y, iterations, note)
 
 def warm_up(dtypes):
     """A few iterations of a 2^18-arc network per dtype (the size from which the kernels run
-    on threads): imports what a solve imports and loads numba's cached kernels."""
+    on threads): imports what a solve imports and loads numba's cached kernels, those of arc
+    screening included (:func:`load_kernels`)."""
     from scotopt.kernels.network_fused import PARALLEL_MIN_ARCS
     from scotopt.models.generators import netgen_min_cost_flow
 
     model = netgen_min_cost_flow(PARALLEL_MIN_ARCS // 8, PARALLEL_MIN_ARCS, seed=1)
     for dtype in dtypes:
-        model.solve(eps=1e-4, dtype=dtype, iteration_limit=130)
+        load_kernels(model, dtype)
+
+
+def load_kernels(model, dtype: str, iterations: int = 200) -> None:
+    """``iterations`` of ``model`` with arc screening from the second chunk on whatever the share
+    of active arcs (the limit lifted for this solve only), so that every kernel a solve may run
+    is loaded (numba's cache, or compiled) before anything is timed or its memory measured."""
+    from scotopt.kernels import network_screen
+
+    limit = network_screen.MAX_ACTIVE_FRACTION
+    network_screen.MAX_ACTIVE_FRACTION = 1.0
+    try:
+        model.solve(eps=1e-4, dtype=dtype, iteration_limit=iterations)
+    finally:
+        network_screen.MAX_ACTIVE_FRACTION = limit
 
 
 def cmd_e2e(ns):
@@ -540,14 +560,16 @@ def cmd_mmcf(ns):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "_memory_child":
-        print(json.dumps(memory_child(int(argv[1]), int(argv[2]), int(argv[3]), bool(int(argv[4])), argv[5])),
-              flush=True)
+        print(json.dumps(memory_child(int(argv[1]), int(argv[2]), int(argv[3]), bool(int(argv[4])), argv[5],
+                                      argv[6] == "on")), flush=True)
         return
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     m = sub.add_parser("memory")
     m.add_argument("--arcs", type=float, nargs="+", default=[1e6, 1e7, 1e8])
     m.add_argument("--iterations", type=int, default=64)
+    m.add_argument("--screening", nargs="+", choices=["on", "off"], default=["on"],
+                   help="PDHGOptions.screening (a solve of 64 iterations runs unscreened either way)")
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--timeout", type=float, default=3600)
     m.add_argument("--out", default=str(RESULTS / "network_memory"))

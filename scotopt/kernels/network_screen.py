@@ -57,7 +57,7 @@ from scotopt.kernels import network_fused as nf
 # the whole-column vectors the screen lets go (8-12 B per arc, see the module docstring): at 10^6
 # arcs a solve's peak is 63.9 B per arc against a budget of 64. (A limit of 0.5 started the
 # screen one or two chunks earlier at 10^6 arcs, within the noise of the solve time.)
-MAX_ACTIVE_FRACTION = 0.2
+MAX_ACTIVE_FRACTION = 0.1
 RADIUS_GROWTH = 2.0  # radius = this x the last chunk's drift; again this x after a violation
 
 if nf.numba is not None:
@@ -157,6 +157,17 @@ if nf.numba is not None:
             if not fill:
                 offsets[p] = count
 
+def _carve(count: int, dtypes) -> list:
+    """Vectors of ``count`` entries of each of ``dtypes``, views into one allocation (8-byte aligned)."""
+    sizes = [-(-count * np.dtype(t).itemsize // 8) * 8 for t in dtypes]
+    block = np.empty(max(sum(sizes), 8), dtype=np.uint8)
+    parts, start = [], 0
+    for t, size in zip(dtypes, sizes, strict=True):
+        parts.append(block[start:start + count * np.dtype(t).itemsize].view(t))
+        start += size
+    return parts
+
+
 class Screen:
     """The active arcs of one centre and radius: their positions and short copies of their data."""
 
@@ -165,6 +176,7 @@ class Screen:
         self.tail, self.head = tail, head
         self.columns = columns  # (x, x0, c, lv, uv, d2) of the active arcs (scalars stay scalars)
         self.centre, self.radius = centre, radius
+        self.spare = None  # a short x no iterate holds any more (see ArcScreening._screened_iteration)
 
 
 class ArcScreening:
@@ -279,14 +291,23 @@ class ArcScreening:
         if total > MAX_ACTIVE_FRACTION * step.E:
             return None
         offsets = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
-        active = np.empty(total, dtype=index_type)
+        # one block for the positions and every short copy (a spare x included): one allocation
+        # per screen, none per iteration, so the heap does not fragment over a solve
+        vectors = [k for k, v in enumerate(columns) if np.ndim(v) != 0]
+        parts = _carve(total, [np.dtype(index_type), tail.dtype, head.dtype]
+                       + [columns[k].dtype for k in vectors] + [columns[0].dtype])
+        active = parts[0]
         scan(tail, head, centre, x, x0, c, lv, d2, float(radius), unit, offsets, active, True)
         step.release_columns()  # the whole-column outputs are not needed until the chunk ends
-
-        def short(v):
-            return v if np.ndim(v) == 0 else v[active]
-
-        return Screen(active, tail[active], head[active], [short(v) for v in columns], centre, radius)
+        np.take(tail, active, out=parts[1])
+        np.take(head, active, out=parts[2])
+        short = list(columns)
+        for k, part in zip(vectors, parts[3:-1], strict=True):
+            np.take(columns[k], active, out=part)
+            short[k] = part
+        screen = Screen(active, parts[1], parts[2], short, centre, radius)
+        screen.spare = parts[-1]
+        return screen
 
     def _full_iteration(self, tail, head, columns, rows, scalars):
         """One iteration over every arc: [x+, y+, (A x)+]."""
@@ -314,19 +335,22 @@ class ArcScreening:
     def _screened_iteration(self, screen, rows, scalars):
         step = self.step
         n = screen.active.shape[0]
-        outputs = (np.empty(n, dtype=step.dtype), np.empty(step.rows, dtype=step.dtype),
-                   np.empty(step.rows, dtype=step.dtype))
+        # the x of two iterations ago is free (only the screen holds it): a chunk allocates no
+        # short vector per iteration (heap fragmentation: RSS)
+        outputs = (screen.spare, np.empty(step.rows, dtype=step.dtype), np.empty(step.rows, dtype=step.dtype))
 
         def run(chunks):
             step._iterate(chunks, True, screen.tail, screen.head, screen.columns, rows, scalars, outputs)
 
         if not step._launch(run, arcs=n):
             raise RuntimeError("fused network kernels failed during a screened chunk")
-        screen.columns[0] = outputs[0]
+        screen.spare, screen.columns[0] = screen.columns[0], outputs[0]
         return list(outputs)
 
     def _expand(self, screen, x_short):
-        """The whole x: zero on the frozen arcs, ``x_short`` on the active ones."""
+        """The whole x: zero on the frozen arcs, ``x_short`` on the active ones. Ends ``screen``: its
+        short copies go before the whole vector exists (the peak of a screened chunk)."""
+        screen.tail = screen.head = screen.columns = screen.spare = None
         full = self.step._column_output()
         full.fill(0)
         full[screen.active] = x_short
