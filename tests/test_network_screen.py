@@ -125,10 +125,10 @@ def test_frozen_arcs_stay_at_zero_for_any_point_within_the_radius(dtype, d2_per_
     d2 = network_fused._operand(d2, E, np.dtype(dtype))
     offsets = np.zeros(1, dtype=np.int64)
     network_screen._screen(tail, head, centre, zero, zero, c, lv, d2, radius, unit, offsets,
-                           np.empty(0, np.int32), False)
+                           np.empty(0, np.int32), False, E)
     active = np.empty(int(offsets[0]), np.int32)
     network_screen._screen(tail, head, centre, zero, zero, c, lv, d2, radius, unit,
-                           np.zeros(1, np.int64), active, True)
+                           np.zeros(1, np.int64), active, True, E)
     frozen = np.ones(E, bool)
     frozen[active] = False
     assert frozen[at_edge].mean() > 0.9 and below.sum() > 50 and not frozen[below].any()
