@@ -17,7 +17,7 @@ from scotopt.models.flow import MinCostFlow
 from scotopt.models.generators import grid_min_cost_flow, netgen_min_cost_flow
 from scotopt.options import PDHGOptions
 from scotopt.solvers.pdhg import algorithm as alg
-from tests.test_network_fused import PARAMS, random_problem
+from tests.test_network_fused import PARAMS, random_problem, two_chunks  # noqa: F401 - a fixture
 from tests.test_network_models import ortools_cost
 
 pytest.importorskip("numba")
@@ -36,7 +36,7 @@ def chunks(xp, op, data, params, state, count):
     return state
 
 
-def network_problem(dtype, loops):
+def network_problem(dtype, loops, nodes=300, arcs=2400):
     """A NETGEN min-cost flow's LP scaled and set up as a solve does (``scotopt.bench.kernels``'
     StepKernel): (xp, op, data, state at x = 0, y = 0) on NumPy. With ``loops`` ten arcs are
     self-loops, which gives d2 per arc (a loop's column is empty)."""
@@ -45,7 +45,7 @@ def network_problem(dtype, loops):
     from scotopt.solvers.pdhg.placement import SingleDevice
     from scotopt.solvers.pdhg.scaling import scale_lp
 
-    base = netgen_min_cost_flow(300, 2400, seed=7)
+    base = netgen_min_cost_flow(nodes, arcs, seed=7)
     head = base.head.copy()
     if loops:
         head[:10] = base.tail[:10]
@@ -91,6 +91,28 @@ def test_screened_chunks_equal_unscreened(monkeypatch, dtype, rtol, d2_per_arc, 
         s, p = getattr(screened, name), getattr(plain, name)
         assert s.shape == p.shape
         assert float(np.max(np.abs(s - p))) <= rtol * max(float(np.max(np.abs(p))), 1.0), name
+
+
+@pytest.mark.usefixtures("two_chunks")
+@pytest.mark.parametrize("one_table", [True, False])
+def test_screened_chunks_on_two_threads_equal_unscreened(monkeypatch, one_table):
+    """The same on numba's threads: one shared node table with the node loops on the threads
+    (``_one_table_pass``: fewer active arcs than nodes, here at most half of 2000 arcs on 1000
+    nodes), or one table per arc chunk."""
+    monkeypatch.setattr(network_screen, "MAX_ACTIVE_FRACTION", 0.5)
+    monkeypatch.setattr(network_screen, "ONE_TABLE", one_table)
+    calls = []
+    kernel = network_screen._one_table_pass
+    monkeypatch.setattr(network_screen, "_one_table_pass", lambda *args: calls.append(1) or kernel(*args))
+    xp, op, data, start = network_problem(np.float64, False, nodes=1000, arcs=2000)
+    screened = chunks(xp, op, data, SCREENED, start, 20)
+    assert bool(calls) == one_table
+    plain = chunks(xp, op.with_params(op.params), data, UNSCREENED, start, 20)
+    assert screening_of(op).screened_iterations > 0
+    assert float(screened.restarts) == float(plain.restarts) >= 2
+    for name in ("x", "y", "ax"):
+        s, p = getattr(screened, name), getattr(plain, name)
+        assert float(np.max(np.abs(s - p))) <= 1e-10 * max(float(np.max(np.abs(p))), 1.0), name
 
 
 def rng_costs(size):
