@@ -97,13 +97,13 @@ def test_screened_chunks_equal_unscreened(monkeypatch, dtype, rtol, d2_per_arc, 
 @pytest.mark.parametrize("one_table", [True, False])
 def test_screened_chunks_on_two_threads_equal_unscreened(monkeypatch, one_table):
     """The same on numba's threads: one shared node table with the node loops on the threads
-    (``_one_table_pass``: fewer active arcs than nodes, here at most half of 2000 arcs on 1000
+    (``network_fused._shared_table_pass``: fewer active arcs than nodes, here at most half of 2000 arcs on 1000
     nodes), or one table per arc chunk."""
     monkeypatch.setattr(network_screen, "MAX_ACTIVE_FRACTION", 0.5)
     monkeypatch.setattr(network_screen, "ONE_TABLE", one_table)
     calls = []
-    kernel = network_screen._one_table_pass
-    monkeypatch.setattr(network_screen, "_one_table_pass", lambda *args: calls.append(1) or kernel(*args))
+    kernel = network_fused._shared_table_pass
+    monkeypatch.setattr(network_fused, "_shared_table_pass", lambda *args: calls.append(1) or kernel(*args))
     xp, op, data, start = network_problem(np.float64, False, nodes=1000, arcs=2000)
     screened = chunks(xp, op, data, SCREENED, start, 20)
     assert bool(calls) == one_table
@@ -130,8 +130,7 @@ def test_frozen_arcs_stay_at_zero_for_any_point_within_the_radius(dtype, d2_per_
     tail, head, d1, d2 = op.params
     E, V = tail.shape[0], d1.shape[0]
     d2s = d2 if np.ndim(d2) == 0 else dtype(1)
-    centre = np.empty(V, dtype=dtype)
-    network_screen._node_values(start.y, d1, d2s, centre)
+    centre = network_screen.node_values(start.y, d1, d2s)
     radius = 1e-3
     unit = float(np.finfo(dtype).eps) / 2
     scale = np.asarray(d2, dtype=np.float64) if np.ndim(d2) else 1.0

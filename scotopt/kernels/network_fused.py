@@ -158,15 +158,21 @@ if numba is not None:
         return _types.void(array, index), _prefetch_codegen
 
     @_jit
-    def _prepare_table(y, d1, d2, table):
-        """Loop 1 for one arc chunk: table[v] = (s_v, 0), s = y d1 (times d2 when it is a scalar)."""
-        for k in range(y.shape[0]):
+    def _prepare_rows(first, stop, y, d1, d2, table):
+        """Loop 1 over the nodes [first, stop): table[v] = (s_v, 0), s = y d1 (times d2 when it is
+        a scalar)."""
+        for k in range(first, stop):
             v = np.uintp(k)
             sv = y[v] * d1[v]
             if not _is_vector(d2):
                 sv = sv * _at(d2, 0)
             table[v, 0] = sv
             table[v, 1] = 0
+
+    @_jit
+    def _prepare_table(y, d1, d2, table):
+        """Loop 1 for one arc chunk over every node."""
+        _prepare_rows(0, y.shape[0], y, d1, d2, table)
 
     @_jit
     def _primal(e, g, x, x0, c, lv, uv, tau, a, b, anchor, halpern, x_out):
@@ -331,6 +337,23 @@ if numba is not None:
         for q in numba.prange(chunks):
             _node_rows(m * q // chunks, m * (q + 1) // chunks, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma,
                        neg_sigma, a, b, anchor, halpern, y_out, ax_out)
+
+    @_pjit
+    def _shared_table_pass(tail, head, st, y, d1, x, x0, c, lv, uv, d2, tau, a, b, anchor, x_out, prefetch_tail,
+                           d2s, y0, ax, ax0, lb, ub, sigma, neg_sigma, y_out, ax_out, threads):
+        """One Halpern iteration with a single node table (st of shape (1, V, 2)): loop 1 over node
+        ranges on ``threads`` threads, loop 2 over all arcs on this one, loop 3 over node ranges on
+        the threads. For few arcs on many nodes (``network_screen.py``'s active arcs), where the
+        node loops are most of the work and a table per arc chunk would fill every table whole."""
+        m = y.shape[0]
+        table = st[0]
+        for q in numba.prange(threads):
+            _prepare_rows(m * q // threads, m * (q + 1) // threads, y, d1, d2, table)
+        _arc_chunk(0, x.shape[0], table, tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, True, x_out,
+                   prefetch_tail)
+        for q in numba.prange(threads):
+            _node_rows(m * q // threads, m * (q + 1) // threads, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma,
+                       neg_sigma, a, b, anchor, True, y_out, ax_out)
 
     @_jit
     def _scatter_difference(x, d2, tail, head, d1, scalar, nodes):
@@ -548,6 +571,15 @@ class FusedNetworkStep:
         return self._run(params, data, x, y, ax, x, y, ax, tau, sigma, neg_sigma, tau, tau, tau, False)
 
     def _run(self, params, data, x, y, ax, x0, y0, ax0, tau, sigma, neg_sigma, a, b, anchor, halpern):
+        operands = self._operands(params, data, x, y, ax, x0, y0, ax0)
+        if operands is None:
+            return None
+        scalars = tuple(self.dtype.type(v) for v in (tau, sigma, neg_sigma, a, b, anchor))
+        return self._run_operands(*operands, scalars, halpern)
+
+    def _operands(self, params, data, x, y, ax, x0, y0, ax0):
+        """(tail, head, columns, rows) as :meth:`_iterate` takes them, or None: failed before, or
+        not of the supported form (the generic path runs)."""
         if self.failed:
             return None
         dt = self.dtype
@@ -560,7 +592,12 @@ class FusedNetworkStep:
             return None
         if any(np.ndim(p) == 0 for p in columns[:2] + rows[:5]):
             return None  # the iterates and d1 must be whole vectors
-        scalars = tuple(dt.type(v) for v in (tau, sigma, neg_sigma, a, b, anchor))
+        return tail, head, columns, rows
+
+    def _run_operands(self, tail, head, columns, rows, scalars, halpern):
+        """(x+, y+, (A x)+), or T's (x^, y^, A x^) without ``halpern``, from checked operands;
+        None where the kernels failed."""
+        dt = self.dtype
         # T's x^ may become the state (a restart): a fresh vector, not one the step reuses
         outputs = (self._column_output() if halpern else np.empty(self.E, dtype=dt),
                    np.empty(self.rows, dtype=dt), np.empty(self.rows, dtype=dt))
@@ -570,15 +607,23 @@ class FusedNetworkStep:
 
         return outputs if self._launch(run) else None
 
-    def _iterate(self, chunks, halpern, tail, head, columns, rows, scalars, outputs):
+    def _iterate(self, chunks, halpern, tail, head, columns, rows, scalars, outputs, shared_table=False):
         """The iteration's loops on ``chunks`` threads: ``columns`` = (x, x0, c, lv, uv, d2),
         ``rows`` = (y, A x, y0, A x0, d1, l, u) as kernel operands, ``scalars`` = (tau, sigma,
-        -sigma, a, b, anchor), ``outputs`` = (x+, y+, (A x)+) written in place."""
+        -sigma, a, b, anchor), ``outputs`` = (x+, y+, (A x)+) written in place. With
+        ``shared_table`` (a Halpern step on several threads) one node table serves all arcs,
+        the node loops on the threads and the arcs on one (:func:`_shared_table_pass`)."""
         xv, x0v, c, lv, uv, d2v = columns
         yv, axv, y0v, ax0v, d1v, lb, ub = rows
         tau, sigma, neg_sigma, a, b, anchor = scalars
         x_out, y_out, ax_out = outputs
         d2s = d2v if np.ndim(d2v) == 0 else self.dtype.type(1)
+        if shared_table and halpern and chunks > 1:
+            st = self._tables(True, 1, lambda n: np.empty((n, self.V, 2), dtype=self.dtype))
+            _shared_table_pass(tail, head, st, yv, d1v, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, x_out,
+                               self._tails_unsorted(tail), d2s, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, y_out,
+                               ax_out, chunks)
+            return
         st = self._tables(halpern, chunks, lambda n: np.empty((n, self.V, 2), dtype=self.dtype))
         arcs, nodes = (_arc_pass_parallel, _node_pass_parallel) if chunks > 1 else (_arc_pass, _node_pass)
         arcs(tail, head, st, yv, d1v, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, halpern, x_out,

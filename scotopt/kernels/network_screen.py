@@ -66,14 +66,6 @@ if nf.numba is not None:
     numba = nf.numba
     _jit, _pjit, _at, _is_vector = nf._jit, nf._pjit, nf._at, nf._is_vector
 
-    @_jit
-    def _node_values(y, d1, d2s, out):
-        """out = s = fl(fl(y d1) d2s), the values loop 1 puts in its table."""
-        for k in range(y.shape[0]):
-            v = np.uintp(k)
-            sv = y[v] * d1[v]
-            out[v] = sv * d2s
-
     _STRIP = 1024
 
     @_jit
@@ -162,35 +154,12 @@ if nf.numba is not None:
             if not fill:
                 offsets[p] = count
 
-if nf.numba is not None:
-
-    @_jit
-    def _prepare_range(first, stop, y, d1, d2, table):
-        """Loop 1 over the nodes [first, stop) of one shared table (``network_fused._prepare_table``)."""
-        for k in range(first, stop):
-            v = np.uintp(k)
-            sv = y[v] * d1[v]
-            if not _is_vector(d2):
-                sv = sv * _at(d2, 0)
-            table[v, 0] = sv
-            table[v, 1] = 0
-
-    @_pjit
-    def _one_table_pass(tail, head, st, y, d1, x, x0, c, lv, uv, d2, tau, a, b, anchor, x_out, prefetch_tail,
-                        d2s, y0, ax, ax0, lb, ub, sigma, neg_sigma, y_out, ax_out, threads):
-        """A screened iteration with one node table (st of shape (1, V, 2)): loop 1 over node
-        ranges on ``threads`` threads, loop 2 over the (few) active arcs on this one, loop 3 over
-        node ranges on the threads. With a few percent of the arcs active the node loops are
-        most of the work, and one table halves them (each arc chunk would fill a whole table)."""
-        m = y.shape[0]
-        table = st[0]
-        for q in numba.prange(threads):
-            _prepare_range(m * q // threads, m * (q + 1) // threads, y, d1, d2, table)
-        nf._arc_chunk(0, x.shape[0], table, tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, True, x_out,
-                      prefetch_tail)
-        for q in numba.prange(threads):
-            nf._node_rows(m * q // threads, m * (q + 1) // threads, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma,
-                          neg_sigma, a, b, anchor, True, y_out, ax_out)
+def node_values(y, d1, d2s):
+    """s = fl(fl(y d1) d2s), the node values loop 1 puts in its table (``network_fused``'s
+    ``_prepare_rows``; NumPy multiplies element by element, the same two roundings)."""
+    values = np.multiply(y, d1)
+    values *= d2s
+    return values
 
 
 def _carve(count: int, dtypes) -> list:
@@ -226,30 +195,20 @@ class ArcScreening:
         self.violations = 0
         self.active_sum = 0.0  # sum over screened iterations of the active share
 
-    def reset(self):
-        self.drift = None
-
     def run(self, params, data, vectors, x0, y0, ax0, tau, sigma, neg_sigma, coefficients):
         """``len(coefficients)`` iterations from (x, y, A x) = ``vectors`` (a list, emptied once the
         operands are checked) with the anchor (x0, y0, A x0); ``coefficients`` = the (a, b, anchor)
         of each. Returns (x, y, A x), or None (not of the supported form; ``vectors`` untouched).
         A KeyboardInterrupt leaves with ``partial`` = (x, y, A x, iterations done)."""
         step = self.step
-        if step.failed or nf.numba is None:
+        if nf.numba is None:
             return None
-        dt = step.dtype
-        tail, head, d1, d2 = params
-        x, y, ax = vectors
-        if not nf._index_pair(tail, head):
+        operands = step._operands(params, data, *vectors, x0, y0, ax0)
+        if operands is None:
             return None
-        columns = [nf._operand(v, step.E, dt) for v in (x, x0, data.c, data.var_lb, data.var_ub, d2)]
-        rows = [nf._operand(v, step.rows, dt) for v in (y, ax, y0, ax0, d1, data.con_lb, data.con_ub)]
-        if any(p is None for p in columns) or any(p is None for p in rows):
-            return None
-        if any(np.ndim(p) == 0 for p in columns[:2] + rows[:5]):
-            return None
+        tail, head, columns, rows = operands
         vectors.clear()
-        del x, y, ax
+        dt = step.dtype
         d2s = columns[5] if np.ndim(columns[5]) == 0 else dt.type(1)
         d1v = rows[4]
         sizes = tuple(dt.type(v) for v in (tau, sigma, neg_sigma))
@@ -311,9 +270,7 @@ class ArcScreening:
         return RADIUS_GROWTH * self.drift
 
     def _centre(self, y, d1, d2s):
-        centre = np.empty(y.shape[0], dtype=self.step.dtype)
-        _node_values(y, d1, d2s, centre)
-        return centre
+        return node_values(y, d1, d2s)
 
     def _build(self, tail, head, columns, centre, unit, radius):
         """The :class:`Screen` of ``centre`` and ``radius``, or None (no radius yet, too many active
@@ -352,26 +309,22 @@ class ArcScreening:
 
     def _full_iteration(self, tail, head, columns, rows, scalars):
         """One iteration over every arc: [x+, y+, (A x)+]."""
-        step = self.step
-        outputs = (step._column_output(), np.empty(step.rows, dtype=step.dtype),
-                   np.empty(step.rows, dtype=step.dtype))
-        if not step._launch(lambda chunks: step._iterate(chunks, True, tail, head, columns, rows, scalars,
-                                                         outputs)):
+        outputs = self.step._run_operands(tail, head, columns, rows, scalars, True)
+        if outputs is None:
             raise RuntimeError("fused network kernels failed during a screened chunk")
         return list(outputs)
 
     def _drift(self, y, d1, d2s, centre):
         """max_v |s(y)_v - centre_v| (:func:`_drift`), on numba's threads from 2^18 nodes on
         (falling back to this thread where they are busy or failed)."""
-        chunks = nf.parallel_chunks(y.shape[0])
-        if chunks > 1 and nf._PARALLEL_LOCK.acquire(blocking=False):
-            try:
-                return float(_drift_parallel(y, d1, d2s, centre, chunks))
-            except Exception:  # noqa: BLE001 - the serial kernel gives the same value
-                pass
-            finally:
-                nf._PARALLEL_LOCK.release()
-        return float(_drift(y, d1, d2s, centre))
+        drift = []
+
+        def run(chunks):
+            drift[:] = [_drift_parallel(y, d1, d2s, centre, chunks) if chunks > 1 else _drift(y, d1, d2s, centre)]
+
+        if not self.step._launch(run, arcs=y.shape[0]):
+            raise RuntimeError("fused network kernels failed during a screened chunk")
+        return float(drift[0])
 
     def _screened_iteration(self, screen, rows, scalars):
         step = self.step
@@ -386,17 +339,8 @@ class ArcScreening:
         one_table = ONE_TABLE and n <= step.V and step.V >= nf.PARALLEL_MIN_ARCS
 
         def run(chunks):
-            if chunks == 1 or not one_table:
-                step._iterate(chunks, True, screen.tail, screen.head, screen.columns, rows, scalars, outputs)
-                return
-            xv, x0v, c, lv, uv, d2v = screen.columns
-            yv, axv, y0v, ax0v, d1v, lb, ub = rows
-            tau, sigma, neg_sigma, a, b, anchor = scalars
-            d2s = d2v if np.ndim(d2v) == 0 else step.dtype.type(1)
-            st = step._tables(True, 1, lambda k: np.empty((k, step.V, 2), dtype=step.dtype))
-            _one_table_pass(screen.tail, screen.head, st, yv, d1v, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor,
-                            outputs[0], step._tails_unsorted(screen.tail), d2s, y0v, axv, ax0v, lb, ub, sigma,
-                            neg_sigma, outputs[1], outputs[2], chunks)
+            step._iterate(chunks, True, screen.tail, screen.head, screen.columns, rows, scalars, outputs,
+                          shared_table=one_table)
 
         if not step._launch(run, arcs=step.V if one_table else n):
             raise RuntimeError("fused network kernels failed during a screened chunk")
