@@ -372,3 +372,25 @@ def test_commalab_errors_name_file_and_line(tmp_path, body, message):
     with pytest.raises(CommaLabFormatError, match=message) as info:
         read_commalab(path)
     assert "bad_mmcf" in str(info.value)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_infeasible_network_is_certified_on_the_fused_path(dtype):
+    """Supplies on one half of the nodes and demands on the other, with no arc between the halves:
+    PRIMAL_INFEASIBLE. The proof, checked here with NumPy: every arc has both ends in one half, so
+    summing the balance rows of the first half's nodes gives 0 = its total supply, which is 50.
+    (HiGHS agrees on the explicit matrix, but takes 10 s.) 2^17 arcs, so the ray tests read
+    A^T y in several blocks (``rmatvec_blocks``) on the threads' fused path."""
+    rng = np.random.default_rng(5)
+    V, E = 1 << 14, 1 << 17
+    half = V // 2
+    side = rng.integers(0, 2, E)
+    tail = rng.integers(0, half, E) + side * half
+    head = rng.integers(0, half, E) + side * half
+    supply = np.zeros(V)
+    supply[:10], supply[half:half + 10] = 5.0, -5.0
+    cost = rng.integers(1, 100, E).astype(float)
+    capacity = rng.integers(1, 50, E).astype(float)
+    assert np.array_equal(tail < half, head < half) and supply[:half].sum() == 50.0
+    sol = MinCostFlow(tail, head, cost, capacity, supply).solve(dtype=dtype, eps=1e-4, iteration_limit=5000)
+    assert sol.status == Status.PRIMAL_INFEASIBLE

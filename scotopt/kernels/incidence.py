@@ -45,6 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from scotopt.kernels.block_columns import BlockColumns
 from scotopt.kernels.params_operator import ParamsOperator
 
 
@@ -148,8 +149,13 @@ class NetworkMatrix(spla.LinearOperator):
         return out
 
     # ------------------------------------------------------------------ host products (float64)
+    # The host products read a float32 x as it is (every float32 is a float64, so the products
+    # are the same): the float64 check of a float32 solve then holds no float64 copy of x.
+    reads_float32 = True
+
     def _matvec(self, x):
-        return self.forward(np.asarray(x, dtype=np.float64).reshape(-1))
+        x = np.asarray(x)
+        return self.forward((x if x.dtype == np.float32 else x.astype(np.float64, copy=False)).reshape(-1))
 
     def _rmatvec(self, y):
         return self.adjoint(np.asarray(y, dtype=np.float64).reshape(-1))
@@ -179,7 +185,9 @@ class NetworkMatrix(spla.LinearOperator):
             d2 = self._compiled_d2()
             scalar = d2 if np.ndim(d2) == 0 else np.float64(1.0)
             nodes = np.empty(V)
-            compiled.host_scatter_difference(np.ascontiguousarray(x, dtype=np.float64).reshape(-1), d2,
+            x = np.asarray(x)
+            x = np.ascontiguousarray(x, dtype=x.dtype if x.dtype == np.float32 else np.float64)
+            compiled.host_scatter_difference(x.reshape(-1), d2,
                                              self.tail, self.head, np.ascontiguousarray(self._d1()), scalar, nodes)
             return nodes
         if np.ndim(self.col_scale) == 0 and self.col_scale == 1.0:
@@ -219,6 +227,32 @@ class NetworkMatrix(spla.LinearOperator):
         if not (np.ndim(self.col_scale) == 0 and self.col_scale == 1.0):
             out *= self.col_scale
         return out
+
+    def adjoint_columns(self, y):
+        """A~^T y on the host in float64 as a :class:`~scotopt.kernels.block_columns.BlockColumns`
+        formed block by block where it is read (``kkt.kkt_report``), or None (several
+        commodities or coupling rows). Each block is :meth:`adjoint`'s operations on its arcs."""
+        if self.num_commodities != 1 or self.coupling:
+            return None
+        ys = np.asarray(y, dtype=np.float64).reshape(-1)
+        ys = ys if self.row_scale is None else ys * self.row_scale
+        compiled = self._compiled()
+        d2 = self._compiled_d2() if compiled is not None else None
+        values = np.multiply(ys, d2 if d2 is not None and np.ndim(d2) == 0 else 1.0, dtype=np.float64)
+        unit = np.ndim(self.col_scale) == 0 and self.col_scale == 1.0
+
+        def block(start, stop):
+            tail, head = self.tail[start:stop], self.head[start:stop]
+            if compiled is not None:
+                out = np.empty(stop - start)
+                compiled.host_gather_difference(values, tail, head, d2 if np.ndim(d2) == 0 else d2[start:stop], out)
+                return out
+            out = _gather_difference(values, tail, head)
+            if not unit:
+                out *= self.col_scale if np.ndim(self.col_scale) == 0 else self.col_scale[start:stop]
+            return out
+
+        return BlockColumns(self.num_arcs * self.num_commodities, block, np.dtype(np.float64))
 
     # ------------------------------------------------------------------ closed-form norms
     def _degrees(self):
@@ -537,6 +571,26 @@ class DeviceNetwork(ParamsOperator):
         if self._fused is None:
             return None
         return self._fused.column_kkt(self.params, data, x_hat, y_hat)
+
+    def rmatvec_blocks(self, y):
+        """A~^T y as a :class:`~scotopt.kernels.block_columns.BlockColumns` whose blocks are formed
+        where they are read (``algorithm._reduced_product``: the ray tests only reduce it), or
+        None: not NumPy, several commodities or coupling rows. Each block is the same
+        operations as :meth:`rmatvec` on its arcs, so the values are the same."""
+        if self.kind != "numpy" or self.K != 1 or self.coupling:
+            return None
+        tail, head, d1, d2 = self.params
+        values = y * d1
+        if d2.ndim == 0:
+            values = values * d2  # the scalar d2 folded into the V values, as rmatvec does
+
+        def block(start, stop):
+            out = _gather_difference(values, tail[start:stop], head[start:stop])
+            if d2.ndim:
+                out *= d2[start:stop]
+            return out
+
+        return BlockColumns(self.E, block, values.dtype)
 
     # forward: A~ x
     def matvec(self, x):

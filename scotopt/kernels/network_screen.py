@@ -32,7 +32,7 @@ A chunk (the ``check_every`` iterations between two evaluations, ``algorithm.ste
    largest, or where it ran unscreened its last; none in a solve's first chunk, which runs
    unscreened and measures it);
 2. two passes over the arcs (count, then fill, on the threads) list the active arcs in order;
-   when more than :data:`MAX_ACTIVE_FRACTION` (20 %) of them are active the chunk runs
+   when more than :data:`MAX_ACTIVE_FRACTION` (10 %) of them are active the chunk runs
    unscreened;
 3. the active arcs' tail, head, cost, bounds, x and x0 are gathered into short vectors and the
    iterations run ``FusedNetworkStep._iterate`` on them with the whole node vectors;
@@ -41,13 +41,16 @@ A chunk (the ``check_every`` iterations between two evaluations, ``algorithm.ste
    within Delta);
 5. at the end x is scattered back into a zeroed column vector (frozen arcs are 0).
 
-Memory: the short vectors cost ~36 bytes per *active* arc (positions, tail, head, cost, upper
-bound, x, x0 and the next x); while the screen holds, the step's two kept column outputs and the
-chunk's starting x (8 + 4 bytes per arc in float32) are let go, so with at most 20 % of the arcs
-active the peak does not grow.
+Memory: the short vectors cost ~32 bytes per *active* arc (positions, tail, head, cost, upper
+bound, x, x0 and the next x) in one block with pages of its own (:func:`_block`); while the
+screen holds, the step's two kept column outputs and the chunk's starting x (8 + 4 bytes per arc
+in float32) are let go, so with at most 10 % of the arcs active the peak does not grow. The row
+outputs of a screened iteration are recycled two iterations later (:meth:`ArcScreening._row_output`).
 """
 
 from __future__ import annotations
+
+import mmap
 
 import numpy as np
 
@@ -162,10 +165,24 @@ def node_values(y, d1, d2s):
     return values
 
 
+MAPPED_BYTES = 1 << 20  # blocks from this size get pages of their own (see _block)
+
+
+def _block(size: int) -> np.ndarray:
+    """``size`` bytes, from an anonymous memory map of their own where ``size`` >= MAPPED_BYTES.
+    A screen's block (up to 32 MB at 10^7 arcs) fell below glibc's mmap threshold once that had
+    grown, so it came from the heap, and its pages stayed resident after it was freed: whole
+    solves at 10^7 arcs peaked 3 B per arc above unscreened ones. A map of its own goes back to
+    the system when the last view of it goes."""
+    if size < MAPPED_BYTES:
+        return np.empty(size, dtype=np.uint8)
+    return np.frombuffer(mmap.mmap(-1, size), dtype=np.uint8)
+
+
 def _carve(count: int, dtypes) -> list:
     """Vectors of ``count`` entries of each of ``dtypes``, views into one allocation (8-byte aligned)."""
     sizes = [-(-count * np.dtype(t).itemsize // 8) * 8 for t in dtypes]
-    block = np.empty(max(sum(sizes), 8), dtype=np.uint8)
+    block = _block(max(sum(sizes), 8))
     parts, start = [], 0
     for t, size in zip(dtypes, sizes, strict=True):
         parts.append(block[start:start + count * np.dtype(t).itemsize].view(t))
@@ -182,6 +199,8 @@ class Screen:
         self.columns = columns  # (x, x0, c, lv, uv, d2) of the active arcs (scalars stay scalars)
         self.centre, self.radius = centre, radius
         self.spare = None  # a short x no iterate holds any more (see ArcScreening._screened_iteration)
+        self.own_rows = []  # the (y, A x) this screen's last iteration wrote
+        self.free_rows = []  # row vectors it wrote before that, which nothing holds any more
 
 
 class ArcScreening:
@@ -331,7 +350,7 @@ class ArcScreening:
         n = screen.active.shape[0]
         # the x of two iterations ago is free (only the screen holds it): a chunk allocates no
         # short vector per iteration (heap fragmentation: RSS)
-        outputs = (screen.spare, np.empty(step.rows, dtype=step.dtype), np.empty(step.rows, dtype=step.dtype))
+        outputs = (screen.spare, self._row_output(screen), self._row_output(screen))
 
         # one shared node table with the node loops on the threads where the active arcs are
         # fewer than the nodes and the nodes many (NETGEN 10^7: 9.2 against 10.9 s of screened
@@ -345,7 +364,18 @@ class ArcScreening:
         if not step._launch(run, arcs=step.V if one_table else n):
             raise RuntimeError("fused network kernels failed during a screened chunk")
         screen.spare, screen.columns[0] = screen.columns[0], outputs[0]
+        # this iteration's (y, A x) came in as the last one's outputs when the screen made them:
+        # nothing else holds them now, so the next iteration writes into them
+        screen.free_rows, screen.own_rows = screen.own_rows, [outputs[1], outputs[2]]
         return list(outputs)
+
+    def _row_output(self, screen):
+        """A row vector for a screened iteration's output: one the screen made two iterations ago
+        (free, see :meth:`_screened_iteration`), else a new one. Node vectors of 0.5-5 MB come
+        from the heap; a new pair per iteration left its pages scattered (RSS at 10^6 arcs)."""
+        if screen.free_rows:
+            return screen.free_rows.pop()
+        return np.empty(self.step.rows, dtype=self.step.dtype)
 
     def _expand(self, screen, x_short):
         """The whole x: zero on the frozen arcs, ``x_short`` on the active ones. Ends ``screen``: its

@@ -121,7 +121,10 @@ def kkt_report(lp: LP, x, y, keep_reduced_costs: bool = True) -> KKTReport:
     """Evaluate (x, y) on ``lp`` in float64. ``x`` and ``y`` are host arrays of any float dtype.
 
     Memory: besides x, one float64 vector of length n (c - A^T y, overwritten block by block with
-    the reduced costs it returns) and whatever the operator's ``rmatvec`` needs; every other
+    the reduced costs it returns) and whatever the operator's ``rmatvec`` needs; none where the
+    reduced costs are not kept and the operator forms A^T y block by block
+    (``A.adjoint_columns``, a network's incidence matrix), nor a float64 copy of a float32 x
+    where its products read float32 (``A.reads_float32``); every other
     column quantity is formed in blocks of :data:`CHUNK` entries, so the check holds two column
     vectors (x and c - A^T y) where it used to hold up to five. A float32 ``x`` (a float32 solve's
     iterate) is kept as it is: its float64 copy exists only during the product A x (the values
@@ -133,7 +136,9 @@ def kkt_report(lp: LP, x, y, keep_reduced_costs: bool = True) -> KKTReport:
     if x.dtype != np.float32:
         x = x.astype(np.float64, copy=False)
     y = np.asarray(y, dtype=np.float64)
-    row_res = _distance_to_box(lp.matvec(x.astype(np.float64, copy=False)), lp.con_lb, lp.con_ub)
+    exact_float32 = lp.is_matrix_free and getattr(lp.A, "reads_float32", False)
+    row_res = _distance_to_box(lp.matvec(x if exact_float32 else x.astype(np.float64, copy=False)),
+                               lp.con_lb, lp.con_ub)
     primal_sq, max_primal = float(row_res @ row_res), _max_abs(row_res)
     del row_res
     for part in _chunks(x.size):
@@ -141,8 +146,14 @@ def kkt_report(lp: LP, x, y, keep_reduced_costs: bool = True) -> KKTReport:
         primal_sq += float(col_res @ col_res)
         max_primal = max(max_primal, _max_abs(col_res))
     y_s = project_row_duals(lp, y)
-    g = np.asarray(lp.rmatvec(y_s), dtype=np.float64)
-    np.subtract(lp.c, g, out=g)  # g = c - A^T y_s
+    # A^T y_s block by block where the operator can and nothing keeps the reduced costs
+    blocks = (getattr(lp.A, "adjoint_columns", None)
+              if lp.is_matrix_free and not keep_reduced_costs and not isinstance(lp, QP) else None)
+    aty = blocks(y_s) if blocks is not None else None
+    g = None
+    if aty is None:
+        g = np.asarray(lp.rmatvec(y_s), dtype=np.float64)
+        np.subtract(lp.c, g, out=g)  # g = c - A^T y_s
     quadratic = 0.0
     if isinstance(lp, QP):
         x = x.astype(np.float64, copy=False)
@@ -151,14 +162,16 @@ def kkt_report(lp: LP, x, y, keep_reduced_costs: bool = True) -> KKTReport:
         quadratic = 0.5 * float(x @ px)
         del px
     dual_sq, max_dual, bound_support = 0.0, 0.0, 0.0
-    for part in _chunks(g.size):
+    for part in _chunks(lp.num_vars):
         lower, upper = lp.var_lb[part], lp.var_ub[part]
-        reduced = _reduced_part(g[part], lower, upper)
-        unabsorbed = g[part] - reduced  # the part of g the bounds cannot absorb
+        g_part = g[part] if g is not None else np.asarray(lp.c[part], dtype=np.float64) - aty[part]
+        reduced = _reduced_part(g_part, lower, upper)
+        unabsorbed = g_part - reduced  # the part of g the bounds cannot absorb
         dual_sq += float(unabsorbed @ unabsorbed)
         max_dual = max(max_dual, _max_abs(unabsorbed))
         bound_support += _support(lower, upper, reduced)
-        g[part] = reduced  # g becomes the reduced costs, block by block
+        if g is not None:
+            g[part] = reduced  # g becomes the reduced costs, block by block
     r = g if keep_reduced_costs else None
     del g
     for part in _chunks(y.size):

@@ -45,6 +45,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from scotopt.kernels.block_columns import whole
+
 # Layout of the statistics vector that ``evaluate`` returns (one small host copy per check).
 STAT_NAMES = (
     "rel_primal", "rel_dual", "rel_gap", "primal_objective", "dual_objective",
@@ -480,7 +482,8 @@ def _cone_violation(xp, lower_inf, upper_inf, v):
 
 def column_reduce(xp, reduce, fn, *columns):
     """``reduce(fn(*columns))`` for column vectors (0-d values broadcast; the first argument is a
-    whole column vector), with ``reduce`` one of ``xp.sum`` / ``xp.max``.
+    whole column vector, or a :class:`~scotopt.kernels.block_columns.BlockColumns` formed block
+    by block as it is read), with ``reduce`` one of ``xp.sum`` / ``xp.max``.
 
     A namespace with a ``column_block`` size (NumPy's) evaluates it block by block, so that the
     temporaries of ``fn`` are a few cache-sized blocks instead of whole columns (each one is
@@ -491,7 +494,7 @@ def column_reduce(xp, reduce, fn, *columns):
     block = getattr(xp, "column_block", None)
     n = columns[0].shape[0]
     if block is None or n <= block:
-        return reduce(fn(*columns))
+        return reduce(fn(*(whole(v) for v in columns)))
     partial = [reduce(fn(*(v[start:start + block] if getattr(v, "ndim", 0) == 1 else v for v in columns)))
                for start in range(0, n, block)]
     return reduce(xp.asarray(partial))
@@ -604,6 +607,15 @@ def primal_ray_measures(xp, data: PDHGData, x_new, x_base, ax_ray, inf: Infinite
     return objective, infeas
 
 
+def _reduced_product(xp, op, y):
+    """A~^T y for :func:`column_reduce` only: block by block where the namespace reduces in blocks
+    and the operator can form its product so (``op.rmatvec_blocks``, a
+    :class:`~scotopt.kernels.block_columns.BlockColumns`), else the whole vector."""
+    blocks = getattr(op, "rmatvec_blocks", None)
+    lazy = blocks(y) if blocks is not None and getattr(xp, "column_block", None) else None
+    return lazy if lazy is not None else op.rmatvec(y)
+
+
 def _reduced_costs(xp, op, data: PDHGData, y):
     """c~ - A~^T y, written over the fresh product where arrays are mutable (NumPy)."""
     aty = op.rmatvec(y)
@@ -684,10 +696,10 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
         # formed here and dropped after its test (row vectors the rest of the evaluation
         # does not hold).
         dy = y_hat - s.y
-        dro1, dri1 = dual_ray_measures(xp, data, dy, op.rmatvec(dy), inf)
+        dro1, dri1 = dual_ray_measures(xp, data, dy, _reduced_product(xp, op, dy), inf)
         del dy
         dy0 = y_hat - s.y0
-        dro2, dri2 = dual_ray_measures(xp, data, dy0, op.rmatvec(dy0), inf)
+        dro2, dri2 = dual_ray_measures(xp, data, dy0, _reduced_product(xp, op, dy0), inf)
         del dy0
         use_second_dual = dri2 * xp.maximum(dro1, 0.0) < dri1 * xp.maximum(dro2, 0.0)
         if params.primal_rays:
