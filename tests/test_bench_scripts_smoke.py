@@ -1,5 +1,6 @@
-"""The remaining bench/ scripts (backend_periter, spmv_cpu, summarize, io_read, gpu) run at a tiny size, so
-they never rot; compare_lp, network, compare_qp, qp_large and lagrangian_mmcf have their own smoke tests."""
+"""The remaining bench/ scripts (backend_periter, spmv_cpu, summarize, io_read, gpu, scaling,
+arc_loop_prefetch) run at a tiny size, so they never rot; compare_lp, network, compare_qp,
+qp_large and lagrangian_mmcf have their own smoke tests."""
 
 from __future__ import annotations
 
@@ -92,3 +93,10 @@ def test_scaling_multihost_tiny(tmp_path):
     assert [row[2].strip() for row in rows] == ["1 x 1", "1 x 2", "2 x 1"]
     objectives = [float(row[7]) for row in rows]
     assert max(objectives) - min(objectives) <= 1e-9 * (1 + abs(objectives[0]))
+
+
+@pytest.mark.slow
+def test_arc_loop_prefetch_tiny():
+    pytest.importorskip("numba")
+    out = _run("bench/arc_loop_prefetch.py", "3e5", "1")
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["both", "tail", "head"]
