@@ -395,10 +395,11 @@ def warm_up(dtypes):
         load_kernels(model, dtype)
 
 
-def load_kernels(model, dtype: str, iterations: int = 200) -> None:
+def load_kernels(model, dtype: str, iterations: int = 320) -> None:
     """``iterations`` of ``model`` with arc screening from the second chunk on whatever the share
     of active arcs (the limit lifted for this solve only), so that every kernel a solve may run
-    is loaded (numba's cache, or compiled) before anything is timed or its memory measured."""
+    is loaded (numba's cache, or compiled) before anything is timed or its memory measured. 320
+    iterations include one evaluation with the ray tests (every 4th, from iteration 256)."""
     from scotopt.kernels import network_screen
 
     limit = network_screen.MAX_ACTIVE_FRACTION

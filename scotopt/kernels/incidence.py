@@ -583,8 +583,16 @@ class DeviceNetwork(ParamsOperator):
         values = y * d1
         if d2.ndim == 0:
             values = values * d2  # the scalar d2 folded into the V values, as rmatvec does
+        compiled = None
+        if self._fused is not None and values.dtype == self.dtype and values.flags.c_contiguous:
+            from scotopt.kernels import network_fused as compiled  # numba's loop: 3-4x np.take's speed
 
         def block(start, stop):
+            if compiled is not None:
+                out = np.empty(stop - start, dtype=values.dtype)
+                scale = d2[start:stop] if d2.ndim else values.dtype.type(1)  # a scalar: not multiplied
+                compiled.block_gather_difference(values, tail[start:stop], head[start:stop], scale, out)
+                return out
             out = _gather_difference(values, tail[start:stop], head[start:stop])
             if d2.ndim:
                 out *= d2[start:stop]

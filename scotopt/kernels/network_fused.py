@@ -469,6 +469,12 @@ def host_gather_difference(values, tail, head, d2, out):
     _gather_difference(values, tail, head, d2, out)
 
 
+def block_gather_difference(values, tail, head, d2, out):
+    """out = (values[tail] - values[head]) [* d2 per arc] on this thread, in the solve's dtype:
+    one block of ``DeviceNetwork.rmatvec_blocks`` (the ray tests' A~^T y, formed as it is read)."""
+    _gather_difference(values, tail, head, d2, out)
+
+
 def _operand(v, length, dtype):
     """A kernel operand: a contiguous 1-D array of ``length``, or a 0-d value as a scalar of
     ``dtype``; None for anything else (the generic path runs)."""

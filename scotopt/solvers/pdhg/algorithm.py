@@ -491,13 +491,24 @@ def column_reduce(xp, reduce, fn, *columns):
     free them anyway and get the plain expression. Blocked sums add partial sums (a different
     rounding order from one pairwise sum, not a less accurate one).
     """
+    return column_reductions(xp, [(reduce, fn)], *columns)[0]
+
+
+def column_reductions(xp, reductions, *columns):
+    """``[reduce(fn(*columns)) for reduce, fn in reductions]`` in one pass over the blocks of
+    :func:`column_reduce`, so that a :class:`~scotopt.kernels.block_columns.BlockColumns`
+    operand is formed once for all of them."""
     block = getattr(xp, "column_block", None)
     n = columns[0].shape[0]
     if block is None or n <= block:
-        return reduce(fn(*(whole(v) for v in columns)))
-    partial = [reduce(fn(*(v[start:start + block] if getattr(v, "ndim", 0) == 1 else v for v in columns)))
-               for start in range(0, n, block)]
-    return reduce(xp.asarray(partial))
+        whole_columns = [whole(v) for v in columns]
+        return [reduce(fn(*whole_columns)) for reduce, fn in reductions]
+    partial = [[] for _ in reductions]
+    for start in range(0, n, block):
+        part = [v[start:start + block] if getattr(v, "ndim", 0) == 1 else v for v in columns]
+        for out, (reduce, fn) in zip(partial, reductions, strict=True):
+            out.append(reduce(fn(*part)))
+    return [reduce(xp.asarray(values)) for values, (reduce, _) in zip(partial, reductions, strict=True)]
 
 
 def _dual_infeasibility(xp, g, lower_inf, upper_inf):
@@ -575,13 +586,20 @@ def dual_ray_measures(xp, data: PDHGData, y_ray, aty_ray, inf: InfiniteBounds | 
     inv = _unit_scale(xp, scale)
     y = y * inv
     y_s = _sign_project(xp, y, inf.row_lower, inf.row_upper)
-    col_support = column_reduce(
-        xp, xp.sum, lambda a, lb, ub, lo, up: _scaled_col_support(xp, a * (-inv), lb, ub, lo, up),
-        aty_ray, data.var_lb, data.var_ub, inf.col_lower, inf.col_upper)
+    def support(a, lb, ub, d2, lo, up):
+        return _scaled_col_support(xp, a * (-inv), lb, ub, lo, up)
+
+    def infeasibility(a, lb, ub, d2, lo, up):
+        return xp.abs(_dual_infeasibility(xp, a * (-inv) / d2, lo, up))
+
+    # one pass: A~^T y~ may be formed block by block as it is read (``_reduced_product``)
+    columns = (aty_ray, data.var_lb, data.var_ub, data.d2, inf.col_lower, inf.col_upper)
+    if aty_ray.shape[0]:
+        col_support, col_infeasibility = column_reductions(
+            xp, [(xp.sum, support), (xp.max, infeasibility)], *columns)
+    else:
+        col_support, col_infeasibility = column_reduce(xp, xp.sum, support, *columns), xp.asarray(0.0, dtype=y.dtype)
     objective = _row_support(xp, data, inf, y_s) + col_support / data.theta_b
-    col_infeasibility = column_reduce(
-        xp, xp.max, lambda a, d2, lo, up: xp.abs(_dual_infeasibility(xp, a * (-inv) / d2, lo, up)),
-        aty_ray, data.d2, inf.col_lower, inf.col_upper) if aty_ray.shape[0] else xp.asarray(0.0, dtype=y.dtype)
     infeas = xp.maximum(col_infeasibility, _max_abs(xp, y - y_s))
     return xp.where(scale > 0, objective, 0.0), infeas
 
