@@ -45,7 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from scotopt.kernels.block_columns import BlockColumns
+from scotopt.kernels.block_columns import BlockColumns, whole
 from scotopt.kernels.params_operator import ParamsOperator
 
 
@@ -207,16 +207,13 @@ class NetworkMatrix(spla.LinearOperator):
         return out
 
     def adjoint(self, y):
-        """A~^T y on the host in float64."""
+        """A~^T y on the host in float64 (one commodity without coupling rows: the one block of
+        :meth:`adjoint_columns`)."""
+        columns = self.adjoint_columns(y)
+        if columns is not None:
+            return whole(columns)
         V, E, K = self.num_nodes, self.num_arcs, self.num_commodities
         ys = y if self.row_scale is None else y * self.row_scale
-        compiled = self._compiled()
-        if compiled is not None:
-            d2 = self._compiled_d2()
-            values = np.multiply(ys, d2 if np.ndim(d2) == 0 else 1.0, dtype=np.float64)
-            out = np.empty(E)
-            compiled.host_gather_difference(values, self.tail, self.head, d2, out)
-            return out
         out = np.empty((K, E))
         nodes = ys[: K * V].reshape(K, V)
         for k in range(K):
@@ -230,8 +227,8 @@ class NetworkMatrix(spla.LinearOperator):
 
     def adjoint_columns(self, y):
         """A~^T y on the host in float64 as a :class:`~scotopt.kernels.block_columns.BlockColumns`
-        formed block by block where it is read (``kkt.kkt_report``), or None (several
-        commodities or coupling rows). Each block is :meth:`adjoint`'s operations on its arcs."""
+        formed block by block where it is read (``kkt.kkt_report``; :meth:`adjoint` forms it
+        whole), or None (several commodities or coupling rows)."""
         if self.num_commodities != 1 or self.coupling:
             return None
         ys = np.asarray(y, dtype=np.float64).reshape(-1)
@@ -574,24 +571,25 @@ class DeviceNetwork(ParamsOperator):
 
     def rmatvec_blocks(self, y):
         """A~^T y as a :class:`~scotopt.kernels.block_columns.BlockColumns` whose blocks are formed
-        where they are read (``algorithm._reduced_product``: the ray tests only reduce it), or
-        None: not NumPy, several commodities or coupling rows. Each block is the same
-        operations as :meth:`rmatvec` on its arcs, so the values are the same."""
+        where they are read (``algorithm._reduced_product``: the ray tests only reduce it;
+        :meth:`rmatvec` forms it whole where the fused kernels do not), or None: not NumPy,
+        several commodities or coupling rows."""
         if self.kind != "numpy" or self.K != 1 or self.coupling:
             return None
         tail, head, d1, d2 = self.params
         values = y * d1
         if d2.ndim == 0:
-            values = values * d2  # the scalar d2 folded into the V values, as rmatvec does
+            values = values * d2  # the scalar d2 folded into the V values, as the fused loop does
         compiled = None
-        if self._fused is not None and values.dtype == self.dtype and values.flags.c_contiguous:
+        fused = self._fused
+        if fused is not None and not fused.failed and values.dtype == self.dtype and values.flags.c_contiguous:
             from scotopt.kernels import network_fused as compiled  # numba's loop: 3-4x np.take's speed
 
         def block(start, stop):
             if compiled is not None:
                 out = np.empty(stop - start, dtype=values.dtype)
                 scale = d2[start:stop] if d2.ndim else values.dtype.type(1)  # a scalar: not multiplied
-                compiled.block_gather_difference(values, tail[start:stop], head[start:stop], scale, out)
+                compiled.host_gather_difference(values, tail[start:stop], head[start:stop], scale, out)
                 return out
             out = _gather_difference(values, tail[start:stop], head[start:stop])
             if d2.ndim:
@@ -652,10 +650,11 @@ class DeviceNetwork(ParamsOperator):
             out = self._fused.rmatvec(self.params, y)
             if out is not None:
                 return out
+        columns = self.rmatvec_blocks(y)  # NumPy, one commodity, no coupling rows: one block
+        if columns is not None:
+            return whole(columns)
         ys = y * d1
         nodes = ys[: K * V].reshape(K, V)
-        if self.kind == "numpy" and K == 1 and not self.coupling and d2.ndim == 0:
-            return _gather_difference(nodes[0] * d2, tail, head)  # the scalar d2 folded into V values
         if self.kind == "numpy" and K == 1:
             out = _gather_difference(nodes[0], tail, head)
             if self.coupling:

@@ -462,16 +462,11 @@ def host_scatter_difference(x, d2, tail, head, d1, scalar, nodes):
 
 
 def host_gather_difference(values, tail, head, d2, out):
-    """out = (values[tail] - values[head]) [* d2 per arc] (``NetworkMatrix.adjoint``, float64)
-    in one loop on this thread. Not on numba's threads: between Lanczos products NumPy's BLAS
-    threads run, and the two pools took turns on the cores (5.3 ms per parallel call at 2^18
-    arcs inside Lanczos, 0.5 ms alone)."""
-    _gather_difference(values, tail, head, d2, out)
-
-
-def block_gather_difference(values, tail, head, d2, out):
-    """out = (values[tail] - values[head]) [* d2 per arc] on this thread, in the solve's dtype:
-    one block of ``DeviceNetwork.rmatvec_blocks`` (the ray tests' A~^T y, formed as it is read)."""
+    """out = (values[tail] - values[head]) [* d2 per arc] in one loop on this thread, in the
+    dtype of ``values``: the blocks of ``NetworkMatrix.adjoint_columns`` (float64) and of
+    ``DeviceNetwork.rmatvec_blocks`` (the solve's dtype). Not on numba's threads: between
+    Lanczos products NumPy's BLAS threads run, and the two pools took turns on the cores (5.3 ms
+    per parallel call at 2^18 arcs inside Lanczos, 0.5 ms alone)."""
     _gather_difference(values, tail, head, d2, out)
 
 
