@@ -1,5 +1,5 @@
 """The remaining bench/ scripts (backend_periter, spmv_cpu, summarize, io_read, gpu, scaling,
-arc_loop_prefetch) run at a tiny size, so they never rot; compare_lp, network, compare_qp,
+arc_loop_prefetch, arc_loop_propagation) run at a tiny size, so they never rot; compare_lp, network, compare_qp,
 qp_large and lagrangian_mmcf have their own smoke tests."""
 
 from __future__ import annotations
@@ -100,3 +100,12 @@ def test_arc_loop_prefetch_tiny():
     pytest.importorskip("numba")
     out = _run("bench/arc_loop_prefetch.py", "3e5", "1")
     assert [line.split()[0] for line in out.splitlines()[1:]] == ["both", "tail", "head"]
+
+
+@pytest.mark.slow
+def test_arc_loop_propagation_tiny():
+    """The propagation-blocked iteration gives the fused kernels' x+ and y+ (the script asserts it)."""
+    pytest.importorskip("numba")
+    out = _run("bench/arc_loop_propagation.py", "3e5", "1", "12", "12")
+    assert "same x+" in out
+    assert [line.split()[0] for line in out.splitlines()[2:]] == ["fused", "propagation"]
