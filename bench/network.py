@@ -356,11 +356,24 @@ def cmd_periter(ns):
 # ------------------------------------------------------------------------------------ end to end
 
 
+def with_forced_lower(model, share, seed, amount=3.0):
+    """``model`` with a lower bound of ``amount`` on a random ``share`` of its arcs, forced on top
+    of its flows (capacity and supplies grow by it): the same optimum plus cost@lower, with those
+    arcs at their lower bound wherever the original carries nothing."""
+    from scotopt.models import MinCostFlow
+
+    lower = np.where(np.random.default_rng(seed).random(model.num_arcs) < share, amount, 0.0)
+    V = model.num_nodes
+    forced = np.bincount(model.tail, lower, V) - np.bincount(model.head, lower, V)
+    return MinCostFlow(model.tail, model.head, model.cost, model.capacity + lower, model.supply + forced, lower=lower,
+                       name=f"{model.lp.name}-lower{share:g}", arc_order="given")
+
+
 def explicit_lp(model):
     from scotopt import LP
 
     lp = model.lp
-    return LP(lp.c, model.operator.to_csr(), lp.con_lb, lp.con_ub, lp.var_lb, lp.var_ub, name=lp.name)
+    return LP(lp.c, model.operator.to_csr(), lp.con_lb, lp.con_ub, lp.var_lb, lp.var_ub, c0=lp.c0, name=lp.name)
 
 
 def _peer_row(model, name, ref, solver, status, seconds, x, y, iterations, note):
@@ -433,10 +446,12 @@ def cmd_e2e(ns):
         else:
             side = int(round((arcs / 8) ** 0.5))
             model = grid_min_cost_flow(side, side, seed=ns.seed)
+        if ns.forced_lower:
+            model = with_forced_lower(model, ns.forced_lower, ns.seed)
         name = model.lp.name
         ok, ref, flow, mcf_s, mcf_build = ortools_min_cost_flow(model)
         net = np.bincount(model.tail, flow, model.num_nodes) - np.bincount(model.head, flow, model.num_nodes)
-        feasible = bool(np.all(net == model.supply) and np.all(flow >= 0) and np.all(flow <= model.capacity))
+        feasible = bool(np.all(net == model.supply) and np.all(flow >= model.lower) and np.all(flow <= model.capacity))
         rows.append(
             {
                 "instance": name,
@@ -615,6 +630,8 @@ def main(argv=None):
     e = sub.add_parser("e2e")
     e.add_argument("--arcs", type=float, nargs="+", default=[1e6])
     e.add_argument("--family", choices=["netgen", "grid"], default="netgen")
+    e.add_argument("--forced-lower", type=float, default=0.0,
+                   help="lower bound 3 on this share of the arcs, forced on top of the flows (with_forced_lower)")
     e.add_argument("--eps", type=float, default=1e-4)
     e.add_argument("--time-limit", type=float, default=900.0)
     e.add_argument("--dtypes", nargs="+", default=["float32", "float64"])

@@ -33,6 +33,15 @@ def test_e2e_memory_periter_tiny(tmp_path):
     assert all(r["status"] == "OPTIMAL" for r in rows)
     assert all(float(r["obj_rel_error"]) <= 1e-3 for r in rows)
     assert "feasible=True" in rows[1]["note"]
+    # lower bounds forced on a third of the arcs: every solver, SimpleMinCostFlow included, finds the
+    # same optimum, its flow within the bounds (the e2e check), and it is the one above plus cost@lower
+    bench.main(["e2e", "--arcs", "2000", "--time-limit", "30", "--dtypes", "float32", "--forced-lower", "0.3",
+                "--skip", "ipm", "pdlp", "--out", str(tmp_path / "lower")])
+    lower_rows = list(csv.DictReader(open(tmp_path / "lower.csv")))
+    assert [r["status"] for r in lower_rows] == ["OPTIMAL"] * 3
+    assert float(lower_rows[0]["kkt_max"]) == 0.0  # SimpleMinCostFlow's flow passed the feasibility check
+    assert all(float(r["obj_rel_error"]) <= 1e-3 for r in lower_rows)
+    assert float(lower_rows[0]["objective"]) > float(rows[0]["objective"])
     bench.main(["memory", "--arcs", "10000", "--iterations", "64", "--out", str(tmp_path / "mem")])
     mem = list(csv.DictReader(open(tmp_path / "mem.csv")))
     assert int(mem[0]["iterations"]) == 64 and float(mem[0]["solve_peak_B_per_arc"]) > 0

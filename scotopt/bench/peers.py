@@ -216,25 +216,32 @@ def solve_ortools_pdlp(
 def ortools_min_cost_flow(model):
     """Solve a :class:`scotopt.models.MinCostFlow` (integral data) with OR-Tools SimpleMinCostFlow.
 
-    Returns ``(optimal, cost, flow, solve_seconds, build_seconds)``; the flow is float64 per arc.
+    SimpleMinCostFlow has no lower bounds: they are shifted out (f = g + lower, capacity - lower,
+    supply - N lower, cost + cost@lower) and back. Returns ``(optimal, cost, flow, solve_seconds,
+    build_seconds)``; the flow is float64 per arc.
     """
     from ortools.graph.python import min_cost_flow
 
     t0 = time.perf_counter()
+    lower, supply, capacity = model.lower, model.supply, model.capacity
+    if np.any(lower):
+        supply = supply - np.bincount(model.tail, lower, model.num_nodes) + np.bincount(model.head, lower,
+                                                                                       model.num_nodes)
+        capacity = capacity - lower
     s = min_cost_flow.SimpleMinCostFlow()
     s.add_arcs_with_capacity_and_unit_cost(
         model.tail.astype(np.int32),
         model.head.astype(np.int32),
-        np.minimum(model.capacity, 2.0**62).astype(np.int64),
+        np.minimum(capacity, 2.0**62).astype(np.int64),
         model.cost.astype(np.int64),
     )
-    s.set_nodes_supplies(np.arange(model.num_nodes, dtype=np.int32), model.supply.astype(np.int64))
+    s.set_nodes_supplies(np.arange(model.num_nodes, dtype=np.int32), supply.astype(np.int64))
     build = time.perf_counter() - t0
     t0 = time.perf_counter()
     status = s.solve()
     seconds = time.perf_counter() - t0
-    flow = np.asarray(s.flows(np.arange(model.num_arcs, dtype=np.int32)), dtype=np.float64)
-    return status == s.OPTIMAL, float(s.optimal_cost()), flow, seconds, build
+    flow = np.asarray(s.flows(np.arange(model.num_arcs, dtype=np.int32)), dtype=np.float64) + lower
+    return status == s.OPTIMAL, float(s.optimal_cost()) + float(model.cost @ lower), flow, seconds, build
 
 
 def flow_potentials(model, flow, max_seconds: float = 120.0):

@@ -6,7 +6,13 @@ Min-cost flow (single commodity), V nodes, E arcs ``a = (tail_a, head_a)``::
     subject to  sum_{a: tail_a = v} f_a - sum_{a: head_a = v} f_a = supply_v     (every node v)
                 lower_a <= f_a <= capacity_a
 
-(``supply_v > 0`` is a source, ``< 0`` a sink; supplies must sum to 0). The dual multiplier
+(``supply_v > 0`` is a source, ``< 0`` a sink; supplies must sum to 0). Where some lower bound
+is not 0, ``MinCostFlow.lp`` is written in ``x = f - lower``: bounds ``0 <= x <= capacity -
+lower``, supplies ``supply - N lower``, objective constant ``c0 = cost@lower``; the same LP up
+to that change of variables, with the same optimal value, duals and reduced costs. PDHG's
+arc screening (``scotopt.kernels.network_screen``) skips arcs that sit at 0 with a reduced cost
+that keeps them there; an arc at a nonzero lower bound would never qualify. The decoder adds
+``lower`` back. The dual multiplier
 ``y_v`` of node v's balance row is its *potential*: the marginal cost of one more unit of supply
 at v. The reduced cost of arc a is ``r_a = cost_a - y_tail + y_head``; the *shadow price of the
 capacity* of arc a is ``max(0, -r_a)``, the cost saved per extra unit of capacity.
@@ -84,6 +90,13 @@ def _node_index(name, values, num_nodes):
             i = _first(bad)
             raise InvalidProblemError(f"{name}[{i}] = {arr[i]} is out of range: nodes are numbered 0..{num_nodes - 1}")
     return np.asarray(arr, dtype=index_dtype(num_nodes))
+
+
+def _all_zero(values) -> bool:
+    """Whether every entry is 0 (one test for a broadcast scalar)."""
+    if values.shape[0] and is_constant_view(values):
+        return bool(values[0] == 0)
+    return not np.any(values)
 
 
 def _capacity(values, length):
@@ -184,6 +197,10 @@ class MinCostFlow:
     block_nodes : nodes per tail block with "blocked" / "auto" (default
         :func:`scotopt.models.arc_order.default_block_nodes`).
 
+    Lower bounds. Where ``lower`` is not all 0, ``model.lp`` is the LP in ``x = f - lower``
+    (module docstring): ``scotopt.solve(model.lp)`` returns x, and :meth:`decode` (or
+    :meth:`flow_of`) gives f. ``model.capacity``, ``lower`` and ``supply`` are the data as given.
+
     Arc order. ``model.tail``, ``head``, ``cost``, ``capacity``, ``lower``, ``operator`` and
     ``lp`` (so a ``scotopt.solve(model.lp)`` result's x) are in *model order*: model arc k is
     input arc ``model.input_arc[k]`` (``input_arc`` is None where the two orders agree, as always
@@ -244,18 +261,32 @@ class MinCostFlow:
                 lower = _permuted(lower, order)
             del order
         self.operator = NetworkMatrix(tail, head, V)
+        self._lower = self._supply = None  # kept only where the LP is shifted (class docstring)
+        c0 = 0.0
+        if not _all_zero(lower):
+            self._lower, self._supply = lower, supply
+            c0 = float(cost @ lower)
+            supply = supply - np.bincount(tail, lower, V) + np.bincount(head, lower, V)
+            capacity = capacity - lower
+            lower = np.broadcast_to(np.float64(0.0), (E,))
         self.lp = LP(
-            cost, self.operator, con_lb=supply, con_ub=supply, var_lb=lower, var_ub=capacity, name=name or "mincostflow"
+            cost, self.operator, con_lb=supply, con_ub=supply, var_lb=lower, var_ub=capacity, c0=c0,
+            name=name or "mincostflow",
         )
         del cost, capacity, lower
 
-    # the model keeps its data once, in the LP (float64) and the operator (int32), in model order
+    # the model keeps its data once, in the LP (float64) and the operator (int32), in model order;
+    # with lower bounds the LP holds capacity - lower and the model the lower bounds and supplies
     tail = property(lambda self: self.operator.tail)
     head = property(lambda self: self.operator.head)
     cost = property(lambda self: self.lp.c)
-    capacity = property(lambda self: self.lp.var_ub)
-    lower = property(lambda self: self.lp.var_lb)
-    supply = property(lambda self: self.lp.con_lb)
+    lower = property(lambda self: self.lp.var_lb if self._lower is None else self._lower)
+    capacity = property(lambda self: self.lp.var_ub if self._lower is None else self.lp.var_ub + self._lower)
+    supply = property(lambda self: self.lp.con_lb if self._supply is None else self._supply)
+
+    def flow_of(self, x):
+        """The flow f = x + lower of the LP's solution x (model order)."""
+        return x if self._lower is None else x + self._lower
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -343,7 +374,7 @@ class MinCostFlow:
 
     def objective(self, flow) -> float:
         """sum cost * flow, ``flow`` in the input order (``FlowSolution.flow``); ``self.lp.objective``
-        takes one in model order."""
+        takes the LP's x, in model order (x = flow - lower where the LP is shifted, class docstring)."""
         return float(self.lp.c @ self.to_model_order(np.asarray(flow, dtype=np.float64)))
 
     def lagrangian_bound(self, potentials) -> float:
@@ -353,19 +384,21 @@ class MinCostFlow:
         lo, up = self.lp.var_lb, self.lp.var_ub
         if np.any((r < 0) & np.isinf(up)):
             return -np.inf
+        # on the shifted LP (f = x + lower) the same bound is its own plus c0: r@lower = c0 - y@(N lower)
         return float(
             self.lp.con_lb @ y + lo @ np.maximum(r, 0.0) + np.where(np.isinf(up), 0.0, up) @ np.minimum(r, 0.0)
+            + self.lp.c0
         )
 
     def decode(self, result: Result, tol: float | None = None) -> FlowSolution:
         """Named results of a solve of ``self.lp``; ``tol`` for ``saturated`` (default: result.eps)."""
         tol = result.eps if tol is None or not np.isfinite(tol) else tol
         tol = tol if np.isfinite(tol) else 1e-6
-        flow = result.x  # model order
+        flow = self.flow_of(result.x)  # model order
         y = result.y
         r = self.lp.c - self.operator.adjoint(y)
         prices = np.where(np.isfinite(self.lp.var_ub), np.maximum(-r, 0.0), 0.0)
-        saturated = _saturated(flow, self.lp.var_ub, tol)
+        saturated = _saturated(flow, self.capacity, tol)
         return FlowSolution(
             status=result.status,
             objective=float(self.lp.c @ flow),
