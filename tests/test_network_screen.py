@@ -190,14 +190,9 @@ def test_interrupt_inside_a_screened_chunk_returns_the_last_iterate(monkeypatch)
     assert 64 + 99 <= sol.result.iterations < 5000
 
 
-@pytest.mark.parametrize("make", [lambda: netgen_min_cost_flow(500, 4000, seed=2),
-                                  lambda: grid_min_cost_flow(20, 20, seed=1)])
-def test_screened_solve_matches_ortools_and_the_unscreened_solve(make):
-    """Default options (up to half the arcs active, so that these small instances screen): arcs
-    are skipped, the answer is OR-Tools' optimum, and the solve takes the same iterations as one
-    without screening (float64)."""
-    model = make()
-    ref = ortools_cost(model.tail, model.head, model.capacity, model.cost, model.supply)
+def solve_watching_the_screen(model):
+    """``model.solve(eps=1e-7, dtype="float64")`` with up to half the arcs active (so that small
+    instances screen) and the solve's :class:`ArcScreening` objects, for their counters."""
     seen = []
     original = network_screen.ArcScreening.__init__
 
@@ -207,8 +202,20 @@ def test_screened_solve_matches_ortools_and_the_unscreened_solve(make):
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(network_screen.ArcScreening, "__init__", spy)
-        patch.setattr(network_screen, "MAX_ACTIVE_FRACTION", 0.5)  # small instances: start the screen
-        screened = model.solve(eps=1e-7, dtype="float64")
+        patch.setattr(network_screen, "MAX_ACTIVE_FRACTION", 0.5)
+        sol = model.solve(eps=1e-7, dtype="float64")
+    return sol, seen
+
+
+@pytest.mark.parametrize("make", [lambda: netgen_min_cost_flow(500, 4000, seed=2),
+                                  lambda: grid_min_cost_flow(20, 20, seed=1)])
+def test_screened_solve_matches_ortools_and_the_unscreened_solve(make):
+    """Default options (up to half the arcs active, so that these small instances screen): arcs
+    are skipped, the answer is OR-Tools' optimum, and the solve takes the same iterations as one
+    without screening (float64)."""
+    model = make()
+    ref = ortools_cost(model.tail, model.head, model.capacity, model.cost, model.supply)
+    screened, seen = solve_watching_the_screen(model)
     plain = model.solve(eps=1e-7, dtype="float64", options=PDHGOptions(screening=False))
     for sol in (screened, plain):
         assert sol.status == Status.OPTIMAL
@@ -241,17 +248,7 @@ def test_arcs_at_nonzero_lower_bounds_are_screened():
     assert ref == base_ref + float(base.cost @ lower)
     assert np.all(model.lp.var_lb == 0) and model.lp.c0 == float(model.cost @ model.lower)
     np.testing.assert_array_equal(model.capacity, base.capacity + lower)
-    seen = []
-    original = network_screen.ArcScreening.__init__
-
-    def spy(self, step):
-        original(self, step)
-        seen.append(self)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(network_screen.ArcScreening, "__init__", spy)
-        patch.setattr(network_screen, "MAX_ACTIVE_FRACTION", 0.5)
-        sol = model.solve(eps=1e-7, dtype="float64")
+    sol, seen = solve_watching_the_screen(model)
     assert sol.status == Status.OPTIMAL
     assert abs(sol.objective - ref) <= 1e-6 * abs(ref)
     assert np.all(sol.flow >= model.lower - 1e-6) and np.all(sol.flow <= model.capacity + 1e-6)
