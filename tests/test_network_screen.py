@@ -70,12 +70,18 @@ def screening_of(op):
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 1e-4)])
 @pytest.mark.parametrize("d2_per_arc", [False, True])
 @pytest.mark.parametrize("growth", [2.0, 1e-3])  # 1e-3: radii too small, the screen is rebuilt often
-def test_screened_chunks_equal_unscreened(monkeypatch, dtype, rtol, d2_per_arc, growth):
+@pytest.mark.parametrize("per_node", [False, True])
+def test_screened_chunks_equal_unscreened(monkeypatch, dtype, rtol, d2_per_arc, growth, per_node):
     """20 chunks with restarts on a NETGEN LP: the screened and the unscreened iterations reach the same restarts
     and iterates, with arcs skipped (every share of active arcs allowed) and, with tiny radii,
-    the screen rebuilt after violations."""
-    monkeypatch.setattr(network_screen, "MAX_ACTIVE_FRACTION", 1.0)
+    the screen rebuilt after violations. ``per_node``: the one radius made infinite (every arc
+    active, more than the 99 % allowed), so that every screen has a radius per node."""
+    monkeypatch.setattr(network_screen, "MAX_ACTIVE_FRACTION", 0.99 if per_node else 1.0)
     monkeypatch.setattr(network_screen, "RADIUS_GROWTH", growth)
+    if per_node:
+        monkeypatch.setattr(network_screen, "PER_NODE_MAX_ACTIVE", 0.99)
+        monkeypatch.setattr(network_screen.ArcScreening, "_one_radius",
+                            lambda self, radius: np.broadcast_to(np.float32(np.inf), (self.step.V,)))
     xp, op, data, start = network_problem(dtype, d2_per_arc)
     assert np.ndim(op.params[3]) == int(d2_per_arc)
     screened = chunks(xp, op, data, SCREENED, start, 20)
@@ -83,6 +89,7 @@ def test_screened_chunks_equal_unscreened(monkeypatch, dtype, rtol, d2_per_arc, 
     screening = screening_of(op)
     assert screening.screened_iterations > 0
     assert screening.active_sum / screening.screened_iterations < 0.9
+    assert (screening.per_node_screens > 0) == per_node
     if growth < 1:
         assert screening.violations > 0
     assert float(screened.restarts) == float(plain.restarts) >= 2
@@ -121,51 +128,74 @@ def rng_costs(size):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("d2_per_arc", [False, True])
-def test_frozen_arcs_stay_at_zero_for_any_point_within_the_radius(dtype, d2_per_arc):
-    """The rule itself: half the costs right at the frozen threshold (a few round-offs above it),
-    half spread around it; node values pushed to the edge of the radius (each +-radius at
-    random): T gives x^ = 0 on every arc the scan calls frozen, and no arc below the threshold
-    is frozen."""
+def test_frozen_arcs_stay_at_zero_for_any_point_within_the_radii(dtype, d2_per_arc):
+    """The rule itself, with a radius of its own per node (5e-4 to 2e-3, a tenth of them 0): half
+    the costs right at the frozen threshold (a few round-offs above it), half spread around it;
+    node values pushed to the edge of their radii (each +-radius at random): T gives x^ = 0 on
+    every arc the scan calls frozen, and no arc below the threshold is frozen. The count of
+    nodes outside their radii agrees with a float64 NumPy count."""
     xp, op, data, start = random_problem(11, dtype, np.int32, d2_per_arc, True, False)
     tail, head, d1, d2 = op.params
     E, V = tail.shape[0], d1.shape[0]
     d2s = d2 if np.ndim(d2) == 0 else dtype(1)
     centre = network_screen.node_values(start.y, d1, d2s)
-    radius = 1e-3
+    rng = np.random.default_rng(0)
+    radii = (rng.uniform(5e-4, 2e-3, V) * (rng.random(V) > 0.1)).astype(np.float32)
+    room = radii[tail].astype(np.float64) + radii[head]
     unit = float(np.finfo(dtype).eps) / 2
     scale = np.asarray(d2, dtype=np.float64) if np.ndim(d2) else 1.0
     st, sh = centre[tail].astype(np.float64), centre[head].astype(np.float64)
-    threshold = (st - sh + 2 * radius) * scale
-    slack = 8 * unit * (np.abs(threshold) + (np.abs(st) + np.abs(sh) + 2 * radius) * scale)
+    threshold = (st - sh + room) * scale
+    slack = 8 * unit * (np.abs(threshold) + (np.abs(st) + np.abs(sh) + room) * scale)
     at_edge = np.arange(E) % 2 == 0
-    spread = (st - sh + rng_costs(E) * 4 * radius) * scale  # around the threshold
+    spread = (st - sh + rng_costs(E) * 2 * room) * scale  # around the threshold
     c = np.where(at_edge, threshold + 2.5 * slack, spread).astype(dtype)
     below = ~at_edge & (c.astype(np.float64) < threshold)
     zero = np.zeros(E, dtype=dtype)
     lv = network_fused._operand(data.var_lb, E, np.dtype(dtype))
     d2 = network_fused._operand(d2, E, np.dtype(dtype))
     offsets = np.zeros(1, dtype=np.int64)
-    network_screen._screen(tail, head, centre, zero, zero, c, lv, d2, radius, unit, offsets,
+    network_screen._screen(tail, head, centre, radii, zero, zero, c, lv, d2, unit, offsets,
                            np.empty(0, np.int32), False, E)
     active = np.empty(int(offsets[0]), np.int32)
-    network_screen._screen(tail, head, centre, zero, zero, c, lv, d2, radius, unit,
+    network_screen._screen(tail, head, centre, radii, zero, zero, c, lv, d2, unit,
                            np.zeros(1, np.int64), active, True, E)
     frozen = np.ones(E, bool)
     frozen[active] = False
     assert frozen[at_edge].mean() > 0.9 and below.sum() > 50 and not frozen[below].any()
     data = data._replace(c=c)
-    rng = np.random.default_rng(0)
     tau, sigma, neg_sigma = (dtype(v) for v in (0.5, 0.5, -0.5))
     checked = 0
     for _ in range(20):
-        shift = rng.choice([-1.0, 1.0], V) * radius * (1 - 1e-3)  # at the edge, inside after rounding
+        shift = rng.choice([-1.0, 1.0], V) * radii * (1 - 1e-3)  # at the edge, inside after rounding
         y = ((centre + shift) / (d1.astype(np.float64) * float(d2s))).astype(dtype)
-        if network_screen._drift(y, d1, d2s, centre) > radius:
+        y = np.where(radii > 0, y, start.y)  # radius 0: the centre itself
+        s = network_screen.node_values(y, d1, d2s).astype(np.float64)
+        outside = int(np.sum(np.abs(s - centre) > radii))
+        assert network_screen._outside(y, d1, d2s, centre, radii) == outside
+        if outside:
             continue  # rounding pushed a value out: not a point the rule covers
         x_hat, _, _ = op.fused_map(data, zero, y, start.ax, tau, sigma, neg_sigma)
         assert np.all(x_hat[frozen] == 0)
         checked += 1
     assert checked >= 10
+
+
+def test_outside_counts_nan_and_agrees_on_threads():
+    """The count of nodes outside their radii: a NaN value is outside, a gap equal to the radius
+    inside, and the threaded count equals the serial one."""
+    rng = np.random.default_rng(3)
+    V = 5000
+    centre = rng.standard_normal(V).astype(np.float32)
+    radii = rng.uniform(0, 1e-2, V).astype(np.float32)
+    d1 = np.ones(V, np.float32)
+    y = centre + np.where(rng.random(V) < 0.3, 2.0, 0.5).astype(np.float32) * radii
+    y[7] = np.nan
+    y[8] = centre[8] + radii[8]  # exactly on the radius (both float32: the float64 gap is exact)
+    expected = int(np.sum(~(np.abs(y.astype(np.float64) - centre) <= radii)))
+    assert network_screen._outside(y, d1, np.float32(1), centre, radii) == expected
+    assert network_screen._outside_parallel(y, d1, np.float32(1), centre, radii, 2) == expected
+    assert ~(np.abs(np.float64(y[8]) - centre[8]) > radii[8])
 
 
 def test_interrupt_inside_a_screened_chunk_returns_the_last_iterate(monkeypatch):
