@@ -33,7 +33,8 @@ A chunk (the ``check_every`` iterations between two evaluations, ``algorithm.ste
    where a violation moved the centre, at least the radius it had then over 2); none in a
    solve's first chunk, which runs unscreened and measures it. First one radius for all,
    Delta = 2 max_u d_u; if that leaves more than :data:`MAX_ACTIVE_FRACTION` of the arcs active,
-   a radius per node, Delta_v = 2 max(d_v, 0.1 max_u d_u). The potentials that still move are
+   a radius per node, Delta_v = 2 max(d_v, 0.1 max_u d_u), if that leaves at most
+   :data:`PER_NODE_MAX_ACTIVE` (5 %) active. The potentials that still move are
    few, and one radius sized to the fastest of them keeps every arc near its threshold active:
    on a NETGEN network of 10^6 arcs (eps 1e-4, float32) more than 10 % until iteration 576,
    against 6 % at iteration 192 with per-node radii. But a node that hardly moved in the last
