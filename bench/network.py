@@ -5,7 +5,7 @@ to end against the peers, and multicommodity instances against HiGHS.
     python bench/network.py periter --arcs 1e6 1e7
     python bench/network.py periter --fused --arcs 1e6 1e7 --repeats 3 --seconds 5 [--family grid]
         [--arc-orders given blocked]
-    python bench/network.py e2e --arcs 1e6 --eps 1e-4 --time-limit 900
+    python bench/network.py e2e --arcs 1e6 --eps 1e-4 --time-limit 900 [--forced-lower 0.3]
     python bench/network.py mmcf --instances grid10,planar300 --time-limit 600
 
 Every sub-command writes a CSV and a Markdown table under bench/results/ (``--out`` prefix).
