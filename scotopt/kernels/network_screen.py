@@ -112,9 +112,9 @@ if nf.numba is not None:
 
         The gaps and radii are compared as the bit patterns of non-negative float64s read as
         unsigned integers, which order them as the floats do and put a NaN gap above every
-        radius (so a NaN counts as outside), and which LLVM vectorises (the largest gap, taken the
-        same way before session 25, ran 4.5x faster so than as a float maximum with its NaN
-        test). Radii are >= 0, never NaN (:meth:`ArcScreening._first_screen`)."""
+        radius (so a NaN counts as outside), and which LLVM vectorises (the largest gap, taken
+        this way before session 25, ran 4.5x faster than as a float maximum with its NaN test).
+        Radii are >= 0, never NaN (:meth:`ArcScreening._first_screen`)."""
         return _outside_range(0, y.shape[0], y, d1, d2s, centre, radii, np.empty(_STRIP), np.empty(_STRIP))
 
     @_pjit
@@ -233,11 +233,10 @@ def _carve(count: int, dtypes) -> list:
 class Screen:
     """The active arcs of one centre and its radii: their positions and short copies of their data."""
 
-    def __init__(self, active, tail, head, columns, centre):
+    def __init__(self, active, tail, head, columns):
         self.active = active
         self.tail, self.head = tail, head
         self.columns = columns  # (x, x0, c, lv, uv, d2) of the active arcs (scalars stay scalars)
-        self.centre = centre
         self.spare = None  # a short x no iterate holds any more (see ArcScreening._screened_iteration)
         self.own_rows = []  # the (y, A x) this screen's last iteration wrote
         self.free_rows = []  # row vectors it wrote before that, which nothing holds any more
@@ -247,9 +246,10 @@ class ArcScreening:
     """Chunks of screened iterations for one :class:`~scotopt.kernels.network_fused.FusedNetworkStep`
     (module docstring). Keeps the nodes' radii between chunks; counters for tests and benchmarks.
 
-    ``nodes`` (float32, one per node) holds the drift of the last chunk between chunks and the
-    radii during one (:meth:`_radii` turns the one into the other in place); None before the
-    first chunk's end."""
+    ``nodes`` (float32, one per node) holds the drift of the last chunk between chunks; during a
+    chunk with per-node radii it holds them (:meth:`_first_screen` turns the one into the other
+    in place), during one with one radius it is scratch (:meth:`_grown`); None before the first
+    chunk's end."""
 
     def __init__(self, step):
         self.step = step
@@ -403,7 +403,7 @@ class ArcScreening:
         for k, part in zip(vectors, parts[3:-1], strict=True):
             np.take(columns[k], active, out=part)
             short[k] = part
-        screen = Screen(active, parts[1], parts[2], short, centre)
+        screen = Screen(active, parts[1], parts[2], short)
         screen.spare = parts[-1]
         return screen
 
