@@ -543,7 +543,9 @@ class FusedNetworkStep:
         more (its reference count is that of an object only a list holds, ``_UNSHARED``; a view
         or a state that holds it adds to the count), else a fresh one. A fresh 40 MB vector costs
         its page faults in the arc loop, ~10 ms of CPU at 10^7 arcs in float32 (glibc maps blocks
-        over 32 MB afresh each time); at most two are kept, and :meth:`release` drops them."""
+        over 32 MB afresh each time); at most two are kept, and :meth:`release` drops them. (They come
+        from the heap: with pages of their own, mapped again after each screen, a 10^6-arc solve
+        took 10-20 % longer for no lower peak, bench/README.md session 26.)"""
         for k in range(len(self._columns)):
             if _references(self._columns, k) <= _UNSHARED:
                 return self._columns[k]

@@ -53,21 +53,21 @@ A chunk (the ``check_every`` iterations between two evaluations, ``algorithm.ste
 5. at the end x is scattered back into a zeroed column vector (frozen arcs are 0).
 
 Memory: the short vectors cost ~32 bytes per *active* arc (positions, tail, head, cost, upper
-bound, x, x0 and the next x) in one block with pages of its own (:func:`_block`); while the
-screen holds, the step's two kept column outputs and the chunk's starting x (8 + 4 bytes per arc
-in float32) are let go, so with at most 10 % of the arcs active the peak does not grow. The
-drifts, and per-node radii in their place, take 4 bytes per node (float32 for any dtype: the
-scan and the test read the same stored values, which is all the proof needs). The row
-outputs of a screened iteration are recycled two iterations later (:meth:`ArcScreening._row_output`).
+bound, x, x0 and the next x) in one block with pages of its own
+(:func:`scotopt.kernels.pages.block`); while the screen holds, the step's two kept column outputs
+and the chunk's starting x (8 + 4 bytes per arc in float32) are let go, so with at most 10 % of the
+arcs active the peak does not grow. The drifts, and per-node radii in their place, take
+4 bytes per node (float32 for any dtype: the scan and the test read the same stored values, which
+is all the proof needs). The row outputs of a screened iteration are recycled two iterations
+later (:meth:`ArcScreening._row_output`).
 """
 
 from __future__ import annotations
 
-import mmap
-
 import numpy as np
 
 from scotopt.kernels import network_fused as nf
+from scotopt.kernels import pages
 
 # Above this share of active arcs a chunk runs unscreened: early in a solve the gathers would
 # cost more than the skipped arcs save, and the short vectors (36 B per active arc) would outgrow
@@ -205,24 +205,10 @@ def node_values(y, d1, d2s):
     return values
 
 
-MAPPED_BYTES = 1 << 20  # blocks from this size get pages of their own (see _block)
-
-
-def _block(size: int) -> np.ndarray:
-    """``size`` bytes, from an anonymous memory map of their own where ``size`` >= MAPPED_BYTES.
-    A screen's block (up to 32 MB at 10^7 arcs) fell below glibc's mmap threshold once that had
-    grown, so it came from the heap, and its pages stayed resident after it was freed: whole
-    solves at 10^7 arcs peaked 3 B per arc above unscreened ones. A map of its own goes back to
-    the system when the last view of it goes."""
-    if size < MAPPED_BYTES:
-        return np.empty(size, dtype=np.uint8)
-    return np.frombuffer(mmap.mmap(-1, size), dtype=np.uint8)
-
-
 def _carve(count: int, dtypes) -> list:
     """Vectors of ``count`` entries of each of ``dtypes``, views into one allocation (8-byte aligned)."""
     sizes = [-(-count * np.dtype(t).itemsize // 8) * 8 for t in dtypes]
-    block = _block(max(sum(sizes), 8))
+    block = pages.block(max(sum(sizes), 8))
     parts, start = [], 0
     for t, size in zip(dtypes, sizes, strict=True):
         parts.append(block[start:start + count * np.dtype(t).itemsize].view(t))
