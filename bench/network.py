@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import os
 import subprocess
@@ -555,14 +556,15 @@ def cmd_mmcf(ns):
             "rows": model.lp.num_rows,
             "commodities": model.num_commodities,
         }
-        for dtype in ns.dtypes:
+        for dtype, screening in itertools.product(ns.dtypes, ns.screening):
             t0 = time.perf_counter()
-            sol = model.solve(eps=ns.eps, dtype=dtype, time_limit=ns.time_limit)
+            sol = model.solve(eps=ns.eps, dtype=dtype, time_limit=ns.time_limit,
+                              options=PDHGOptions(screening=screening == "on"))
             seconds = time.perf_counter() - t0
             rows.append(
                 {
                     **base,
-                    "solver": f"scotopt-{dtype}",
+                    "solver": f"scotopt-{dtype}" + ("" if screening == "on" else "-unscreened"),
                     "status": sol.status.name,
                     "seconds": seconds,
                     "iterations": sol.result.iterations,
@@ -654,6 +656,8 @@ def main(argv=None):
     c.add_argument("--time-limit", type=float, default=600.0)
     c.add_argument("--dtypes", nargs="+", default=["float32"])
     c.add_argument("--highs", nargs="*", default=["ipm"])
+    c.add_argument("--screening", nargs="+", choices=["on", "off"], default=["on"],
+                   help="scotopt with safe column screening on, off, or both (one row each)")
     c.add_argument("--threads", type=int, default=1, help="threads of every solver (numba's for scotopt, HiGHS)")
     c.add_argument("--out", default=str(RESULTS / "network_mmcf"))
     ns = p.parse_args(argv)

@@ -73,8 +73,8 @@ class PDHGOptions:
     pid_ki: float = _option(0.01, "primal-weight PID controller: integral gain")
     pid_kd: float = _option(0.0, "primal-weight PID controller: derivative gain")
     pid_integral_decay: float = _option(0.3, "primal-weight PID controller: decay of the integral term")
-    screening: bool = _option(True, "skip the arcs that provably stay at zero (one-commodity networks on "
-                              "NumPy with numba; the same iterates)")
+    screening: bool = _option(True, "skip the arcs that provably stay at zero (network flows, one commodity or "
+                              "several with coupling rows, on NumPy with numba; the same iterates)")
 
     def __post_init__(self):
         if int(self.check_every) != self.check_every or self.check_every < 1:

@@ -11,10 +11,15 @@ import numpy as np
 import pytest
 
 from scotopt import Status
-from scotopt.kernels import get_backend, network_fused, network_screen
+from scotopt.kernels import get_backend, network_fused, network_fused_mmcf, network_screen
 from scotopt.kernels.numpy_backend import host_repeat
 from scotopt.models.flow import MinCostFlow
-from scotopt.models.generators import grid_min_cost_flow, netgen_min_cost_flow
+from scotopt.models.generators import (
+    grid_min_cost_flow,
+    grid_multicommodity,
+    netgen_min_cost_flow,
+    netgen_multicommodity,
+)
 from scotopt.options import PDHGOptions
 from scotopt.solvers.pdhg import algorithm as alg
 from tests.test_network_fused import PARAMS, random_problem, two_chunks  # noqa: F401 - a fixture
@@ -40,16 +45,21 @@ def network_problem(dtype, loops, nodes=300, arcs=2400):
     """A NETGEN min-cost flow's LP scaled and set up as a solve does (``scotopt.bench.kernels``'
     StepKernel): (xp, op, data, state at x = 0, y = 0) on NumPy. With ``loops`` ten arcs are
     self-loops, which gives d2 per arc (a loop's column is empty)."""
+    base = netgen_min_cost_flow(nodes, arcs, seed=7)
+    head = base.head.copy()
+    if loops:
+        head[:10] = base.tail[:10]
+    return problem_of(MinCostFlow(base.tail, head, base.cost, base.capacity, base.supply, arc_order="given").lp,
+                      dtype)
+
+
+def problem_of(lp, dtype):
+    """``lp`` scaled and set up as a solve does: (xp, op, data, state at x = 0, y = 0) on NumPy."""
     from scotopt.kernels.numpy_backend import NumpyBackend  # noqa: F401 - the backend get_backend returns
     from scotopt.solvers.pdhg import driver
     from scotopt.solvers.pdhg.placement import SingleDevice
     from scotopt.solvers.pdhg.scaling import scale_lp
 
-    base = netgen_min_cost_flow(nodes, arcs, seed=7)
-    head = base.head.copy()
-    if loops:
-        head[:10] = base.tail[:10]
-    lp = MinCostFlow(base.tail, head, base.cost, base.capacity, base.supply, arc_order="given").lp
     options = PDHGOptions()
     scaled = scale_lp(lp, options.ruiz_iterations, options.pock_chambolle_alpha, options.bound_objective_rescaling,
                       options.geometric_mean_iterations)
@@ -81,7 +91,7 @@ def test_screened_chunks_equal_unscreened(monkeypatch, dtype, rtol, d2_per_arc, 
     if per_node:
         monkeypatch.setattr(network_screen, "PER_NODE_MAX_ACTIVE", 0.99)
         monkeypatch.setattr(network_screen.ArcScreening, "_one_radius",
-                            lambda self, radius: np.broadcast_to(np.float32(np.inf), (self.step.V,)))
+                            lambda self, radius: np.broadcast_to(np.float32(np.inf), (self.step.rows,)))
     xp, op, data, start = network_problem(dtype, d2_per_arc)
     assert np.ndim(op.params[3]) == int(d2_per_arc)
     screened = chunks(xp, op, data, SCREENED, start, 20)
@@ -221,8 +231,8 @@ def test_interrupt_inside_a_screened_chunk_returns_the_last_iterate(monkeypatch)
 
 
 def solve_watching_the_screen(model):
-    """``model.solve(eps=1e-7, dtype="float64")`` with up to half the arcs active (so that small
-    instances screen) and the solve's :class:`ArcScreening` objects, for their counters."""
+    """``model.solve(eps=1e-7, dtype="float64")`` with up to half the arcs (columns) active (so
+    that small instances screen) and the solve's :class:`ArcScreening` objects, for their counters."""
     seen = []
     original = network_screen.ArcScreening.__init__
 
@@ -233,6 +243,7 @@ def solve_watching_the_screen(model):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(network_screen.ArcScreening, "__init__", spy)
         patch.setattr(network_screen, "MAX_ACTIVE_FRACTION", 0.5)
+        patch.setattr(network_screen, "COUPLED_MAX_ACTIVE_FRACTION", 0.5)
         sol = model.solve(eps=1e-7, dtype="float64")
     return sol, seen
 
@@ -286,3 +297,142 @@ def test_arcs_at_nonzero_lower_bounds_are_screened():
     screening = seen[0]
     assert screening.screened_iterations > 0
     assert screening.active_sum / screening.screened_iterations < 0.3
+
+
+# Several commodities with coupling rows (network_fused_mmcf.CouplingScreening): each column (k, a)
+# meets a third row, the coupling row of arc a, whose dual has a radius of its own.
+
+
+def mmcf_problem(dtype):
+    """A 4 x 5 grid with 6 commodities, aggregated by origin, set up as a solve does."""
+    model = grid_multicommodity(4, 5, 6, capacity=(5, 40), demand=(20, 60), seed=3)
+    assert model.num_commodities > 1 and model.lp.num_rows == model.num_commodities * 20 + model.num_arcs
+    return problem_of(model.lp, dtype)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 1e-4)])
+@pytest.mark.parametrize("growth", [2.0, 1e-3])
+@pytest.mark.parametrize("per_node", [False, True])
+def test_multicommodity_screened_chunks_equal_unscreened(monkeypatch, dtype, rtol, growth, per_node):
+    """As :func:`test_screened_chunks_equal_unscreened`, on a multicommodity LP with coupling rows."""
+    monkeypatch.setattr(network_screen, "COUPLED_MAX_ACTIVE_FRACTION", 0.99 if per_node else 1.0)
+    monkeypatch.setattr(network_screen, "RADIUS_GROWTH", growth)
+    if per_node:
+        monkeypatch.setattr(network_screen, "COUPLED_PER_NODE_MAX_ACTIVE", 0.99)
+        monkeypatch.setattr(network_screen.ArcScreening, "_one_radius",
+                            lambda self, radius: np.broadcast_to(np.float32(np.inf), (self.step.rows,)))
+    xp, op, data, start = mmcf_problem(dtype)
+    assert type(op._fused).__name__ == "FusedMulticommodityStep"
+    screened = chunks(xp, op, data, SCREENED, start, 20)
+    plain = chunks(xp, op.with_params(op.params), data, UNSCREENED, start, 20)
+    screening = screening_of(op)
+    assert screening.screened_iterations > 0
+    assert screening.active_sum / screening.screened_iterations < 0.9
+    assert (screening.per_node_screens > 0) == per_node
+    if growth < 1:
+        assert screening.violations > 0
+    assert float(screened.restarts) == float(plain.restarts) >= 2
+    for name in ("x", "y", "ax"):
+        s, p = getattr(screened, name), getattr(plain, name)
+        assert float(np.max(np.abs(s - p))) <= rtol * max(float(np.max(np.abs(p))), 1.0), name
+
+
+@pytest.mark.usefixtures("two_chunks")
+def test_multicommodity_screened_chunks_on_two_threads_equal_unscreened(monkeypatch):
+    """The same with the commodities in two ranges on numba's threads (each range's active
+    columns found in the screen's sorted positions)."""
+    monkeypatch.setattr(network_screen, "COUPLED_MAX_ACTIVE_FRACTION", 0.5)
+    ranges = []
+    kernel = network_fused_mmcf._active_pass_parallel
+    monkeypatch.setattr(network_fused_mmcf, "_active_pass_parallel",
+                        lambda bounds, *args: ranges.append(bounds.shape[0] - 1) or kernel(bounds, *args))
+    xp, op, data, start = mmcf_problem(np.float64)
+    screened = chunks(xp, op, data, SCREENED, start, 20)
+    assert ranges and set(ranges) == {2}
+    plain = chunks(xp, op.with_params(op.params), data, UNSCREENED, start, 20)
+    assert screening_of(op).screened_iterations > 0
+    assert float(screened.restarts) == float(plain.restarts) >= 2
+    for name in ("x", "y", "ax"):
+        s, p = getattr(screened, name), getattr(plain, name)
+        assert float(np.max(np.abs(s - p))) <= 1e-10 * max(float(np.max(np.abs(p))), 1.0), name
+
+
+def test_multicommodity_screened_solve_matches_highs():
+    """A NETGEN-like multicommodity flow solved with screening (up to half the columns active):
+    columns are skipped, the objective is HiGHS's optimum of the explicit LP, and the solve
+    takes the same iterations as one without screening (float64)."""
+    from scipy.optimize import linprog
+
+    model = netgen_multicommodity(40, 240, 8, seed=5)
+    lp = model.lp
+    A = model.operator.to_csr()
+    equal = lp.con_lb == lp.con_ub
+    upper = ~equal & np.isfinite(lp.con_ub)
+    assert np.all(equal | upper) and np.all(~upper | np.isneginf(lp.con_lb))
+    ref = linprog(lp.c, A_ub=A[upper], b_ub=lp.con_ub[upper], A_eq=A[equal], b_eq=lp.con_ub[equal],
+                  bounds=np.column_stack([np.broadcast_to(lp.var_lb, lp.num_vars),
+                                          np.broadcast_to(lp.var_ub, lp.num_vars)]), method="highs")
+    assert ref.status == 0
+    optimum = ref.fun + lp.c0
+    screened, seen = solve_watching_the_screen(model)
+    plain = model.solve(eps=1e-7, dtype="float64", options=PDHGOptions(screening=False))
+    for sol in (screened, plain):
+        assert sol.status == Status.OPTIMAL
+        assert abs(sol.objective - optimum) <= 1e-6 * abs(optimum)
+    assert seen and seen[0].screened_iterations > 0
+    assert screened.result.iterations == plain.result.iterations
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_frozen_columns_stay_at_zero_with_coupling_rows_at_the_edge_of_their_radii(dtype):
+    """The multicommodity rule itself (``network_fused_mmcf._scan_coupled``), as
+    :func:`test_frozen_arcs_stay_at_zero_for_any_point_within_the_radii`: every row, the coupling
+    rows included, gets a radius of its own; costs sit a few round-offs above the frozen threshold
+    or spread around it; row values pushed to the edge of their radii: T gives x^ = 0 on every
+    column the scan calls frozen, and no column below its threshold is frozen."""
+    xp, op, data, start = mmcf_problem(dtype)
+    fused = op._fused
+    tail, head, d1, d2 = op.params
+    K, V, E, n = fused.K, fused.V, fused.arcs, fused.E
+    rng = np.random.default_rng(0)
+    y_centre = (rng.standard_normal(fused.rows) * 1e-2).astype(dtype)  # coupling terms of both signs
+    centre = network_screen.node_values(y_centre, d1, dtype(1))
+    radii = (rng.uniform(5e-4, 2e-3, fused.rows) * (rng.random(fused.rows) > 0.1)).astype(np.float32)
+    k, a = np.divmod(np.arange(n), E)
+    rt, rh, rr = k * V + tail[a], k * V + head[a], K * V + a
+    room = radii[rt].astype(np.float64) + radii[rh] + radii[rr]
+    unit = float(np.finfo(dtype).eps) / 2
+    scale = np.broadcast_to(np.asarray(d2, dtype=np.float64), (n,))
+    st, sh, sr = (centre[r].astype(np.float64) for r in (rt, rh, rr))
+    threshold = (st - sh + sr + room) * scale
+    slack = 8 * unit * (np.abs(threshold) + (np.abs(st) + np.abs(sh) + np.abs(sr) + room) * scale)
+    at_edge = np.arange(n) % 2 == 0
+    spread = (st - sh + sr + rng_costs(n) * 2 * room) * scale
+    c = np.where(at_edge, threshold + 2.5 * slack, spread).astype(dtype)
+    below = ~at_edge & (c.astype(np.float64) < threshold)
+    zero = np.zeros(n, dtype=dtype)
+    lv = network_fused._operand(data.var_lb, n, np.dtype(dtype))
+    d2v = network_fused._operand(d2, n, np.dtype(dtype))
+    counts = np.zeros(1, dtype=np.int64)
+    network_fused_mmcf._screen_coupled(tail, head, K, V, centre, radii, zero, zero, c, lv, d2v, unit, counts,
+                                       np.empty(0, np.int32), False, n)
+    active = np.empty(int(counts[0]), np.int32)
+    network_fused_mmcf._screen_coupled(tail, head, K, V, centre, radii, zero, zero, c, lv, d2v, unit,
+                                       np.zeros(1, np.int64), active, True, n)
+    frozen = np.ones(n, bool)
+    frozen[active] = False
+    assert frozen[at_edge].mean() > 0.9 and below.sum() > 50 and not frozen[below].any()
+    data = data._replace(c=c)
+    tau, sigma, neg_sigma = (dtype(v) for v in (0.5, 0.5, -0.5))
+    checked = 0
+    for _ in range(20):
+        shift = rng.choice([-1.0, 1.0], fused.rows) * radii * (1 - 1e-3)
+        y = ((centre + shift) / d1.astype(np.float64)).astype(dtype)
+        y = np.where(radii > 0, y, y_centre)
+        s = network_screen.node_values(y, d1, dtype(1)).astype(np.float64)
+        if np.any(np.abs(s - centre) > radii):
+            continue  # rounding pushed a value out: not a point the rule covers
+        x_hat, _, _ = op.fused_map(data, zero, y, start.ax, tau, sigma, neg_sigma)
+        assert np.all(x_hat[frozen] == 0)
+        checked += 1
+    assert checked >= 10

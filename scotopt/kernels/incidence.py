@@ -542,15 +542,17 @@ class DeviceNetwork(ParamsOperator):
 
     @property
     def screens(self) -> bool:
-        """Whether :meth:`fused_steps` may run (a NumPy operator with the fused step, one commodity)."""
+        """Whether :meth:`fused_steps` may run (a NumPy operator with a fused step: one commodity,
+        or several with coupling rows)."""
         fused = getattr(self, "_fused", None)
         return fused is not None and fused.screens
 
     def fused_steps(self, data, vectors, s, tau, sigma, neg_sigma, coefficients):
         """``len(coefficients)`` PDHG iterations with safe arc screening (``algorithm.steps``'s
         hook; ``network_screen.py``): (x, y, A x) after them from ``vectors`` = [x, y, A x] and
-        the anchor of ``s``, or None where :meth:`fused_step` would be None or the operator has
-        several commodities or coupling rows."""
+        the anchor of ``s``, or None where :meth:`fused_step` would be None. Several commodities
+        with coupling rows screen their columns (k, a) with a third row each
+        (``network_fused_mmcf``)."""
         if self._fused is None:
             return None
         return self._fused.steps(self.params, data, vectors, s.x0, s.y0, s.ax0, tau, sigma, neg_sigma, coefficients)

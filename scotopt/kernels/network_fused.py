@@ -525,10 +525,13 @@ class FusedNetworkStep:
         if not self.screens:
             return None
         if self._screening is None:
-            from scotopt.kernels.network_screen import ArcScreening
-
-            self._screening = ArcScreening(self)
+            self._screening = self._new_screening()
         return self._screening.run(params, data, vectors, x0, y0, ax0, tau, sigma, neg_sigma, coefficients)
+
+    def _new_screening(self):
+        from scotopt.kernels.network_screen import ArcScreening
+
+        return ArcScreening(self)
 
     def release(self):
         """Drop the node tables and the kept outputs (those in use stay alive where they are

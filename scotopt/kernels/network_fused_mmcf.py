@@ -27,6 +27,14 @@ are small next to the K E arc streams, so the loop streams its arc vectors with 
 :class:`FusedMulticommodityStep` offers what :class:`~scotopt.kernels.network_fused.FusedNetworkStep`
 offers (step, T for an evaluation, A~ x, A~^T y, the KKT column sums); anything it does not cover
 returns None and the NumPy operations run.
+
+Safe screening (``network_screen``) covers these columns too: column e = (k, a) is frozen when
+x_e = x0_e = lv_e = 0 and c_e - (s^c_{k,tail} - s^c_{k,head} + sc^c_a + Delta_{k,tail} +
+Delta_{k,head} + Delta_a) d2_e exceeds the round-off slack, with a radius per row, the coupling
+rows included (:func:`_scan_coupled`). A screened iteration runs loop 2 over the active columns
+(short vectors of their three rows, :func:`_active_range`, in commodity ranges on the threads)
+and loops 1 and 3 over every row as above. Every row still moves, so a screened iteration costs
+the row work plus the active columns' (rows are a quarter of the columns on CommaLAB's grids).
 """
 
 from __future__ import annotations
@@ -179,13 +187,123 @@ if numba is not None:
         return pobj, support, dual
 
 
+if numba is not None:
+
+    @_jit
+    def _scan_coupled(first, stop, tail, head, K, V, centre, radii, x, x0, c, lv, d2, unit, offset, active, fill,
+                      cap):
+        """``network_screen._scan`` for columns e = k E + a in [first, stop), each at rows
+        kV + tail(a) (+1), kV + head(a) (-1) and the coupling row KV + a (+1): frozen when x_e =
+        x0_e = lv_e = 0 and c_e - (s^c_t - s^c_h + s^c_r + Delta_t + Delta_h + Delta_r) d2_e > slack_e
+        (the module docstring of ``network_screen``, with the coupling row's term added: g_e's
+        three roundings stay within the same 8 u slack)."""
+        E = tail.shape[0]
+        j = offset
+        k = first // E
+        m = first - k * E
+        for q in range(first, stop):
+            e = np.uintp(q)
+            frozen = False
+            if x[e] == 0 and x0[e] == 0 and _at(lv, e) == 0:
+                arc = np.uintp(m)
+                t, h = np.uintp(k * V + tail[arc]), np.uintp(k * V + head[arc])
+                r = np.uintp(K * V + m)
+                st, sh, sr = np.float64(centre[t]), np.float64(centre[h]), np.float64(centre[r])
+                room = np.float64(radii[t]) + np.float64(radii[h]) + np.float64(radii[r])
+                scale = np.float64(_at(d2, e))
+                ce = np.float64(_at(c, e))
+                slack = 8.0 * unit * (abs(ce) + (abs(st) + abs(sh) + abs(sr) + room) * scale)
+                frozen = ce - (st - sh + sr + room) * scale > slack  # False for a NaN
+            if not frozen:
+                if fill:
+                    active[j] = q
+                j += 1
+                if j - offset > cap:
+                    break
+            m += 1
+            if m == E:
+                m = 0
+                k += 1
+        return j - offset
+
+    @_jit
+    def _screen_coupled(tail, head, K, V, centre, radii, x, x0, c, lv, d2, unit, offsets, active, fill, cap):
+        """:func:`_scan_coupled` over P = offsets.shape[0] contiguous column chunks on this thread."""
+        n, chunks = x.shape[0], offsets.shape[0]
+        for p in range(chunks):
+            count = _scan_coupled(n * p // chunks, n * (p + 1) // chunks, tail, head, K, V, centre, radii, x, x0, c,
+                                  lv, d2, unit, offsets[p], active, fill, cap)
+            if not fill:
+                offsets[p] = count
+
+    @_pjit
+    def _screen_coupled_parallel(tail, head, K, V, centre, radii, x, x0, c, lv, d2, unit, offsets, active, fill,
+                                 cap):
+        """:func:`_screen_coupled` with the chunks on numba's threads."""
+        n, chunks = x.shape[0], offsets.shape[0]
+        for p in numba.prange(chunks):
+            count = _scan_coupled(n * p // chunks, n * (p + 1) // chunks, tail, head, K, V, centre, radii, x, x0, c,
+                                  lv, d2, unit, offsets[p], active, fill, cap)
+            if not fill:
+                offsets[p] = count
+
+    @_jit
+    def _coupled_indices(active, tail, head, K, V, rt, rh, rc):
+        """The rows of each active column e = k E + a: rt = kV + tail(a), rh = kV + head(a), rc = a
+        (its coupling row is KV + a; the kernels index the coupling pairs by a)."""
+        E = tail.shape[0]
+        for q in range(active.shape[0]):
+            j = np.uintp(q)
+            e = active[j]
+            k = e // E
+            m = np.uintp(e - k * E)
+            rt[j] = k * V + tail[m]
+            rh[j] = k * V + head[m]
+            rc[j] = m
+
+    @_jit
+    def _active_range(lo, hi, rt, rh, rc, table, coupling, x, x0, c, lv, uv, d2, tau, a, b, anchor, x_out):
+        """Loop 2 over the active columns [lo, hi) of a screen (short vectors; ``table``: the node
+        tables as one (K V) x 2 array), in the order of the full loop, so each row's sum adds the
+        same nonzero terms in the same order."""
+        for q in range(lo, hi):
+            j = np.uintp(q)
+            i, h, r = np.uintp(rt[j]), np.uintp(rh[j]), np.uintp(rc[j])
+            g = table[i, 0] - table[h, 0]
+            g = g + coupling[r, 0]
+            g = g * _at(d2, j)
+            xh = _primal(j, g, x, x0, c, lv, uv, tau, a, b, anchor, True, x_out)
+            w = xh * _at(d2, j)
+            table[i, 1] += w
+            table[h, 1] -= w
+            coupling[r, 1] += w
+
+    @_jit
+    def _active_pass(bounds, rt, rh, rc, st, sc, y, d1, x, x0, c, lv, uv, d2, tau, a, b, anchor, x_out):
+        """Loops 1 and 2 of a screened iteration on this thread."""
+        K, V = st.shape[0], st.shape[1]
+        _prepare(y, d1, st, sc[0], 0, K)
+        _active_range(bounds[0], bounds[1], rt, rh, rc, st.reshape((K * V, 2)), sc[0], x, x0, c, lv, uv, d2, tau,
+                      a, b, anchor, x_out)
+
+    @_pjit
+    def _active_pass_parallel(bounds, rt, rh, rc, st, sc, y, d1, x, x0, c, lv, uv, d2, tau, a, b, anchor, x_out):
+        """Loops 1 and 2 of a screened iteration as P = sc.shape[0] commodity ranges on P threads,
+        as :func:`_arc_pass_parallel`; ``bounds[p]``: the first active column of range p."""
+        chunks, K, V = sc.shape[0], st.shape[0], st.shape[1]
+        table = st.reshape((K * V, 2))
+        for p in numba.prange(chunks):
+            _prepare(y, d1, st, sc[p], K * p // chunks, K * (p + 1) // chunks)
+            _active_range(bounds[p], bounds[p + 1], rt, rh, rc, table, sc[p], x, x0, c, lv, uv, d2, tau, a, b,
+                          anchor, x_out)
+
+
 class FusedMulticommodityStep(single.FusedNetworkStep):
     """The fused iteration for a NumPy ``DeviceNetwork`` with K >= 1 commodities and coupling
     rows (V nodes, E arcs: K E columns, K V + E rows). Keeps the node tables and coupling pairs
     between steps and, like the single-commodity step, up to two output column vectors."""
 
     fold_scalar_d2 = False  # several commodities: rmatvec applies d2 after the coupling term
-    screens = False  # arc screening covers one commodity without coupling rows
 
     def __init__(self, num_nodes: int, num_arcs: int, num_commodities: int, dtype):
         super().__init__(num_nodes, num_arcs * num_commodities, dtype,
@@ -199,16 +317,71 @@ class FusedMulticommodityStep(single.FusedNetworkStep):
         yv, axv, y0v, ax0v, d1v, lb, ub = rows
         tau, sigma, neg_sigma, a, b, anchor = scalars
         x_out, y_out, ax_out = outputs
-        V, K, E, dt = self.V, self.K, self.arcs, self.dtype
-
-        def make(n):
-            return np.empty((K, V, 2), dtype=dt), np.empty((n, E, 2), dtype=dt)
-
-        chunks = min(chunks, K)
-        st, sc = self._tables(halpern, chunks, make)
+        chunks = min(chunks, self.K)
+        st, sc = self._tables(halpern, chunks, self._make_tables)
         arcs, row_loop = (_arc_pass_parallel, _row_pass_parallel) if chunks > 1 else (_arc_pass, _row_pass)
         arcs(tail, head, st, sc, yv, d1v, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, halpern, x_out)
         row_loop(st, sc, d1v, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
+
+    def _make_tables(self, chunks):
+        """The node tables (K x V pairs (s, t)) and ``chunks`` sets of coupling pairs (E each)."""
+        return (np.empty((self.K, self.V, 2), dtype=self.dtype),
+                np.empty((chunks, self.arcs, 2), dtype=self.dtype))
+
+    def _new_screening(self):
+        from scotopt.kernels import network_screen as screening
+
+        class CouplingScreening(screening.ArcScreening):
+            """Safe screening of the columns (k, a) of a multicommodity network with coupling rows:
+            ``network_screen``'s chunks, test and proof with a third row per column (the coupling
+            row KV + a, whose dual enters g_e with a plus sign and has a radius of its own)."""
+
+            def _max_active(self):
+                return screening.COUPLED_MAX_ACTIVE_FRACTION
+
+            def _per_node_max_active(self):
+                return screening.COUPLED_PER_NODE_MAX_ACTIVE
+
+            def _scan(self, tail, head, centre, radii, columns, unit, offsets, active, fill, cap):
+                x, x0, c, lv, uv, d2 = columns
+                scan = _screen_coupled_parallel if offsets.shape[0] > 1 else _screen_coupled
+                scan(tail, head, step.K, step.V, centre, radii, x, x0, c, lv, d2, unit, offsets, active, fill, cap)
+
+            def _index_types(self, tail, head):
+                index = np.int32 if step.rows < 2**31 else np.int64
+                return [np.dtype(index)] * 3
+
+            def _short_indices(self, tail, head, active, out):
+                _coupled_indices(active, tail, head, step.K, step.V, *out)
+
+            def _run_screened(self, screen, rows, scalars, outputs):
+                return step._iterate_active(screen, rows, scalars, outputs)
+
+        step = self
+        return CouplingScreening(self)
+
+    def _iterate_active(self, screen, rows, scalars, outputs):
+        """One iteration over a screen's active columns (``network_screen``; the rows all
+        updated); the commodity ranges on the threads as in :meth:`_iterate`. False where the
+        kernels failed."""
+        xv, x0v, c, lv, uv, d2v = screen.columns
+        yv, axv, y0v, ax0v, d1v, lb, ub = rows
+        tau, sigma, neg_sigma, a, b, anchor = scalars
+        x_out, y_out, ax_out = outputs
+        rt, rh, rc = screen.indices
+
+        def run(chunks):
+            chunks = min(chunks, self.K)
+            st, sc = self._tables(True, chunks, self._make_tables)
+            # range p's first active column: the first at or after column (K p / P) E
+            starts = np.array([self.K * p // chunks * self.arcs for p in range(chunks + 1)], dtype=np.int64)
+            bounds = np.searchsorted(screen.active, starts).astype(np.int64)
+            arcs, row_loop = ((_active_pass_parallel, _row_pass_parallel) if chunks > 1
+                              else (_active_pass, _row_pass))
+            arcs(bounds, rt, rh, rc, st, sc, yv, d1v, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, x_out)
+            row_loop(st, sc, d1v, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, True, y_out, ax_out)
+
+        return self._launch(run, arcs=max(screen.active.shape[0], self.rows))
 
     def matvec(self, params, x):
         operands = self._product_operands(params, x, self.E)

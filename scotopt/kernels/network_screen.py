@@ -6,6 +6,9 @@ x = x0 = 0 with a reduced cost that keeps them there for the next 64 iterations.
 an iteration (``network_fused.py``, loop 2) is then a fixed point: x^_a = proj(0 - tau (c_a -
 g_a)) = 0 while c_a - g_a >= 0, so x+_a = 0 and nothing is added to the node sums. This module
 runs chunks of iterations over the other arcs only, with a test that makes the skipping exact.
+Several commodities with coupling rows (``network_fused_mmcf``) screen their columns (k, a) the
+same way; each meets a third row, the coupling row of arc a, whose term enters the test with its
+own radius (:class:`ArcScreening`'s layout methods, overridden there).
 
 The test (safe screening, in the sense of El Ghaoui, Viallon and Rabbani,
 "Safe feature elimination in sparse supervised learning", arXiv:1009.3515, 2010: a rule that
@@ -79,6 +82,13 @@ RADIUS_GROWTH = 2.0  # radius = this x the last chunk's drift; after a violation
 RADIUS_FLOOR = 0.1  # no node's radius below this share of the largest (ArcScreening._first_screen)
 PER_NODE_RADII = True  # a radius per node where one radius leaves too many arcs active
 PER_NODE_MAX_ACTIVE = 0.05  # ... and at most this share active with them (see ArcScreening._first_screen)
+# The same two limits for several commodities with coupling rows (network_fused_mmcf): a screened
+# iteration there still updates every row (a quarter as many as columns on CommaLAB's grids), so
+# the screen pays later, and CommaLAB grid11 settles at 11-12 % active. Up to 30 % (10 % with
+# radii per row) took grid11 from 26 s to 19-23 s, against no screened iteration at 10 % / 5 %
+# (bench/README.md, session 26).
+COUPLED_MAX_ACTIVE_FRACTION = 0.3
+COUPLED_PER_NODE_MAX_ACTIVE = 0.1
 ONE_TABLE = True  # see ArcScreening._screened_iteration
 
 if nf.numba is not None:
@@ -219,9 +229,9 @@ def _carve(count: int, dtypes) -> list:
 class Screen:
     """The active arcs of one centre and its radii: their positions and short copies of their data."""
 
-    def __init__(self, active, tail, head, columns):
+    def __init__(self, active, indices, columns):
         self.active = active
-        self.tail, self.head = tail, head
+        self.indices = indices  # the active arcs' row indices: (tail, head), or the layout's own
         self.columns = columns  # (x, x0, c, lv, uv, d2) of the active arcs (scalars stay scalars)
         self.spare = None  # a short x no iterate holds any more (see ArcScreening._screened_iteration)
         self.own_rows = []  # the (y, A x) this screen's last iteration wrote
@@ -259,7 +269,7 @@ class ArcScreening:
         tail, head, columns, rows = operands
         vectors.clear()
         dt = step.dtype
-        d2s = columns[5] if np.ndim(columns[5]) == 0 else dt.type(1)
+        d2s = columns[5] if np.ndim(columns[5]) == 0 and step.fold_scalar_d2 else dt.type(1)
         d1v = rows[4]
         sizes = tuple(dt.type(v) for v in (tau, sigma, neg_sigma))
         unit = float(np.finfo(dt).eps) / 2.0
@@ -329,13 +339,13 @@ class ArcScreening:
             np.maximum(drift, drift.dtype.type(RADIUS_FLOOR * top), out=drift)
             drift *= drift.dtype.type(RADIUS_GROWTH)
             radii = drift
-            most = min(PER_NODE_MAX_ACTIVE, MAX_ACTIVE_FRACTION)
+            most = min(self._per_node_max_active(), self._max_active())
             screen = self._build(tail, head, columns, centre, radii, unit, most)
             self.per_node_screens += screen is not None
         return screen, radii
 
     def _one_radius(self, radius):
-        return np.broadcast_to(np.float32(radius), (self.step.V,))
+        return np.broadcast_to(np.float32(radius), (self.step.rows,))
 
     def _grown(self, y, d1, d2s, centre, radii):
         """The radii after a violation at ``y``: per node, max(Delta_v, RADIUS_GROWTH g_v) (the
@@ -364,13 +374,11 @@ class ArcScreening:
         if radii is None:
             return None
         step = self.step
-        x, x0, c, lv, uv, d2 = columns
         chunks = nf.parallel_chunks(step.E)
-        scan = _screen_parallel if chunks > 1 else _screen
         counts = np.zeros(chunks, dtype=np.int64)
         index_type = np.int32 if step.E < 2**31 else np.int64
-        cap = int((MAX_ACTIVE_FRACTION if most is None else most) * step.E)
-        scan(tail, head, centre, radii, x, x0, c, lv, d2, unit, counts, np.empty(0, index_type), False, cap)
+        cap = int((self._max_active() if most is None else most) * step.E)
+        self._scan(tail, head, centre, radii, columns, unit, counts, np.empty(0, index_type), False, cap)
         total = int(counts.sum())
         if total > cap:
             return None
@@ -378,20 +386,63 @@ class ArcScreening:
         # one block for the positions and every short copy (a spare x included): one allocation
         # per screen, none per iteration, so the heap does not fragment over a solve
         vectors = [k for k, v in enumerate(columns) if np.ndim(v) != 0]
-        parts = _carve(total, [np.dtype(index_type), tail.dtype, head.dtype]
+        index_types = self._index_types(tail, head)
+        parts = _carve(total, [np.dtype(index_type), *index_types]
                        + [columns[k].dtype for k in vectors] + [columns[0].dtype])
         active = parts[0]
-        scan(tail, head, centre, radii, x, x0, c, lv, d2, unit, offsets, active, True, step.E)
+        self._scan(tail, head, centre, radii, columns, unit, offsets, active, True, step.E)
         step.release_columns()  # the whole-column outputs are not needed until the chunk ends
-        np.take(tail, active, out=parts[1])
-        np.take(head, active, out=parts[2])
+        indices = parts[1:1 + len(index_types)]
+        self._short_indices(tail, head, active, indices)
         short = list(columns)
-        for k, part in zip(vectors, parts[3:-1], strict=True):
+        for k, part in zip(vectors, parts[1 + len(index_types):-1], strict=True):
             np.take(columns[k], active, out=part)
             short[k] = part
-        screen = Screen(active, parts[1], parts[2], short)
+        screen = Screen(active, indices, short)
         screen.spare = parts[-1]
         return screen
+
+    # The layout: how a column meets the rows. One commodity: arc a at rows tail[a] (+1) and
+    # head[a] (-1). Subclasses (``network_fused_mmcf``'s ``CouplingScreening``) override these.
+
+    def _max_active(self):
+        """The largest share of active columns a screen may leave (else the chunk runs unscreened)."""
+        return MAX_ACTIVE_FRACTION
+
+    def _per_node_max_active(self):
+        """The same for a screen with a radius per node (:meth:`_first_screen`)."""
+        return PER_NODE_MAX_ACTIVE
+
+    def _scan(self, tail, head, centre, radii, columns, unit, offsets, active, fill, cap):
+        """The active arcs' count per chunk into ``offsets`` (``fill`` False), or their positions
+        into ``active`` from ``offsets`` on (``fill``): :func:`_screen`."""
+        x, x0, c, lv, uv, d2 = columns
+        scan = _screen_parallel if offsets.shape[0] > 1 else _screen
+        scan(tail, head, centre, radii, x, x0, c, lv, d2, unit, offsets, active, fill, cap)
+
+    def _index_types(self, tail, head):
+        """The dtypes of a screen's short index vectors."""
+        return [tail.dtype, head.dtype]
+
+    def _short_indices(self, tail, head, active, out):
+        """The active arcs' row indices into ``out`` (vectors of :meth:`_index_types`)."""
+        np.take(tail, active, out=out[0])
+        np.take(head, active, out=out[1])
+
+    def _run_screened(self, screen, rows, scalars, outputs):
+        """One iteration over the active arcs into ``outputs``; False where the kernels failed."""
+        step = self.step
+        n = screen.active.shape[0]
+        # one shared node table with the node loops on the threads where the active arcs are
+        # fewer than the nodes and the nodes many (NETGEN 10^7: 9.2 against 10.9 s of screened
+        # iterations over 2000 iterations, medians of 4 pairs); at 10^6 (125 k nodes) one thread
+        one_table = ONE_TABLE and n <= step.V and step.V >= nf.PARALLEL_MIN_ARCS
+        tail, head = screen.indices
+
+        def run(chunks):
+            step._iterate(chunks, True, tail, head, screen.columns, rows, scalars, outputs, shared_table=one_table)
+
+        return step._launch(run, arcs=step.V if one_table else n)
 
     def _full_iteration(self, tail, head, columns, rows, scalars):
         """One iteration over every arc: [x+, y+, (A x)+]."""
@@ -414,22 +465,10 @@ class ArcScreening:
         return int(count[0])
 
     def _screened_iteration(self, screen, rows, scalars):
-        step = self.step
-        n = screen.active.shape[0]
         # the x of two iterations ago is free (only the screen holds it): a chunk allocates no
         # short vector per iteration (heap fragmentation: RSS)
         outputs = (screen.spare, self._row_output(screen), self._row_output(screen))
-
-        # one shared node table with the node loops on the threads where the active arcs are
-        # fewer than the nodes and the nodes many (NETGEN 10^7: 9.2 against 10.9 s of screened
-        # iterations over 2000 iterations, medians of 4 pairs); at 10^6 (125 k nodes) one thread
-        one_table = ONE_TABLE and n <= step.V and step.V >= nf.PARALLEL_MIN_ARCS
-
-        def run(chunks):
-            step._iterate(chunks, True, screen.tail, screen.head, screen.columns, rows, scalars, outputs,
-                          shared_table=one_table)
-
-        if not step._launch(run, arcs=step.V if one_table else n):
+        if not self._run_screened(screen, rows, scalars, outputs):
             raise RuntimeError("fused network kernels failed during a screened chunk")
         screen.spare, screen.columns[0] = screen.columns[0], outputs[0]
         # this iteration's (y, A x) came in as the last one's outputs when the screen made them:
@@ -448,7 +487,7 @@ class ArcScreening:
     def _expand(self, screen, x_short):
         """The whole x: zero on the frozen arcs, ``x_short`` on the active ones. Ends ``screen``: its
         short copies go before the whole vector exists (the peak of a screened chunk)."""
-        screen.tail = screen.head = screen.columns = screen.spare = None
+        screen.indices = screen.columns = screen.spare = None
         full = self.step._column_output()
         full.fill(0)
         full[screen.active] = x_short
