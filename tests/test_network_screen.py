@@ -86,20 +86,35 @@ def test_screened_chunks_equal_unscreened(monkeypatch, dtype, rtol, d2_per_arc, 
     and iterates, with arcs skipped (every share of active arcs allowed) and, with tiny radii,
     the screen rebuilt after violations. ``per_node``: the one radius made infinite (every arc
     active, more than the 99 % allowed), so that every screen has a radius per node."""
-    monkeypatch.setattr(network_screen, "MAX_ACTIVE_FRACTION", 0.99 if per_node else 1.0)
-    monkeypatch.setattr(network_screen, "RADIUS_GROWTH", growth)
-    if per_node:
-        monkeypatch.setattr(network_screen, "PER_NODE_MAX_ACTIVE", 0.99)
-        monkeypatch.setattr(network_screen.ArcScreening, "_one_radius",
-                            lambda self, radius: np.broadcast_to(np.float32(np.inf), (self.step.rows,)))
+    allow_every_screen(monkeypatch, per_node, growth, "")
     xp, op, data, start = network_problem(dtype, d2_per_arc)
     assert np.ndim(op.params[3]) == int(d2_per_arc)
+    assert_screened_equals_plain(xp, op, data, start, rtol, per_node, growth)
+
+
+def allow_every_screen(monkeypatch, per_node, growth, prefix):
+    """Caps that let every screen through (``prefix`` "COUPLED_" for coupling rows), radii grown by
+    ``growth``; with ``per_node`` the one radius made infinite, so that every screen has a radius
+    per node."""
+    monkeypatch.setattr(network_screen, prefix + "MAX_ACTIVE_FRACTION", 0.99 if per_node else 1.0)
+    monkeypatch.setattr(network_screen, "RADIUS_GROWTH", growth)
+    if per_node:
+        monkeypatch.setattr(network_screen, prefix + "PER_NODE_MAX_ACTIVE", 0.99)
+        monkeypatch.setattr(network_screen.ArcScreening, "_one_radius",
+                            lambda self, radius: np.broadcast_to(np.float32(np.inf), (self.step.rows,)))
+
+
+def assert_screened_equals_plain(xp, op, data, start, rtol, per_node=None, growth=2.0):
+    """20 chunks screened (on ``op``) and unscreened (on a copy) from ``start``: columns skipped,
+    the same restarts and iterates to ``rtol``; per-node screens as ``per_node`` says (None: not
+    checked) and violations where ``growth`` < 1."""
     screened = chunks(xp, op, data, SCREENED, start, 20)
     plain = chunks(xp, op.with_params(op.params), data, UNSCREENED, start, 20)
     screening = screening_of(op)
     assert screening.screened_iterations > 0
     assert screening.active_sum / screening.screened_iterations < 0.9
-    assert (screening.per_node_screens > 0) == per_node
+    if per_node is not None:
+        assert (screening.per_node_screens > 0) == per_node
     if growth < 1:
         assert screening.violations > 0
     assert float(screened.restarts) == float(plain.restarts) >= 2
@@ -122,14 +137,8 @@ def test_screened_chunks_on_two_threads_equal_unscreened(monkeypatch, one_table)
     kernel = network_fused._shared_table_pass
     monkeypatch.setattr(network_fused, "_shared_table_pass", lambda *args: calls.append(1) or kernel(*args))
     xp, op, data, start = network_problem(np.float64, False, nodes=1000, arcs=2000)
-    screened = chunks(xp, op, data, SCREENED, start, 20)
+    assert_screened_equals_plain(xp, op, data, start, 1e-10)
     assert bool(calls) == one_table
-    plain = chunks(xp, op.with_params(op.params), data, UNSCREENED, start, 20)
-    assert screening_of(op).screened_iterations > 0
-    assert float(screened.restarts) == float(plain.restarts) >= 2
-    for name in ("x", "y", "ax"):
-        s, p = getattr(screened, name), getattr(plain, name)
-        assert float(np.max(np.abs(s - p))) <= 1e-10 * max(float(np.max(np.abs(p))), 1.0), name
 
 
 def rng_costs(size):
@@ -315,26 +324,10 @@ def mmcf_problem(dtype):
 @pytest.mark.parametrize("per_node", [False, True])
 def test_multicommodity_screened_chunks_equal_unscreened(monkeypatch, dtype, rtol, growth, per_node):
     """As :func:`test_screened_chunks_equal_unscreened`, on a multicommodity LP with coupling rows."""
-    monkeypatch.setattr(network_screen, "COUPLED_MAX_ACTIVE_FRACTION", 0.99 if per_node else 1.0)
-    monkeypatch.setattr(network_screen, "RADIUS_GROWTH", growth)
-    if per_node:
-        monkeypatch.setattr(network_screen, "COUPLED_PER_NODE_MAX_ACTIVE", 0.99)
-        monkeypatch.setattr(network_screen.ArcScreening, "_one_radius",
-                            lambda self, radius: np.broadcast_to(np.float32(np.inf), (self.step.rows,)))
+    allow_every_screen(monkeypatch, per_node, growth, "COUPLED_")
     xp, op, data, start = mmcf_problem(dtype)
     assert type(op._fused).__name__ == "FusedMulticommodityStep"
-    screened = chunks(xp, op, data, SCREENED, start, 20)
-    plain = chunks(xp, op.with_params(op.params), data, UNSCREENED, start, 20)
-    screening = screening_of(op)
-    assert screening.screened_iterations > 0
-    assert screening.active_sum / screening.screened_iterations < 0.9
-    assert (screening.per_node_screens > 0) == per_node
-    if growth < 1:
-        assert screening.violations > 0
-    assert float(screened.restarts) == float(plain.restarts) >= 2
-    for name in ("x", "y", "ax"):
-        s, p = getattr(screened, name), getattr(plain, name)
-        assert float(np.max(np.abs(s - p))) <= rtol * max(float(np.max(np.abs(p))), 1.0), name
+    assert_screened_equals_plain(xp, op, data, start, rtol, per_node, growth)
 
 
 @pytest.mark.usefixtures("two_chunks")
@@ -347,14 +340,8 @@ def test_multicommodity_screened_chunks_on_two_threads_equal_unscreened(monkeypa
     monkeypatch.setattr(network_fused_mmcf, "_active_pass_parallel",
                         lambda bounds, *args: ranges.append(bounds.shape[0] - 1) or kernel(bounds, *args))
     xp, op, data, start = mmcf_problem(np.float64)
-    screened = chunks(xp, op, data, SCREENED, start, 20)
+    assert_screened_equals_plain(xp, op, data, start, 1e-10)
     assert ranges and set(ranges) == {2}
-    plain = chunks(xp, op.with_params(op.params), data, UNSCREENED, start, 20)
-    assert screening_of(op).screened_iterations > 0
-    assert float(screened.restarts) == float(plain.restarts) >= 2
-    for name in ("x", "y", "ax"):
-        s, p = getattr(screened, name), getattr(plain, name)
-        assert float(np.max(np.abs(s - p))) <= 1e-10 * max(float(np.max(np.abs(p))), 1.0), name
 
 
 def test_multicommodity_screened_solve_matches_highs():
