@@ -166,35 +166,50 @@ def test_frozen_arcs_stay_at_zero_for_any_point_within_the_radii(dtype, d2_per_a
     st, sh = centre[tail].astype(np.float64), centre[head].astype(np.float64)
     threshold = (st - sh + room) * scale
     slack = 8 * unit * (np.abs(threshold) + (np.abs(st) + np.abs(sh) + room) * scale)
-    at_edge = np.arange(E) % 2 == 0
     spread = (st - sh + rng_costs(E) * 2 * room) * scale  # around the threshold
-    c = np.where(at_edge, threshold + 2.5 * slack, spread).astype(dtype)
-    below = ~at_edge & (c.astype(np.float64) < threshold)
-    zero = np.zeros(E, dtype=dtype)
     lv = network_fused._operand(data.var_lb, E, np.dtype(dtype))
     d2 = network_fused._operand(d2, E, np.dtype(dtype))
-    offsets = np.zeros(1, dtype=np.int64)
-    network_screen._screen(tail, head, centre, radii, zero, zero, c, lv, d2, unit, offsets,
-                           np.empty(0, np.int32), False, E)
-    active = np.empty(int(offsets[0]), np.int32)
-    network_screen._screen(tail, head, centre, radii, zero, zero, c, lv, d2, unit,
-                           np.zeros(1, np.int64), active, True, E)
-    frozen = np.ones(E, bool)
+
+    def scan(c, zero, offsets, active, fill):
+        network_screen._screen(tail, head, centre, radii, zero, zero, c, lv, d2, unit, offsets, active, fill, E)
+
+    assert_frozen_columns_stay_at_zero(op, data, scan, threshold, slack, spread, centre, radii, d2s, start.y,
+                                       start.ax, rng, dtype)
+
+
+def assert_frozen_columns_stay_at_zero(op, data, scan, threshold, slack, spread, centre, radii, d2s, y_centre, ax,
+                                       rng, dtype):
+    """Costs: every other column a few round-offs above its frozen ``threshold`` (2.5 ``slack``),
+    the rest at ``spread``. ``scan(c, zero, offsets, active, fill)`` (two passes, as a screen's
+    build) must freeze 90 % of the former and none below its threshold; then for row values
+    pushed to the edge of ``radii`` around ``centre`` (``y_centre`` where a radius is 0) the
+    count outside agrees with NumPy's and T gives x^ = 0 on every frozen column."""
+    n = threshold.shape[0]
+    at_edge = np.arange(n) % 2 == 0
+    c = np.where(at_edge, threshold + 2.5 * slack, spread).astype(dtype)
+    below = ~at_edge & (c.astype(np.float64) < threshold)
+    zero = np.zeros(n, dtype=dtype)
+    counts = np.zeros(1, dtype=np.int64)
+    scan(c, zero, counts, np.empty(0, np.int32), False)
+    active = np.empty(int(counts[0]), np.int32)
+    scan(c, zero, np.zeros(1, np.int64), active, True)
+    frozen = np.ones(n, bool)
     frozen[active] = False
     assert frozen[at_edge].mean() > 0.9 and below.sum() > 50 and not frozen[below].any()
+    d1 = op.params[2]
     data = data._replace(c=c)
     tau, sigma, neg_sigma = (dtype(v) for v in (0.5, 0.5, -0.5))
     checked = 0
     for _ in range(20):
-        shift = rng.choice([-1.0, 1.0], V) * radii * (1 - 1e-3)  # at the edge, inside after rounding
+        shift = rng.choice([-1.0, 1.0], radii.shape[0]) * radii * (1 - 1e-3)  # at the edge, inside after rounding
         y = ((centre + shift) / (d1.astype(np.float64) * float(d2s))).astype(dtype)
-        y = np.where(radii > 0, y, start.y)  # radius 0: the centre itself
+        y = np.where(radii > 0, y, y_centre)  # radius 0: the centre itself
         s = network_screen.node_values(y, d1, d2s).astype(np.float64)
         outside = int(np.sum(np.abs(s - centre) > radii))
         assert network_screen._outside(y, d1, d2s, centre, radii) == outside
         if outside:
             continue  # rounding pushed a value out: not a point the rule covers
-        x_hat, _, _ = op.fused_map(data, zero, y, start.ax, tau, sigma, neg_sigma)
+        x_hat, _, _ = op.fused_map(data, zero, y, ax, tau, sigma, neg_sigma)
         assert np.all(x_hat[frozen] == 0)
         checked += 1
     assert checked >= 10
@@ -393,33 +408,13 @@ def test_frozen_columns_stay_at_zero_with_coupling_rows_at_the_edge_of_their_rad
     st, sh, sr = (centre[r].astype(np.float64) for r in (rt, rh, rr))
     threshold = (st - sh + sr + room) * scale
     slack = 8 * unit * (np.abs(threshold) + (np.abs(st) + np.abs(sh) + np.abs(sr) + room) * scale)
-    at_edge = np.arange(n) % 2 == 0
     spread = (st - sh + sr + rng_costs(n) * 2 * room) * scale
-    c = np.where(at_edge, threshold + 2.5 * slack, spread).astype(dtype)
-    below = ~at_edge & (c.astype(np.float64) < threshold)
-    zero = np.zeros(n, dtype=dtype)
     lv = network_fused._operand(data.var_lb, n, np.dtype(dtype))
     d2v = network_fused._operand(d2, n, np.dtype(dtype))
-    counts = np.zeros(1, dtype=np.int64)
-    network_fused_mmcf._screen_coupled(tail, head, K, V, centre, radii, zero, zero, c, lv, d2v, unit, counts,
-                                       np.empty(0, np.int32), False, n)
-    active = np.empty(int(counts[0]), np.int32)
-    network_fused_mmcf._screen_coupled(tail, head, K, V, centre, radii, zero, zero, c, lv, d2v, unit,
-                                       np.zeros(1, np.int64), active, True, n)
-    frozen = np.ones(n, bool)
-    frozen[active] = False
-    assert frozen[at_edge].mean() > 0.9 and below.sum() > 50 and not frozen[below].any()
-    data = data._replace(c=c)
-    tau, sigma, neg_sigma = (dtype(v) for v in (0.5, 0.5, -0.5))
-    checked = 0
-    for _ in range(20):
-        shift = rng.choice([-1.0, 1.0], fused.rows) * radii * (1 - 1e-3)
-        y = ((centre + shift) / d1.astype(np.float64)).astype(dtype)
-        y = np.where(radii > 0, y, y_centre)
-        s = network_screen.node_values(y, d1, dtype(1)).astype(np.float64)
-        if np.any(np.abs(s - centre) > radii):
-            continue  # rounding pushed a value out: not a point the rule covers
-        x_hat, _, _ = op.fused_map(data, zero, y, start.ax, tau, sigma, neg_sigma)
-        assert np.all(x_hat[frozen] == 0)
-        checked += 1
-    assert checked >= 10
+
+    def scan(c, zero, offsets, active, fill):
+        network_fused_mmcf._screen_coupled(tail, head, K, V, centre, radii, zero, zero, c, lv, d2v, unit, offsets,
+                                           active, fill, n)
+
+    assert_frozen_columns_stay_at_zero(op, data, scan, threshold, slack, spread, centre, radii, dtype(1), y_centre,
+                                       start.ax, rng, dtype)
