@@ -14,8 +14,9 @@ number of variables.
 
 Rules (the same as bench/network.py):
 - memory: each size in a fresh process; ``peak B/var`` = (VmHWM during ``to_lp`` + solve -
-  VmRSS after the model was built) / variables, float32 iterates on the NumPy backend, the
-  float64 LP data, the host float64 KKT verification and the returned Result included. The
+  VmRSS after the model was built and the heap's free pages were returned) / variables, float32
+  iterates on the NumPy backend, the float64 LP data, the host float64 KKT verification and the
+  returned Result included. The
   model's own arrays (demand scenarios, costs) are reported separately (``model B/var``).
 - periter: STREAM triad measured in the same process; time per iteration = difference of two
   solves (64 and 64 + N iterations) over N. Bytes per iteration: :func:`compulsory_bytes`.
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from network import _reset_peak, _status_kb, malloc_reuse, run_child, stream_triad, write  # noqa: E402
+from network import _reset_peak, _status_kb, _trim_heap, malloc_reuse, run_child, stream_triad, write  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -73,12 +74,17 @@ def memory_child(variables: float, iterations: int, seed: int) -> dict:
     import scotopt
 
     instance_for(1e4, seed).solve(eps=1e-4, dtype="float32", iteration_limit=64)  # load the code
+    # each baseline after the heap's free pages went back (network.py's _trim_heap): the solver
+    # gives them back during a solve (scotopt.kernels.pages), which took the peak below a
+    # baseline that still counted them (a negative B/var on small instances, session 26)
+    _trim_heap()
     base = _status_kb("VmRSS")
     _reset_peak()
     t0 = time.perf_counter()
     model = instance_for(variables, seed)
     gen_seconds = time.perf_counter() - t0
     model_bytes = _status_kb("VmRSS") - base
+    _trim_heap()
     base_solve = _status_kb("VmRSS")
     _reset_peak()
     t0 = time.perf_counter()
