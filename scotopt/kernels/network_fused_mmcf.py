@@ -42,6 +42,7 @@ from __future__ import annotations
 import numpy as np
 
 from scotopt.kernels import network_fused as single
+from scotopt.kernels import network_screen as screening
 from scotopt.kernels.network_fused import numba
 
 if numba is not None:
@@ -329,35 +330,6 @@ class FusedMulticommodityStep(single.FusedNetworkStep):
                 np.empty((chunks, self.arcs, 2), dtype=self.dtype))
 
     def _new_screening(self):
-        from scotopt.kernels import network_screen as screening
-
-        class CouplingScreening(screening.ArcScreening):
-            """Safe screening of the columns (k, a) of a multicommodity network with coupling rows:
-            ``network_screen``'s chunks, test and proof with a third row per column (the coupling
-            row KV + a, whose dual enters g_e with a plus sign and has a radius of its own)."""
-
-            def _max_active(self):
-                return screening.COUPLED_MAX_ACTIVE_FRACTION
-
-            def _per_node_max_active(self):
-                return screening.COUPLED_PER_NODE_MAX_ACTIVE
-
-            def _scan(self, tail, head, centre, radii, columns, unit, offsets, active, fill, cap):
-                x, x0, c, lv, uv, d2 = columns
-                scan = _screen_coupled_parallel if offsets.shape[0] > 1 else _screen_coupled
-                scan(tail, head, step.K, step.V, centre, radii, x, x0, c, lv, d2, unit, offsets, active, fill, cap)
-
-            def _index_types(self, tail, head):
-                index = np.int32 if step.rows < 2**31 else np.int64
-                return [np.dtype(index)] * 3
-
-            def _short_indices(self, tail, head, active, out):
-                _coupled_indices(active, tail, head, step.K, step.V, *out)
-
-            def _run_screened(self, screen, rows, scalars, outputs):
-                return step._iterate_active(screen, rows, scalars, outputs)
-
-        step = self
         return CouplingScreening(self)
 
     def _iterate_active(self, screen, rows, scalars, outputs):
@@ -410,3 +382,31 @@ class FusedMulticommodityStep(single.FusedNetworkStep):
             sums[:] = _column_kkt(values, tail, head, d2v, self.K, self.V, c, xv, lv, uv)
 
         return tuple(self.dtype.type(v) for v in sums) if self._serial(run) else None
+
+
+class CouplingScreening(screening.ArcScreening):
+    """Safe screening of the columns (k, a) of a multicommodity network with coupling rows
+    (``step``: a :class:`FusedMulticommodityStep`): ``network_screen``'s chunks, test and proof
+    with a third row per column (the coupling row KV + a, whose dual enters g_e with a plus sign
+    and has a radius of its own)."""
+
+    def _max_active(self):
+        return screening.COUPLED_MAX_ACTIVE_FRACTION
+
+    def _per_node_max_active(self):
+        return screening.COUPLED_PER_NODE_MAX_ACTIVE
+
+    def _scan(self, tail, head, centre, radii, columns, unit, offsets, active, fill, cap):
+        x, x0, c, lv, uv, d2 = columns
+        scan = _screen_coupled_parallel if offsets.shape[0] > 1 else _screen_coupled
+        scan(tail, head, self.step.K, self.step.V, centre, radii, x, x0, c, lv, d2, unit, offsets, active, fill, cap)
+
+    def _index_types(self, tail, head):
+        index = np.int32 if self.step.rows < 2**31 else np.int64
+        return [np.dtype(index)] * 3
+
+    def _short_indices(self, tail, head, active, out):
+        _coupled_indices(active, tail, head, self.step.K, self.step.V, *out)
+
+    def _run_screened(self, screen, rows, scalars, outputs):
+        return self.step._iterate_active(screen, rows, scalars, outputs)
