@@ -18,6 +18,7 @@ solve's two column outputs cost 10-20 % of its time in page faults (session 26).
 
 from __future__ import annotations
 
+import functools
 import mmap
 
 import numpy as np
@@ -33,21 +34,23 @@ def block(size: int) -> np.ndarray:
     return np.frombuffer(mmap.mmap(-1, size), dtype=np.uint8)
 
 
-_LIBC = []
-
-
 def return_free_pages() -> None:
     """Give the heap's free pages back to the system (glibc's ``malloc_trim(0)``; nothing where
     the C library has no such call). For the moments after a phase freed arc-length vectors from
     the heap, before the next phase allocates others of other sizes: their pages would otherwise
     stay resident beside the new ones. It frees nothing that is in use and costs about a
     millisecond per hundred MB of free heap."""
-    if not _LIBC:
-        try:
-            import ctypes
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
-            _LIBC.append(ctypes.CDLL(None).malloc_trim)
-        except (OSError, AttributeError):
-            _LIBC.append(None)
-    if _LIBC[0] is not None:
-        _LIBC[0](0)
+
+@functools.cache
+def _malloc_trim():
+    """The C library's ``malloc_trim``, or None."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
