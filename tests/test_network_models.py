@@ -16,6 +16,7 @@ import pytest
 import scipy.sparse as sp
 
 from scotopt import LP, InvalidProblemError, Status
+from scotopt.bench.peers import ortools_min_cost_flow_arrays
 from scotopt.io.commalab import CommaLabFormatError, read_commalab
 from scotopt.io.dimacs import DimacsFormatError, read_dimacs, write_dimacs
 from scotopt.models import MinCostFlow, MultiCommodityFlow
@@ -43,21 +44,9 @@ DIMACS_LARGE = ["netgen_8_13a", "netgen_8_14a"]
 
 def ortools_cost(tail, head, capacity, cost, supply, lower=None):
     """OR-Tools SimpleMinCostFlow optimum (lower bounds shifted out)."""
-    supply = np.array(supply, dtype=np.float64)
-    capacity = np.array(capacity, dtype=np.float64)
-    shift = 0.0
-    if lower is not None and np.any(lower):
-        np.subtract.at(supply, tail, lower)
-        np.add.at(supply, head, lower)
-        capacity = capacity - lower
-        shift = float(np.dot(lower, cost))
-    s = min_cost_flow.SimpleMinCostFlow()
-    s.add_arcs_with_capacity_and_unit_cost(
-        np.asarray(tail, np.int32), np.asarray(head, np.int32), capacity.astype(np.int64), np.asarray(cost, np.int64)
-    )
-    s.set_nodes_supplies(np.arange(len(supply), dtype=np.int32), supply.astype(np.int64))
-    assert s.solve() == s.OPTIMAL
-    return s.optimal_cost() + shift
+    optimal, value, *_ = ortools_min_cost_flow_arrays(tail, head, capacity, cost, supply, lower)
+    assert optimal
+    return value
 
 
 def assert_feasible_integral(model, flow):

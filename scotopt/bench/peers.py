@@ -214,7 +214,14 @@ def solve_ortools_pdlp(
 # ---------------------------------------------------------------------------- SimpleMinCostFlow
 
 def ortools_min_cost_flow(model):
-    """Solve a :class:`scotopt.models.MinCostFlow` (integral data) with OR-Tools SimpleMinCostFlow.
+    """Solve a :class:`scotopt.models.MinCostFlow` (integral data) with OR-Tools SimpleMinCostFlow:
+    :func:`ortools_min_cost_flow_arrays` on the model's data (model order)."""
+    return ortools_min_cost_flow_arrays(model.tail, model.head, model.capacity, model.cost, model.supply,
+                                        model.lower)
+
+
+def ortools_min_cost_flow_arrays(tail, head, capacity, cost, supply, lower=None):
+    """OR-Tools SimpleMinCostFlow on integral arc data (capacities above 2^62 clipped to it).
 
     SimpleMinCostFlow has no lower bounds: they are shifted out (f = g + lower, capacity - lower,
     supply - N lower, cost + cost@lower) and back. Returns ``(optimal, cost, flow, solve_seconds,
@@ -223,25 +230,28 @@ def ortools_min_cost_flow(model):
     from ortools.graph.python import min_cost_flow
 
     t0 = time.perf_counter()
-    lower, supply, capacity = model.lower, model.supply, model.capacity
+    tail, head = np.asarray(tail), np.asarray(head)
+    capacity, cost = np.asarray(capacity, dtype=np.float64), np.asarray(cost)
+    supply = np.asarray(supply, dtype=np.float64)
+    lower = np.zeros(tail.shape[0]) if lower is None else np.asarray(lower, dtype=np.float64)
+    num_nodes = supply.shape[0]
     if np.any(lower):
-        supply = supply - np.bincount(model.tail, lower, model.num_nodes) + np.bincount(model.head, lower,
-                                                                                       model.num_nodes)
+        supply = supply - np.bincount(tail, lower, num_nodes) + np.bincount(head, lower, num_nodes)
         capacity = capacity - lower
     s = min_cost_flow.SimpleMinCostFlow()
     s.add_arcs_with_capacity_and_unit_cost(
-        model.tail.astype(np.int32),
-        model.head.astype(np.int32),
+        tail.astype(np.int32),
+        head.astype(np.int32),
         np.minimum(capacity, 2.0**62).astype(np.int64),
-        model.cost.astype(np.int64),
+        cost.astype(np.int64),
     )
-    s.set_nodes_supplies(np.arange(model.num_nodes, dtype=np.int32), supply.astype(np.int64))
+    s.set_nodes_supplies(np.arange(num_nodes, dtype=np.int32), supply.astype(np.int64))
     build = time.perf_counter() - t0
     t0 = time.perf_counter()
     status = s.solve()
     seconds = time.perf_counter() - t0
-    flow = np.asarray(s.flows(np.arange(model.num_arcs, dtype=np.int32)), dtype=np.float64) + lower
-    return status == s.OPTIMAL, float(s.optimal_cost()) + float(model.cost @ lower), flow, seconds, build
+    flow = np.asarray(s.flows(np.arange(tail.shape[0], dtype=np.int32)), dtype=np.float64) + lower
+    return status == s.OPTIMAL, float(s.optimal_cost()) + float(cost @ lower), flow, seconds, build
 
 
 def flow_potentials(model, flow, max_seconds: float = 120.0):
