@@ -21,6 +21,11 @@ is a row with its error and the run goes on, and each section skipped when the t
 5. ``lp``: Netlib / Kennington LPs from ``--data`` on scotopt-cupy, scotopt-jax and MPAX
    (r2HPDHG on JAX, the GPU peer) at ``eps``, each answer re-checked by
    :func:`scotopt.bench.verify.check` against index.csv's optimal objective.
+6. ``mmcf``: CommaLAB multicommodity flows (``--mmcf-instances`` from ``--mmcf-data``, largest
+   first) on ``--mmcf-backends`` at ``eps`` in float32, each answer's objective against
+   index.csv's published optimum and its KKT error from scotopt's float64 check on the host.
+   Their CPU peer, HiGHS IPM, runs one background process per instance (``--mmcf-peers``,
+   started first with the other peers).
 
 Results: ``OUT/gpu_results.json`` (rewritten after every row) and the log on stdout.
 Usage: ``python bench/gpu.py run --out DIR --budget 400 --data ../shared/data``.
@@ -304,8 +309,72 @@ def lp_collection(out: Path, data: Path, names, solvers, eps: float, time_limit:
 PEERS = ("highs-simplex", "highs-ipm", "pdlp", "mincostflow")
 
 
+def mmcf_index(data: Path) -> dict:
+    """CommaLAB's index.csv rows by instance name."""
+    import csv
+
+    with open(data / "index.csv") as f:
+        return {r["name"]: r for r in csv.DictReader(f)}
+
+
+def mmcf(out: Path, data: Path, names, backends, eps: float, time_limit: float, budget: float) -> None:
+    """CommaLAB multicommodity LPs on the GPU backends: seconds from the call (JAX compiles each new
+    shape inside it), objective error against the published optimum, float64 KKT on the host."""
+    from scotopt.io.commalab import read_commalab
+    from scotopt.solvers.kkt import kkt_report
+
+    index = mmcf_index(data)
+    for name in names:
+        if budget - elapsed() < 20:
+            row(out, section="mmcf", instance=name, skipped="budget")
+            continue
+        t = time.perf_counter()
+        model = read_commalab(data / index[name]["file"])
+        read_s = time.perf_counter() - t
+        reference = float(index[name]["optimal_objective"])
+        for backend in backends:
+            limit = min(time_limit, budget - elapsed() - 15)
+            if limit < 5:
+                row(out, section="mmcf", instance=name, backend=backend, skipped="budget")
+                continue
+            try:
+                t = time.perf_counter()
+                sol = model.solve(backend=backend, dtype="float32", eps=eps, time_limit=limit)
+                seconds = time.perf_counter() - t
+                kkt = kkt_report(model.lp, sol.result.x, sol.result.y)
+                row(out, section="mmcf", instance=name, vars=model.lp.num_vars, rows=model.lp.num_rows,
+                    commodities=model.num_commodities, backend=backend, dtype="float32", status=sol.status.name,
+                    seconds=seconds, time_limit=limit, setup_s=sol.result.setup_time,
+                    iterations=sol.result.iterations, obj_rel_error=abs(sol.objective - reference) / abs(reference),
+                    kkt_max=kkt.max_relative, read_s=read_s, device=sol.result.device)
+            except Exception as exc:  # noqa: BLE001
+                row(out, section="mmcf", instance=name, backend=backend, error=f"{type(exc).__name__}: {exc}"[:400])
+                log(traceback.format_exc())
+
+
+def mmcf_peer_rows(ns, base: dict) -> list:
+    """HiGHS on one CommaLAB instance (``ns.instance`` from ``ns.data``), rows like ``cmd_peer``'s."""
+    from scotopt.bench.families import explicit_lp
+    from scotopt.bench.peers import solve_highs
+    from scotopt.io.commalab import read_commalab
+    from scotopt.solvers.kkt import kkt_report
+
+    entry = mmcf_index(Path(ns.data))[ns.instance]
+    model = read_commalab(Path(ns.data) / entry["file"])
+    cpu = time.process_time()
+    res = solve_highs(explicit_lp(model), method=ns.solver.split("-")[1], time_limit=ns.time_limit,
+                      threads=ns.threads)
+    reference = float(entry["optimal_objective"])
+    has_x = res.get("x") is not None
+    return [{**base, "instance": ns.instance, "status": res["status"], "seconds": res["seconds"],
+             "cpu_s": time.process_time() - cpu, "objective": res.get("objective"),
+             "obj_rel_error": abs(res["objective"] - reference) / abs(reference) if has_x else math.nan,
+             "kkt_max": kkt_report(model.lp, res["x"], res["y"]).max_relative if has_x else math.nan,
+             "iterations": res.get("iterations")}]
+
+
 def cmd_peer(ns) -> None:
-    """One CPU peer on the e2e instance, written to ``ns.out`` as JSON rows.
+    """One CPU peer on the e2e instance (or a CommaLAB instance), written to ``ns.out`` as JSON rows.
 
     Peers: HiGHS dual simplex and IPM (``solve_highs``), OR-Tools PDLP at ``ns.eps`` with
     ``ns.threads`` threads, and (network only) OR-Tools SimpleMinCostFlow, whose exact optimum is
@@ -316,12 +385,15 @@ def cmd_peer(ns) -> None:
     from scotopt.bench.peers import ortools_min_cost_flow, solve_highs, solve_ortools_pdlp
     from scotopt.solvers.kkt import kkt_report
 
-    size = int(ns.size)
-    model = network_model(size) if ns.kind == "network" else inventory_model(size)
+    size = int(ns.size or 0)
     base = {"section": "peer", "kind": ns.kind, "size": size, "solver": ns.solver, "threads": ns.threads}
     t = time.perf_counter()
     cpu = time.process_time()
     try:
+        if ns.kind == "mmcf":
+            Path(ns.out).write_text(json.dumps(mmcf_peer_rows(ns, base), default=str))
+            return
+        model = network_model(size) if ns.kind == "network" else inventory_model(size)
         if ns.solver == "mincostflow":
             ok, cost, flow, seconds, build = ortools_min_cost_flow(model)
             rows = [{**base, "status": "OPTIMAL" if ok else "FAIL", "seconds": seconds, "build_s": build,
@@ -358,6 +430,20 @@ def start_peers(out: Path, size: int, eps: float, time_limit: float, solvers, th
     return started
 
 
+def start_mmcf_peers(out: Path, data: Path, names, time_limit: float, solver: str, threads: int) -> list:
+    """One background HiGHS process per CommaLAB instance; returns (process, result file) pairs."""
+    started = []
+    for name in names:
+        target = out / f"peer_mmcf_{name}_{solver}.json"
+        command = [sys.executable, __file__, "peer", "--kind", "mmcf", "--instance", name, "--data", str(data),
+                   "--solver", solver, "--time-limit", str(time_limit), "--out", str(target),
+                   "--threads", str(threads)]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                                   stderr=open(out / f"peer_mmcf_{name}_{solver}.err", "w"))
+        started.append((process, target))
+    return started
+
+
 # ------------------------------------------------------------------------------------ main
 
 
@@ -373,6 +459,10 @@ def cmd_run(ns) -> None:
     wanted = set(ns.sections.split(","))
     peers = start_peers(out, int(ns.e2e_size), ns.eps, ns.peer_time_limit, ns.peers.split(","), ns.peer_threads) \
         if "peers" in wanted else []
+    mmcf_names = ns.mmcf_instances.split(",")
+    if "mmcf" in wanted and ns.mmcf_peers:
+        peers += start_mmcf_peers(out, Path(ns.mmcf_data), ns.mmcf_peers.split(","), ns.peer_time_limit,
+                                  ns.mmcf_peer_solver, ns.mmcf_peer_threads)
     section("env", budget, 0, out)(env_info)
     bandwidth = section("triad", budget, 5, out)(device_triad)
     if bandwidth:
@@ -392,6 +482,9 @@ def cmd_run(ns) -> None:
     if "lp" in wanted:
         section("lp", budget, 20, out)(lp_collection, out, Path(ns.data), ns.lps.split(","), ns.lp_solvers.split(","),
                                        ns.eps, ns.time_limit, budget, ns.mpax_iterations)
+    if "mmcf" in wanted:
+        section("mmcf", budget, 20, out)(mmcf, out, Path(ns.mmcf_data), mmcf_names, ns.mmcf_backends.split(","),
+                                         ns.eps, ns.mmcf_time_limit, budget)
     for process, target in peers:
         try:
             process.wait(timeout=max(1.0, budget + 20 - elapsed()))
@@ -424,12 +517,21 @@ def main(argv=None) -> None:
     r.add_argument("--peers", default=",".join(PEERS), help="CPU peers run in background processes")
     r.add_argument("--peer-threads", type=int, default=4, help="threads of OR-Tools PDLP and HiGHS IPM")
     r.add_argument("--sections", default="periter,e2e,lp,peers",
-                   help="which of periter, e2e, lp, peers (env and triad always run)")
+                   help="which of periter, e2e, lp, peers, mmcf (env and triad always run)")
     r.add_argument("--lp-solvers", default="scotopt-cupy,scotopt-jax,mpax")
     r.add_argument("--lps", default=DEFAULT_LPS)
     r.add_argument("--mpax-iterations", type=int, default=100_000)
+    r.add_argument("--mmcf-data", default=str(ROOT.parent / "shared" / "data" / "mmcf_commalab"))
+    r.add_argument("--mmcf-instances", default="grid15,planar1000,grid14,grid13,planar500,grid11,planar300,grid10")
+    r.add_argument("--mmcf-backends", default="jax")
+    r.add_argument("--mmcf-time-limit", type=float, default=90.0, help="seconds per scotopt MMCF solve")
+    r.add_argument("--mmcf-peers", default="", help="CommaLAB instances HiGHS solves in the background")
+    r.add_argument("--mmcf-peer-solver", default="highs-ipm", choices=["highs-ipm", "highs-simplex"])
+    r.add_argument("--mmcf-peer-threads", type=int, default=3)
     h = sub.add_parser("peer")
-    h.add_argument("--kind", choices=["network", "inventory"])
+    h.add_argument("--kind", choices=["network", "inventory", "mmcf"])
+    h.add_argument("--instance", help="with --kind mmcf: the CommaLAB instance")
+    h.add_argument("--data", help="with --kind mmcf: the CommaLAB folder (index.csv)")
     h.add_argument("--size", type=float)
     h.add_argument("--solver", choices=PEERS)
     h.add_argument("--eps", type=float, default=1e-4)

@@ -70,6 +70,26 @@ def test_gpu_script_runs_its_sections_without_a_gpu(tmp_path):
             assert abs(scotopt_objective[kind] - objective) <= 1e-3 * abs(objective), (solver, kind)
 
 
+@pytest.mark.skipif(not (DATA / "mmcf_commalab" / "index.csv").exists(), reason="shared CommaLAB data not found")
+def test_gpu_script_mmcf_section_without_a_gpu(tmp_path):
+    """bench/gpu.py's mmcf section on NumPy: scotopt and the background HiGHS IPM both reach
+    index.csv's published optimum of CommaLAB grid1 and planar30."""
+    pytest.importorskip("highspy")
+    _run("bench/gpu.py", "run", "--out", tmp_path, "--budget", "120", "--sections", "mmcf", "--mmcf-backends",
+         "numpy", "--mmcf-data", DATA / "mmcf_commalab", "--mmcf-instances", "grid1,planar30", "--mmcf-peers",
+         "grid1,planar30", "--mmcf-peer-threads", "1", "--mmcf-time-limit", "60", "--peer-time-limit", "60")
+    import json
+
+    rows = [r for r in json.loads((tmp_path / "gpu_results.json").read_text())["rows"] if "instance" in r]
+    assert all("error" not in r for r in rows), [r for r in rows if "error" in r]
+    for instance in ("grid1", "planar30"):
+        ours = [r for r in rows if r["instance"] == instance and r["section"] == "mmcf"]
+        highs = [r for r in rows if r["instance"] == instance and r["section"] == "peer"]
+        assert [r["status"] for r in ours] == ["OPTIMAL"] and [r["status"] for r in highs] == ["OPTIMAL"]
+        assert ours[0]["obj_rel_error"] <= 1e-3 and ours[0]["kkt_max"] <= 1e-4
+        assert highs[0]["obj_rel_error"] <= 1e-6
+
+
 @pytest.mark.slow
 def test_scaling_consensus_tiny(tmp_path):
     """bench/scaling.py's consensus study (host batch and 1, 2, 4 forced devices) at a tiny size."""

@@ -135,23 +135,31 @@ def test_commalab_against_published_optimum(shared_data, name):
     assert np.all(sol.capacity_prices >= 0)
 
 
-def test_multicommodity_aggregation_and_highs():
-    """aggregate="none" and "source" reach HiGHS's optimum of an explicit arc-flow LP built here."""
-    model = grid_multicommodity(4, 4, 12, seed=3)
-    E, V, K = model.num_arcs, model.num_nodes, len(model.demand)
-    N = sp.coo_matrix((np.ones(E), (model.tail, np.arange(E))), shape=(V, E)) - sp.coo_matrix(
-        (np.ones(E), (model.head, np.arange(E))), shape=(V, E)
+def explicit_arc_flow_lp(tail, head, cost, capacity, origin, destination, demand, num_nodes):
+    """CommaLAB's arc-flow LP, one commodity per OD pair, as an explicit matrix built here: node
+    balances per commodity, one coupling row per arc, x >= 0 and no bound per column."""
+    E, V, K = len(tail), num_nodes, len(demand)
+    N = sp.coo_matrix((np.ones(E), (tail, np.arange(E))), shape=(V, E)) - sp.coo_matrix(
+        (np.ones(E), (head, np.arange(E))), shape=(V, E)
     )
     A = sp.vstack([sp.kron(sp.identity(K), N), sp.kron(np.ones((1, K)), sp.identity(E))]).tocsr()
     b = np.zeros((K, V))
-    b[np.arange(K), model.origin] += model.demand
-    b[np.arange(K), model.destination] -= model.demand
-    lp = LP(
-        np.tile(model.cost, K),
+    np.add.at(b, (np.arange(K), origin), demand)
+    np.add.at(b, (np.arange(K), destination), -np.asarray(demand, dtype=float))
+    return LP(
+        np.tile(cost, K),
         A,
         np.concatenate([b.ravel(), np.full(E, -np.inf)]),
-        np.concatenate([b.ravel(), model.capacity]),
+        np.concatenate([b.ravel(), capacity]),
     )
+
+
+def test_multicommodity_aggregation_and_highs():
+    """aggregate="none" and "source" reach HiGHS's optimum of an explicit arc-flow LP built here."""
+    model = grid_multicommodity(4, 4, 12, seed=3)
+    V = model.num_nodes
+    lp = explicit_arc_flow_lp(model.tail, model.head, model.cost, model.capacity, model.origin,
+                              model.destination, model.demand, V)
     status, ref, _, _ = highs_solve(lp)
     assert status == "optimal"
     for aggregate in ("none", "source"):
@@ -170,6 +178,37 @@ def test_multicommodity_aggregation_and_highs():
         assert sol.status == Status.OPTIMAL
         assert abs(sol.objective - ref) / abs(ref) <= 1e-6
     assert m.num_commodities == len(np.unique(model.origin))
+
+
+def test_multicommodity_column_bound_is_the_commodity_supply_only_for_nonnegative_costs():
+    """x_ka <= min(capacity_a, supply_k) where every cost is >= 0, capacity_a alone otherwise; the
+    optimum equals HiGHS's on the explicit LP without column bounds in both cases. The second
+    network has a negative cycle 1 -> 2 -> 3 -> 1 of capacity 50 and a commodity of supply 2: its
+    optimum circulates 50 units, which the supply bound would cut off."""
+    tail, head = np.array([0, 1, 2, 3, 1, 0]), np.array([1, 2, 3, 1, 3, 3])
+    capacity = np.array([40.0, 50.0, 50.0, 50.0, np.inf, 7.0])
+    origin, destination, demand = np.array([0, 0, 1]), np.array([3, 2, 3]), np.array([2.0, 3.0, 4.0])
+    for cost, expect_supply_bound in ((np.array([1.0, 0.0, 2.0, 1.0, 5.0, 9.0]), True),
+                                      (np.array([1.0, -1.0, -1.0, -1.0, 5.0, 9.0]), False)):
+        for aggregate in ("source", "none"):
+            m = MultiCommodityFlow(tail, head, cost, capacity, origin, destination, demand,
+                                   aggregate=aggregate, num_nodes=4)
+            if aggregate == "source":  # commodities 0 (origin 0, supply 5) and 1 (origin 1, supply 4)
+                supply = np.array([5.0, 4.0])
+            else:
+                supply = demand
+            expected = np.tile(capacity, len(supply))
+            if expect_supply_bound:
+                expected = np.minimum(capacity[None, :], supply[:, None]).ravel()
+            np.testing.assert_array_equal(m.lp.var_ub, expected)
+            status, ref, _, _ = highs_solve(explicit_arc_flow_lp(tail, head, cost, capacity, origin, destination,
+                                                                 demand, 4))
+            assert status == "optimal"
+            sol = m.solve(eps=1e-8)
+            assert sol.status == Status.OPTIMAL
+            assert abs(sol.objective - ref) <= 1e-6 * (1 + abs(ref))
+            if not expect_supply_bound:
+                assert sol.flow[:, 1].sum() > 40  # the cycle carries more than any commodity's supply
 
 
 # ------------------------------------------------------------------------------ networkx
