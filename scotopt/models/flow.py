@@ -22,18 +22,24 @@ Linear multicommodity flow (CommaLAB's arc-flow model), commodities ``k = (o_k, 
     minimise    sum_k sum_a cost_a x_ka
     subject to  N x_k = demand_k (e_{o_k} - e_{d_k})       (node balance per commodity)
                 sum_k x_ka <= capacity_a                   (bundle / coupling rows)
-                0 <= x_ka <= min(capacity_a, supply_k)
+                x_ka >= 0
 
-``supply_k`` is commodity k's total supply (the sum of its positive balances). Where every cost
-is >= 0 this bound leaves the optimal value unchanged: removing the cycles of a feasible flow
-keeps it feasible and does not raise its cost, and an acyclic flow of commodity k decomposes into
-paths that carry supply_k in all, so none of its arcs carries more. Where some cost is negative
-the bound is ``capacity_a`` alone (CommaLAB's model). The coupling rows make ``x_ka <= capacity_a``
-redundant; the bound matters for the certificate: every column is boxed, so the dual objective
-charges each reduced cost r_ka < 0 with ``r_ka * bound_ka``. With ``capacity_a`` there, the
-float32 rounding noise of ~5.8 M reduced costs (about 1e-3 each, times capacities of 37,000 on
-CommaLAB grid15) held the relative gap at 2e-3; with ``supply_k`` (at most 2,600 there) the same
-iterate's gap is 6e-5 (bench/README.md, "A tighter bound per commodity").
+The bound x_ka <= capacity_a is implied by the coupling row and x >= 0, so the LP leaves it out:
+the same feasible set, and no column is boxed.
+
+Capacities that cannot bind. Where every cost of a min-cost flow is >= 0, its LP drops each
+capacity larger than the total supply S (that of the LP, in x = f - lower): removing the cycles of
+a feasible flow keeps it feasible and does not raise its cost, and an acyclic flow carries at most
+S on any arc, so the optimal value is unchanged, and by complementary slackness (that capacity is
+slack at an acyclic optimum) so is the set of optimal duals. The model's ``capacity`` stays the
+capacity as given.
+
+Why both matter: the dual objective charges each boxed column's negative reduced cost r with
+``r * bound``. The float32 noise of millions of reduced costs (about 1e-3 each) times bounds of
+37,000 (CommaLAB grid15's capacities) held the relative gap at 2e-3 however long PDHG ran, and
+times 1e9 (a capacity written for "uncapacitated") held a NETGEN network's at 1.0. Unbounded, the
+same noise is measured in the dual residual, against the costs (bench/README.md, "Bounds that
+cannot bind").
 
 ``aggregate="source"`` merges the commodities that share an origin into one (an exact
 reformulation for this model: the costs do not depend on the commodity, so any flow of the merged
@@ -280,6 +286,12 @@ class MinCostFlow:
             supply = supply - np.bincount(tail, lower, V) + np.bincount(head, lower, V)
             capacity = capacity - lower
             lower = np.broadcast_to(np.float64(0.0), (E,))
+        self._capacity_lp = None  # the LP-form capacities, kept only where some were dropped (module docstring)
+        if np.all(cost >= 0):
+            slack = np.isfinite(capacity) & (capacity > np.maximum(supply, 0.0).sum())
+            if slack.any():
+                self._capacity_lp, capacity = capacity, np.where(slack, np.inf, capacity)
+            del slack
         self.lp = LP(
             cost, self.operator, con_lb=supply, con_ub=supply, var_lb=lower, var_ub=capacity, c0=c0,
             name=name or "mincostflow",
@@ -287,12 +299,16 @@ class MinCostFlow:
         del cost, capacity, lower
 
     # the model keeps its data once, in the LP (float64) and the operator (int32), in model order;
-    # with lower bounds the LP holds capacity - lower and the model the lower bounds and supplies
+    # with lower bounds the LP holds capacity - lower and the model the lower bounds and supplies;
+    # where capacities that cannot bind were dropped (module docstring), the model keeps capacity - lower too
     tail = property(lambda self: self.operator.tail)
     head = property(lambda self: self.operator.head)
     cost = property(lambda self: self.lp.c)
     lower = property(lambda self: self.lp.var_lb if self._lower is None else self._lower)
-    capacity = property(lambda self: self.lp.var_ub if self._lower is None else self.lp.var_ub + self._lower)
+    _capacity_of_lp = property(lambda self: self.lp.var_ub if self._capacity_lp is None else self._capacity_lp)
+    capacity = property(
+        lambda self: self._capacity_of_lp if self._lower is None else self._capacity_of_lp + self._lower
+    )
     supply = property(lambda self: self.lp.con_lb if self._supply is None else self._supply)
 
     def flow_of(self, x):
@@ -392,7 +408,7 @@ class MinCostFlow:
         """min_{l<=f<=u} cost@f - y@(N f - supply): a lower bound on the optimum for any y."""
         y = np.asarray(potentials, dtype=np.float64)
         r = self.lp.c - self.operator.adjoint(y)
-        lo, up = self.lp.var_lb, self.lp.var_ub
+        lo, up = self.lp.var_lb, self._capacity_of_lp
         if np.any((r < 0) & np.isinf(up)):
             return -np.inf
         # on the shifted LP (f = x + lower) the same bound is its own plus c0: r@lower = c0 - y@(N lower)
@@ -491,18 +507,13 @@ class MultiCommodityFlow:
         self.commodity_of_pair = which
         self.origin, self.destination, self.demand = origin, destination, demand
         self.operator = NetworkMatrix(tail, head, V, num_commodities=K, coupling=True)
-        self.commodity_supply = np.maximum(balance, 0.0).sum(axis=1)
-        if np.all(cost >= 0):
-            column_ub = np.minimum(capacity[None, :], self.commodity_supply[:, None]).reshape(-1)
-        else:
-            column_ub = np.tile(capacity, K)
         self.lp = LP(
             np.tile(cost, K),
             self.operator,
             con_lb=np.concatenate([balance.reshape(-1), np.full(E, -np.inf)]),
             con_ub=np.concatenate([balance.reshape(-1), capacity]),
             var_lb=0.0,
-            var_ub=column_ub,
+            var_ub=np.inf,  # x_ka <= capacity_a is implied by the coupling row (module docstring)
             name=name or "mmcf",
         )
         self.cost, self.capacity = cost, capacity
