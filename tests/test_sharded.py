@@ -25,6 +25,7 @@ from scotopt.distributed.network import NetworkPartition
 from scotopt.models.generators import grid_multicommodity
 from scotopt.models.sharded_grid import assemble_grid, grid_shard
 from scotopt.status import InvalidOptionError
+from tests.problems import highs_solve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -141,6 +142,38 @@ def test_one_device_mesh_equals_the_plain_solve():
     assert plain.iterations == sharded.iterations
     np.testing.assert_allclose(sharded.x, plain.x, atol=1e-9)
     assert sharded.extra["shards"] == 1 and sharded.extra["comm_bytes_per_iteration"] == 0.0
+
+
+def test_sharded_flow_drops_capacities_that_cannot_bind():
+    """Capacities of 1e9 on a third of the arcs give the same iterates as +inf there (costs >= 0,
+    so they cannot bind), in float64 on the devices; the optimum is SciPy-HiGHS's of the assembled
+    instance with the capacities as given."""
+    import dataclasses
+
+    from scotopt.distributed.sharded_flow import solve_sharded_flow
+    from scotopt.models.sharded_grid import grid_shard
+
+    def shards_with(value):
+        def make(d, num):
+            shard = grid_shard(6, 8, d, num, seed=1)
+            big = shard.real & (np.arange(shard.capacity.size) % 3 == 0)
+            return dataclasses.replace(shard, capacity=np.where(big, value, shard.capacity))
+        return make
+
+    runs = [solve_sharded_flow(shards_with(value), eps=1e-6) for value in (1e9, np.inf)]
+    assert runs[0].status == runs[1].status == scotopt.Status.OPTIMAL
+    assert runs[0].iterations == runs[1].iterations
+    np.testing.assert_array_equal(runs[0].flow[0], runs[1].flow[0])
+    shards = [shards_with(1e9)(d, runs[0].shards) for d in range(runs[0].shards)]
+    tail, head, cost, capacity = (np.concatenate([getattr(s, f)[s.real] for s in shards])
+                                  for f in ("tail", "head", "cost", "capacity"))
+    supply = np.concatenate([s.supply for s in shards])[: 6 * 8]
+    arcs = np.arange(tail.size)
+    incidence = sp.csr_matrix((np.r_[np.ones(tail.size), -np.ones(tail.size)], (np.r_[tail, head], np.r_[arcs, arcs])),
+                              shape=(supply.size, tail.size))
+    status, reference, _, _ = highs_solve(scotopt.LP(cost, incidence, supply, supply, 0.0, capacity))
+    assert status == "optimal" and capacity.max() == 1e9
+    assert abs(runs[0].objective - reference) <= 1e-5 * abs(reference)
 
 
 # ----------------------------------------------------------------------------- 4 forced host devices

@@ -110,6 +110,16 @@ def scalar(array) -> float:
     return float(np.asarray(array.addressable_data(0)))
 
 
+def _without_slack_capacities(cost, capacity, supply):
+    """+inf for the capacities above the total supply where every cost is >= 0: they cannot bind
+    (an acyclic optimal flow carries at most the supply), and left in the LP they charge each
+    negative reduced cost with the capacity in the dual objective (scotopt.models.flow's module
+    docstring; MinCostFlow drops them the same way)."""
+    total = jnp.sum(jnp.maximum(supply, 0.0))
+    slack = jnp.all(cost >= 0) & jnp.isfinite(capacity) & (capacity > total)
+    return jnp.where(slack, jnp.inf, capacity)
+
+
 def _scaled_problem(cost, capacity, supply, degree, dtype, alpha):
     """Closed-form scaling (module docstring) and the scaled/unscaled data, as global arrays."""
     d1 = jnp.where(degree > 0, 1.0 / jnp.sqrt(jnp.where(degree > 0, degree, 1.0)), 1.0) if alpha else degree * 0 + 1
@@ -154,6 +164,7 @@ def _solve(make_shard, mesh, termination, options, verbose, backend, start):
 
     tail, head = gather("tail", first.tail.dtype), gather("head", first.head.dtype)
     cost, capacity, supply = gather("cost"), gather("capacity"), gather("supply")
+    capacity = jax.jit(_without_slack_capacities)(cost, capacity, supply)
     ones = global_array(mesh, {d: np.ones(V_b) for d in mine}, dtype)
     dims = (V_b, E_loc, 1, False)
     raw = ShardedNetwork(mesh, dims, (tail, head, ones, replicated(mesh, 1.0, dtype)))
