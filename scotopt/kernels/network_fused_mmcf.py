@@ -345,9 +345,10 @@ class FusedMulticommodityStep(single.FusedNetworkStep):
         def run(chunks):
             chunks = min(chunks, self.K)
             st, sc = self._tables(True, chunks, self._make_tables)
-            # range p's first active column: the first at or after column (K p / P) E
-            starts = np.array([self.K * p // chunks * self.arcs for p in range(chunks + 1)], dtype=np.int64)
-            bounds = np.searchsorted(screen.active, starts).astype(np.int64)
+            bounds = screen.range_starts.get(chunks)
+            if bounds is None:  # once per screen: range p's first active column is the first >= (K p / P) E
+                starts = np.array([self.K * p // chunks * self.arcs for p in range(chunks + 1)], dtype=np.int64)
+                bounds = screen.range_starts[chunks] = np.searchsorted(screen.active, starts).astype(np.int64)
             arcs, row_loop = ((_active_pass_parallel, _row_pass_parallel) if chunks > 1
                               else (_active_pass, _row_pass))
             arcs(bounds, rt, rh, rc, st, sc, yv, d1v, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, x_out)

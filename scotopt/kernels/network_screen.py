@@ -234,6 +234,7 @@ class Screen:
         self.indices = indices  # the active arcs' row indices: (tail, head), or the layout's own
         self.columns = columns  # (x, x0, c, lv, uv, d2) of the active arcs (scalars stay scalars)
         self.spare = None  # a short x no iterate holds any more (see ArcScreening._screened_iteration)
+        self.range_starts = {}  # threads -> the first active column of each thread's range (network_fused_mmcf)
         self.own_rows = []  # the (y, A x) this screen's last iteration wrote
         self.free_rows = []  # row vectors it wrote before that, which nothing holds any more
 
