@@ -13,7 +13,6 @@ import gzip
 import networkx as nx
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 from scotopt import LP, InvalidProblemError, Status
 from scotopt.bench.peers import ortools_min_cost_flow_arrays
@@ -28,6 +27,7 @@ from scotopt.models.generators import (
     netgen_multicommodity,
 )
 from tests.problems import highs_solve
+from tests.test_network_operator import explicit
 
 min_cost_flow = pytest.importorskip("ortools.graph.python.min_cost_flow")
 
@@ -139,10 +139,7 @@ def explicit_arc_flow_lp(tail, head, cost, capacity, origin, destination, demand
     """CommaLAB's arc-flow LP, one commodity per OD pair, as an explicit matrix built here: node
     balances per commodity, one coupling row per arc, x >= 0 and no bound per column."""
     E, V, K = len(tail), num_nodes, len(demand)
-    N = sp.coo_matrix((np.ones(E), (tail, np.arange(E))), shape=(V, E)) - sp.coo_matrix(
-        (np.ones(E), (head, np.arange(E))), shape=(V, E)
-    )
-    A = sp.vstack([sp.kron(sp.identity(K), N), sp.kron(np.ones((1, K)), sp.identity(E))]).tocsr()
+    A = explicit(tail, head, V, K, coupling=True)
     b = np.zeros((K, V))
     np.add.at(b, (np.arange(K), origin), demand)
     np.add.at(b, (np.arange(K), destination), -np.asarray(demand, dtype=float))

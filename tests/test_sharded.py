@@ -26,6 +26,7 @@ from scotopt.models.generators import grid_multicommodity
 from scotopt.models.sharded_grid import assemble_grid, grid_shard
 from scotopt.status import InvalidOptionError
 from tests.problems import highs_solve
+from tests.test_network_operator import explicit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -168,9 +169,7 @@ def test_sharded_flow_drops_capacities_that_cannot_bind():
     tail, head, cost, capacity = (np.concatenate([getattr(s, f)[s.real] for s in shards])
                                   for f in ("tail", "head", "cost", "capacity"))
     supply = np.concatenate([s.supply for s in shards])[: 6 * 8]
-    arcs = np.arange(tail.size)
-    incidence = sp.csr_matrix((np.r_[np.ones(tail.size), -np.ones(tail.size)], (np.r_[tail, head], np.r_[arcs, arcs])),
-                              shape=(supply.size, tail.size))
+    incidence = explicit(tail, head, supply.size, 1, coupling=False)
     status, reference, _, _ = highs_solve(scotopt.LP(cost, incidence, supply, supply, 0.0, capacity))
     assert status == "optimal" and capacity.max() == 1e9
     assert abs(runs[0].objective - reference) <= 1e-5 * abs(reference)
