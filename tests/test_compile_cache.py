@@ -61,3 +61,33 @@ def test_a_cache_folder_the_user_gave_jax_is_kept(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=True)
     assert out.stdout.strip() == str(tmp_path / "theirs")
     assert not (tmp_path / "ours").exists()
+
+
+def test_jax_solve_compiles_whole_functions_only():
+    """A JAX solve of a new shape compiles its chunk, its evaluation and the work around the loop
+    as a few whole functions (``driver._point_functions``). Run operation by operation, that work
+    compiled ~30 small programs more (37 in all for this LP), each a GPU compile of its own."""
+    import jax.monitoring
+    import numpy as np
+    import scipy.sparse as sp
+
+    from scotopt.problem import LP
+    from scotopt.solvers.api import solve
+
+    compiled = []
+
+    def listener(name, secs, **kwargs):
+        if name.endswith("backend_compile_duration"):
+            compiled.append(name)
+
+    rng = np.random.default_rng(3)
+    A = sp.random(37, 53, density=0.2, random_state=4, format="csr")  # a shape no other test uses
+    x = rng.uniform(0, 1, 53)
+    lp = LP(c=rng.uniform(0.1, 1, 53), A=A, con_lb=A @ x, con_ub=A @ x + 1, var_ub=2.0)
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        result = solve(lp, backend="jax", eps=1e-6)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert result.status.name == "OPTIMAL"
+    assert len(compiled) <= 10, len(compiled)

@@ -109,18 +109,29 @@ def test_restart_leaves_the_anchor_residual_to_the_next_evaluation(name):
     assert checked >= 2  # the case was exercised (restarts followed by an evaluation without one)
 
 
-def test_boxed_columns_skip_only_the_primal_ray_test():
-    """With every column boxed the LP cannot be unbounded, so the driver turns the primal ray
-    (unboundedness) test off; the evaluation is otherwise the same, bit for bit, and the dual
-    ray still proves infeasibility."""
+def test_bounded_objective_skips_only_the_primal_ray_test():
+    """Where c@x is bounded below on the column bounds (every column boxed, or each column's cost
+    sign matched by a finite bound) the LP cannot be unbounded, so the driver turns the primal
+    ray (unboundedness) test off; the evaluation is otherwise the same, bit for bit, and the
+    dual ray still proves infeasibility."""
     from scotopt.problem import LP
     from scotopt.solvers.api import solve
 
-    boxed = LP(c=[1, 1], A=[[1, -1], [1, 1]], con_lb=[2, -np.inf], con_ub=[np.inf, 1], var_ub=[10, 10],
+    boxed = LP(c=[-1, 1], A=[[1, -1], [1, 1]], con_lb=[2, -np.inf], con_ub=[np.inf, 1], var_ub=[10, 10],
                name="boxed_primal_infeasible")
     assert driver.algorithm_params(PDHGOptions(), boxed).primal_rays == 0.0
-    for name in ("primal_infeasible", "dual_infeasible", "all_bound_kinds"):  # a column without an upper bound
+    # x >= 0 with c >= 0, or x <= 0 with c <= 0, or a free column of cost 0: bounded below
+    for c, lb, ub in (([1, 1], 0, np.inf), ([-1, -2], -np.inf, 0), ([0, 1], [-np.inf, 0], np.inf),
+                      ([2, -1], [0, -np.inf], [np.inf, 3])):
+        lp = LP(c=c, A=[[1, -1], [1, 1]], con_ub=[1, 2], var_lb=lb, var_ub=ub)
+        assert driver.algorithm_params(PDHGOptions(), lp).primal_rays == 0.0, (c, lb, ub)
+    # a cost that improves along an unbounded direction of its column: the test stays on
+    for c, lb, ub in (([1, -1], 0, np.inf), ([1, 1], [-np.inf, 0], np.inf), ([-1, 0], -np.inf, [np.inf, 0])):
+        lp = LP(c=c, A=[[1, -1], [1, 1]], con_ub=[1, 2], var_lb=lb, var_ub=ub)
+        assert driver.algorithm_params(PDHGOptions(), lp).primal_rays == 1.0, (c, lb, ub)
+    for name in ("dual_infeasible", "all_bound_kinds", "primal_and_dual_infeasible"):
         assert driver.algorithm_params(PDHGOptions(), catalog_by_name()[name].lp).primal_rays == 1.0
+    assert driver.algorithm_params(PDHGOptions(), catalog_by_name()["primal_infeasible"].lp).primal_rays == 0.0
     assert driver.algorithm_params(PDHGOptions()).primal_rays == 1.0
 
     op, data, params, state = _start("ranged_mixed", PDHGOptions())

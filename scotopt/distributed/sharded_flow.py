@@ -227,8 +227,12 @@ def verified_iterations(backend, op, raw, data, original, state, termination, op
             return Status.OPTIMAL, None, 0
         return None, None, 0
 
-    loop = iterate(backend, op, data, algorithm_params(options), state, termination, options, verify, verbose,
-                   start)
+    # c@x bounded below on the column bounds (on a flow: x >= 0 and every arc of negative cost
+    # capped): no primal ray exists (driver.objective_bounded_on_box), the evaluations skip that test
+    bounded = scalar(jax.jit(lambda c, lb, ub: jnp.all(((c <= 0) | jnp.isfinite(lb)) & ((c >= 0) | jnp.isfinite(ub))))(
+        original.c, original.var_lb, original.var_ub))
+    params = algorithm_params(options)._replace(primal_rays=0.0 if bounded else 1.0)
+    loop = iterate(backend, op, data, params, state, termination, options, verify, verbose, start)
     measured, (x, y) = check(op.params, loop.answer_state)
     return loop, tuple(scalar(v) for v in measured), x, y
 

@@ -118,9 +118,10 @@ class Params(NamedTuple):
     # cost as much as the rest of an evaluation, about 5 iterations' worth, and an infeasible LP
     # is still detected at most 3 checks later. Optimality is tested at every evaluation.
     ray_check_period: float = 4.0
-    # 0 when every column has two finite bounds: the feasible set is then bounded, the LP cannot
-    # be unbounded, and the primal ray (unboundedness) test is skipped (about half of the ray
-    # tests' cost on a network: two column passes of three). Set by ``driver.algorithm_params``.
+    # 0 when c@x is bounded below on the column bounds (every column boxed, or costs >= 0 on
+    # columns >= 0, ``driver.objective_bounded_on_box``): the LP cannot be unbounded, and the
+    # primal ray (unboundedness) test is skipped (about half of the ray tests' cost on a network:
+    # two column passes of three). Set by ``driver.algorithm_params``.
     primal_rays: float = 1.0
     # 1: an operator that offers ``fused_steps`` (the NumPy network operator with numba) runs
     # each chunk of iterations with safe arc screening, the same iterates up to rounding
@@ -128,9 +129,11 @@ class Params(NamedTuple):
     screening: float = 1.0
 
 
-def init_state(xp, op, data: PDHGData, x, y, dtype) -> PDHGState:
-    """State at iteration 0 from scaled starting points x, y (already projected)."""
-    ax = op.matvec(x)
+def init_state(xp, op, data: PDHGData, x, y, dtype, ax=None) -> PDHGState:
+    """State at iteration 0 from scaled starting points x, y (already projected); ``ax`` is
+    A x where the caller has it."""
+    if ax is None:
+        ax = op.matvec(x)
 
     def scalar(v):
         return xp.asarray(v, dtype=dtype)
@@ -724,7 +727,7 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
             pro1, pri1 = primal_ray_measures(xp, data, x_hat, s.x, ax_hat - s.ax, inf)
             pro2, pri2 = primal_ray_measures(xp, data, x_hat, s.x0, ax_hat - s.ax0, inf)
             use_second_primal = pri2 * xp.maximum(pro1, 0.0) < pri1 * xp.maximum(pro2, 0.0)
-        else:  # every column boxed: no primal ray exists (objective 0 makes no claim)
+        else:  # c@x bounded below on the box: no primal ray exists (objective 0 makes no claim)
             pro1, pri1 = xp.asarray(0.0, dtype=r.dtype), xp.asarray(float("inf"), dtype=r.dtype)
             pro2, pri2, use_second_primal = pro1, pri1, xp.asarray(False)
         return xp.stack([

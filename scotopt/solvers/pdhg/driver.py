@@ -76,25 +76,109 @@ def _compiled_functions(backend, op, params: alg.Params):
     return functions
 
 
+class _PointFunctions(NamedTuple):
+    """The work before and after the loop as whole functions: ``start(op_params, x)`` is A x
+    of the starting point (the state at iteration 0 is built outside, so that x0, y0 and A x0 are
+    the very arrays x, y and A x, not outputs a jitted function might copy),
+    ``point(op_params, data, state)`` the unscaled T(state) (x, y),
+    ``answer`` the same with a flag that both are finite, and ``rays(candidate)`` the function
+    of the ray pair (x_ray, y_ray) of ray candidate ``candidate`` (``alg.candidate``)."""
+
+    start: object
+    point: object
+    answer: object
+    rays: object
+
+
+def _point_functions(backend, op, dtype) -> _PointFunctions:
+    """:class:`_PointFunctions` for this backend, compiled and cached as in
+    :func:`_compiled_functions`. Run operation by operation, JAX compiled each of their ~40
+    operations on its own for every new shape: 45 compilations per solve instead of 9. On an
+    H200 that was 2-3 s of compiling, and solves of 10^6-column networks went 1.4-1.5x faster
+    without it (bench/README.md, network section, session 28)."""
+    key = ("point", backend.name, getattr(op, "cache_key", type(op).__name__), op.shape, np.dtype(dtype).name)
+    if key in _COMPILED:
+        return _COMPILED[key]
+    xp = backend.xp
+
+    def start(op_params, x):
+        return op.with_params(op_params).matvec(x)
+
+    def point(op_params, data, state):
+        x, y, _, _ = alg.candidate(xp, op.with_params(op_params), data, state, with_rays=False)
+        return x, y
+
+    def answer(op_params, data, state):
+        x, y = point(op_params, data, state)
+        return x, y, xp.all(xp.isfinite(x)) & xp.all(xp.isfinite(y))
+
+    ray_functions = {}
+
+    def rays(candidate: int):
+        if candidate not in ray_functions:
+            def ray_pair(op_params, data, state):
+                _, _, x_ray, y_ray = alg.candidate(xp, op.with_params(op_params), data, state, candidate)
+                return x_ray, y_ray
+
+            ray_functions[candidate] = backend.compile(ray_pair)
+        return ray_functions[candidate]
+
+    functions = _PointFunctions(backend.compile(start), backend.compile(point), backend.compile(answer), rays)
+    if getattr(backend, "caches_compiled", False):
+        _COMPILED[key] = functions
+    return functions
+
+
 def algorithm_params(options: PDHGOptions, lp: LP | None = None) -> alg.Params:
     """The algorithm constants of ``options`` (also used by scotopt/bench/kernels.py); with
-    ``lp``, whether its primal can be unbounded (:func:`every_column_boxed`)."""
+    ``lp``, whether its primal can be unbounded (:func:`objective_bounded_on_box`)."""
     return alg.Params(
         reflection=options.reflection, restart_sufficient=options.restart_sufficient,
         restart_necessary=options.restart_necessary, restart_artificial=options.restart_artificial,
         pid_kp=options.pid_kp, pid_ki=options.pid_ki, pid_kd=options.pid_kd,
         pid_integral_decay=options.pid_integral_decay, check_every=float(options.check_every),
-        primal_rays=0.0 if lp is not None and every_column_boxed(lp) else 1.0,
+        primal_rays=0.0 if lp is not None and objective_bounded_on_box(lp) else 1.0,
         screening=1.0 if options.screening else 0.0,
     )
 
 
-def every_column_boxed(lp: LP) -> bool:
-    """Whether every variable has a finite lower and upper bound: then the feasible set is
-    bounded and the LP is infeasible or has an optimum, never unbounded. (Two reductions per
-    bound vector, no E-long mask at 10^8 columns; a NaN makes them non-finite.)"""
-    bounds = [v if isinstance(v, SegmentVector) else np.asarray(v) for v in (lp.var_lb, lp.var_ub)]
-    return all(v.size == 0 or bool(np.isfinite(v.min()) and np.isfinite(v.max())) for v in bounds)
+def objective_bounded_on_box(lp: LP) -> bool:
+    """Whether c@x is bounded below on the box var_lb <= x <= var_ub: every column with c_j > 0 has
+    a finite lower bound and every column with c_j < 0 a finite upper bound (every column boxed
+    is the special case). Then the LP is infeasible or has an optimum, never unbounded: a primal
+    ray d (in the box's recession cone, A d in the rows' recession cone, c@d < 0; PDLP,
+    Applegate et al. 2021, section 3.1) needs some c_j d_j < 0, i.e. d_j < 0 on a column without
+    a lower bound and c_j > 0, or d_j > 0 on one without an upper bound and c_j < 0. So the
+    primal ray test can be skipped: the network LPs (costs >= 0, flows >= 0) need no upper
+    bound for that. Reductions first (no E-long mask at 10^8 columns); the per-column test runs
+    in blocks only where they do not decide. A NaN fails every test."""
+    def finite(v) -> bool:
+        return v.size == 0 or bool(np.isfinite(v.min()) and np.isfinite(v.max()))
+
+    c = lp.c
+    lb, ub = (v if isinstance(v, SegmentVector) else np.asarray(v) for v in (lp.var_lb, lp.var_ub))
+    lb_finite, ub_finite = finite(lb), finite(ub)
+    if lb_finite and ub_finite:
+        return True
+    if c.size == 0:
+        return True
+    c_min, c_max = float(c.min()), float(c.max())
+    if (c_min >= 0 or ub_finite) and (c_max <= 0 or lb_finite):
+        return True
+
+    def part(v, block):
+        return v if v.ndim == 0 else np.asarray(v[block])
+
+    for lo in range(0, c.size, _BOX_TEST_BLOCK):
+        block = slice(lo, min(lo + _BOX_TEST_BLOCK, c.size))
+        cb = np.asarray(c[block])
+        if not (np.all((cb <= 0) | np.isfinite(part(lb, block)))
+                and np.all((cb >= 0) | np.isfinite(part(ub, block)))):
+            return False
+    return True
+
+
+_BOX_TEST_BLOCK = 1 << 20
 
 
 def _make_data(placement, scaled, lp: LP, dtype, eta: float) -> alg.PDHGData:
@@ -217,18 +301,19 @@ def _run(lp, backend, placement, dtype, termination, options, warm_start, verbos
     del scaled
     x_start = placement.columns(x_start, dtype, padding)
     y_start = placement.rows(y_start, dtype, 0.0)
-    first = [alg.init_state(xp, op, data, x_start, y_start, dtype)]
+    points = _point_functions(backend, op, dtype)
+    first = [alg.init_state(xp, op, data, x_start, y_start, dtype, ax=points.start(op.params, x_start))]
     del x_start, y_start
     pages.return_free_pages()  # the scaled float64 vectors' pages (see the answer below)
     setup_time = time.perf_counter() - start
 
-    verify = functools.partial(_verified_outcome, lp, placement, xp, op, data, termination=termination)
+    verify = functools.partial(_verified_outcome, lp, placement, points, op, data, termination=termination)
 
     # handed over in a list that iterate() empties, so that no frame here keeps the first state's
     # vectors alive for the whole solve
     loop = iterate(backend, op, data, algorithm_params(options, lp), first, termination, options, verify, verbose,
                    start)
-    x_dev, y_dev, theta_b, theta_c = _answer(backend, op, data, loop.answer_state, loop.ray_candidate)
+    x_dev, y_dev, theta_b, theta_c = _answer(backend, points, op, data, loop.answer_state)
     restarts, eta = int(backend.to_host(loop.answer_state.restarts)), data.eta
     status, ray, iterations, verify_failures = loop.status, loop.ray, loop.iterations, loop.verify_failures
     # The solver's vectors go before the float64 answer and Result are made: that is the last
@@ -337,16 +422,15 @@ def anchor_state(state: alg.PDHGState) -> alg.PDHGState:
     return state._replace(x=state.x0, y=state.y0, ax=state.ax0)
 
 
-def _answer(backend, op, data, state, ray_candidate):
+def _answer(backend, points: _PointFunctions, op, data, state):
     """(x, y, a, b): the unscaled answer is (x / a, y / b) once on the host. (x, y) is T(state)
     on the device with a = b = 1, or, where T(state) is not finite, the unscaled iterate itself
     (an operator that went wrong must not turn the last finite iterate into NaN), a = theta_b,
     b = theta_c. Device arrays, so that the caller can free the solver's vectors before the
     float64 host copies exist."""
-    xp = backend.xp
     try:
-        x, y, _, _ = alg.candidate(xp, op, data, state, ray_candidate, with_rays=False)
-        finite = bool(backend.to_host(xp.all(xp.isfinite(x)) & xp.all(xp.isfinite(y))))
+        x, y, finite = points.answer(op.params, data, state)
+        finite = bool(backend.to_host(finite))
     except KeyboardInterrupt:
         finite = False
     if finite:
@@ -373,7 +457,7 @@ def claims(stats, termination: Termination) -> tuple[bool, bool, bool]:
     return claims_optimal, claims_primal_infeasible, claims_dual_infeasible
 
 
-def _verified_outcome(lp, placement, xp, op, data, state, stats, termination):
+def _verified_outcome(lp, placement, points: _PointFunctions, op, data, state, stats, termination):
     """(status, ray, candidate) when the loop's stats claim an outcome; status None if the host
     check in float64 rejects the claim; None when nothing is claimed."""
     eps, eps_inf = termination.eps, termination.eps_infeasible
@@ -384,7 +468,7 @@ def _verified_outcome(lp, placement, xp, op, data, state, stats, termination):
     if claims_optimal:
         # (x, y) alone, each on the host before the check, and no reduced-cost vector kept: this
         # check runs while the solver's own vectors are alive, so it sets a large solve's peak
-        x_dev, y_dev, _, _ = alg.candidate(xp, op, data, state, candidate_id, with_rays=False)
+        x_dev, y_dev = points.point(op.params, data, state)
         y = placement.rows_to_host(y_dev)
         x = placement.columns_to_host(x_dev, keep_dtype=True)  # float32 stays float32 (NumPy)
         del x_dev, y_dev
@@ -395,7 +479,7 @@ def _verified_outcome(lp, placement, xp, op, data, state, stats, termination):
             return Status.OPTIMAL, None, candidate_id
     if not (claims_primal_infeasible or claims_dual_infeasible):
         return None, None, candidate_id
-    _, _, x_ray_dev, y_ray_dev = alg.candidate(xp, op, data, state, candidate_id)
+    x_ray_dev, y_ray_dev = points.rays(candidate_id)(op.params, data, state)
     if claims_primal_infeasible:
         y_ray = placement.rows_to_host(y_ray_dev)
         if kkt.dual_ray_report(lp, y_ray).is_certificate(eps_inf):
