@@ -90,4 +90,41 @@ def test_jax_solve_compiles_whole_functions_only():
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)
     assert result.status.name == "OPTIMAL"
-    assert len(compiled) <= 10, len(compiled)
+    assert len(compiled) <= 8, len(compiled)  # 7 here; a compile ahead that missed JAX's cache adds 3
+
+
+@pytest.mark.parametrize("x64", [False, True])
+def test_compile_ahead_serves_the_call(x64):
+    """``JaxBackend.compile_ahead`` compiles on a background thread what the first call then
+    finds in JAX's cache (no second compile), with float64 on where the caller has it, and the
+    wrapped function returns what the plain one does."""
+    import contextlib
+
+    import jax
+    import jax.monitoring
+    import jax.numpy as jnp
+
+    from scotopt.kernels.jax_backend import JaxBackend
+
+    compiled = []
+
+    def listener(name, secs, **kwargs):
+        if name.endswith("backend_compile_duration"):
+            compiled.append(name)
+
+    dtype = jnp.float64 if x64 else jnp.float32
+    with jax.enable_x64(True) if x64 else contextlib.nullcontext():
+        fn = jax.jit(lambda v, s: (jnp.sin(v) * s["k"]).sum() + s["w"])
+        v = jnp.linspace(0.0, 1.0, 41, dtype=dtype)
+        state = {"k": jnp.asarray(3.0, dtype=dtype), "w": 0.5}
+        expected = jax.jit(lambda v, s: (jnp.sin(v) * s["k"]).sum() + s["w"])(v, state)
+        ahead = JaxBackend().compile_ahead(fn, v, state)
+        ahead._thread.join()
+        jax.monitoring.register_event_duration_secs_listener(listener)
+        try:
+            got = ahead(v, state)
+        finally:
+            jax.monitoring.unregister_event_duration_listener(listener)
+    assert got.dtype == expected.dtype == dtype
+    assert float(got) == float(expected)
+    assert compiled == []

@@ -10,6 +10,7 @@ the user never has to touch global JAX flags.
 from __future__ import annotations
 
 import contextlib
+import threading
 
 import numpy as np
 import scipy.sparse as sp
@@ -91,6 +92,18 @@ class JaxBackend:
     def compile(self, fn):
         return jax.jit(fn)
 
+    def compile_ahead(self, fn, *args):
+        """Start compiling the jitted ``fn`` for arguments shaped like ``args`` on a background
+        thread, and return ``fn`` wrapped so that its first call waits for that compile (and then
+        finds it in JAX's cache). XLA compiles without holding the GIL, so this overlaps with the
+        caller's work: another function's compile, the first iterations. Only shapes, dtypes and
+        shardings are kept, no array. The caller's float64 setting (``precision``) goes along."""
+        abstract = jax.tree_util.tree_map(_abstract, args)
+        thread = threading.Thread(target=_compile_quietly, args=(fn, abstract, bool(jax.config.jax_enable_x64)),
+                                  name="scotopt-compile-ahead", daemon=True)
+        thread.start()
+        return _AfterCompile(fn, thread)
+
     def repeat(self, body, n, state):
         if type(state) is list:  # a one-element holder (see NumpyBackend.repeat); traced, not emptied
             state = state[0]
@@ -106,3 +119,38 @@ class JaxBackend:
 
     def synchronize(self):
         pass
+
+
+def _abstract(leaf):
+    """A JAX array as its shape, dtype, sharding and weak type (all part of what a compile
+    serves); any other leaf (a Python or NumPy scalar,
+    whose value a jitted function traces) as itself."""
+    if isinstance(leaf, jax.Array):
+        sharding = leaf.sharding if getattr(leaf, "committed", True) else None  # uncommitted: free to move
+        return jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=sharding, weak_type=leaf.weak_type)
+    return leaf
+
+
+def _compile_quietly(fn, args, x64: bool) -> None:
+    """``fn.lower(*args).compile()``; a failure is left to the real call to raise."""
+    try:
+        # only entered where the caller had it: an explicit enable_x64(False) is another trace
+        # context, and the compile would not serve the caller's calls
+        with jax.enable_x64(True) if x64 else contextlib.nullcontext():
+            fn.lower(*args).compile()
+    except Exception:  # noqa: BLE001 - the first real call compiles again and reports it
+        pass
+
+
+class _AfterCompile:
+    """A jitted function whose first call waits for its compile on a background thread."""
+
+    def __init__(self, fn, thread: threading.Thread):
+        self._fn, self._thread = fn, thread
+
+    def __call__(self, *args):
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        return self._fn(*args)
+

@@ -76,6 +76,15 @@ def _compiled_functions(backend, op, params: alg.Params):
     return functions
 
 
+def compile_ahead(backend, fn, *args):
+    """``fn`` compiling on a background thread for arguments like ``args`` where the backend
+    compiles (JAX: ``JaxBackend.compile_ahead``), else ``fn`` itself. A JAX solve compiles its
+    chunk, its evaluation and the functions around the loop; this way they compile side by side
+    instead of one after the other."""
+    ahead = getattr(backend, "compile_ahead", None)
+    return fn if ahead is None else ahead(fn, *args)
+
+
 class _PointFunctions(NamedTuple):
     """The work before and after the loop as whole functions: ``start(op_params, x)`` is A x
     of the starting point (the state at iteration 0 is built outside, so that x0, y0 and A x0 are
@@ -304,6 +313,8 @@ def _run(lp, backend, placement, dtype, termination, options, warm_start, verbos
     points = _point_functions(backend, op, dtype)
     first = [alg.init_state(xp, op, data, x_start, y_start, dtype, ax=points.start(op.params, x_start))]
     del x_start, y_start
+    points = points._replace(**{name: compile_ahead(backend, getattr(points, name), op.params, data, first[0])
+                                for name in ("point", "answer")})
     pages.return_free_pages()  # the scaled float64 vectors' pages (see the answer below)
     setup_time = time.perf_counter() - start
 
@@ -365,6 +376,7 @@ def iterate(backend, op, data, params: alg.Params, state, termination: Terminati
     if isinstance(state, list):
         state = state.pop()
     run_steps, run_evaluate = _compiled_functions(backend, op, params)
+    run_evaluate = compile_ahead(backend, run_evaluate, op.params, data, state)  # while the first chunk compiles
     progress = _Progress(verbose)
     s = alg.STAT
     iterations = 0
