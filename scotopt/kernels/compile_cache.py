@@ -1,7 +1,7 @@
 """JAX's persistent compilation cache for scotopt's jitted PDHG/ADMM chunks.
 
 A JAX solve compiles its iteration chunk and its evaluation once per problem shape and dtype:
-2-7 s on CPU, 2-5 s on an H200 (bench/README.md). Within one process the compiled functions are
+2-7 s on CPU, about 2 s on an H200 (bench/README.md). Within one process the compiled functions are
 reused, but every new process (each ``scotopt solve`` call, each batch job) pays again. JAX can
 store compiled executables on disk, keyed on the program, the JAX/XLA version, the device kind
 and the flags, and load them in later processes; with a warm cache a fresh process solved
