@@ -27,6 +27,7 @@ every process computes identically (replicated reductions), so all processes agr
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 
 import jax
@@ -40,7 +41,7 @@ from scotopt.distributed.network import ShardedNetwork
 from scotopt.kernels import get_backend
 from scotopt.options import PDHGOptions, Termination
 from scotopt.solvers.pdhg import algorithm as alg
-from scotopt.solvers.pdhg.driver import algorithm_params, claims, iterate
+from scotopt.solvers.pdhg.driver import algorithm_params, claims, costs_bounded_by_columns, iterate
 from scotopt.status import InvalidProblemError, Status
 
 
@@ -118,6 +119,10 @@ def _without_slack_capacities(cost, capacity, supply):
     total = jnp.sum(jnp.maximum(supply, 0.0))
     slack = jnp.all(cost >= 0) & jnp.isfinite(capacity) & (capacity > total)
     return jnp.where(slack, jnp.inf, capacity)
+
+
+# one jitted function for every solve (a lambda made per solve compiled again each time)
+_costs_bounded_by_columns = jax.jit(functools.partial(costs_bounded_by_columns, jnp))
 
 
 def _scaled_problem(cost, capacity, supply, degree, dtype, alpha):
@@ -229,8 +234,7 @@ def verified_iterations(backend, op, raw, data, original, state, termination, op
 
     # c@x bounded below on the column bounds (on a flow: x >= 0 and every arc of negative cost
     # capped): no primal ray exists (driver.objective_bounded_on_box), the evaluations skip that test
-    bounded = scalar(jax.jit(lambda c, lb, ub: jnp.all(((c <= 0) | jnp.isfinite(lb)) & ((c >= 0) | jnp.isfinite(ub))))(
-        original.c, original.var_lb, original.var_ub))
+    bounded = scalar(_costs_bounded_by_columns(original.c, original.var_lb, original.var_ub))
     params = algorithm_params(options)._replace(primal_rays=0.0 if bounded else 1.0)
     loop = iterate(backend, op, data, params, state, termination, options, verify, verbose, start)
     measured, (x, y) = check(op.params, loop.answer_state)

@@ -96,8 +96,9 @@ class JaxBackend:
         """Start compiling the jitted ``fn`` for arguments shaped like ``args`` on a background
         thread, and return ``fn`` wrapped so that its first call waits for that compile (and then
         finds it in JAX's cache). XLA compiles without holding the GIL, so this overlaps with the
-        caller's work: another function's compile, the first iterations. Only shapes, dtypes and
-        shardings are kept, no array. The caller's float64 setting (``precision``) goes along."""
+        caller's work: another function's compile, the first iterations. Only each array's shape,
+        dtype, weak type and (where committed) sharding go to the thread, no array
+        (:func:`_abstract`). The caller's float64 setting (``precision``) goes along."""
         abstract = jax.tree_util.tree_map(_abstract, args)
         thread = threading.Thread(target=_compile_quietly, args=(fn, abstract, bool(jax.config.jax_enable_x64)),
                                   name="scotopt-compile-ahead", daemon=True)
@@ -122,11 +123,12 @@ class JaxBackend:
 
 
 def _abstract(leaf):
-    """A JAX array as its shape, dtype, sharding and weak type (all part of what a compile
-    serves); any other leaf (a Python or NumPy scalar,
-    whose value a jitted function traces) as itself."""
+    """A JAX array as its shape, dtype, weak type and sharding, all part of what a compile
+    serves; the sharding only of a committed array (naming an uncommitted array's sharding made
+    a different program, and the real call compiled again). Any other leaf (a Python or NumPy
+    scalar, whose value a jitted function traces) as itself."""
     if isinstance(leaf, jax.Array):
-        sharding = leaf.sharding if getattr(leaf, "committed", True) else None  # uncommitted: free to move
+        sharding = leaf.sharding if getattr(leaf, "committed", True) else None
         return jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=sharding, weak_type=leaf.weak_type)
     return leaf
 
@@ -153,4 +155,3 @@ class _AfterCompile:
             self._thread.join()
             self._thread = None
         return self._fn(*args)
-

@@ -180,14 +180,19 @@ def objective_bounded_on_box(lp: LP) -> bool:
 
     for lo in range(0, c.size, _BOX_TEST_BLOCK):
         block = slice(lo, min(lo + _BOX_TEST_BLOCK, c.size))
-        cb = np.asarray(c[block])
-        if not (np.all((cb <= 0) | np.isfinite(part(lb, block)))
-                and np.all((cb >= 0) | np.isfinite(part(ub, block)))):
+        if not bool(costs_bounded_by_columns(np, np.asarray(c[block]), part(lb, block), part(ub, block))):
             return False
     return True
 
 
 _BOX_TEST_BLOCK = 1 << 20
+
+
+def costs_bounded_by_columns(xp, c, lb, ub):
+    """The per-column rule of :func:`objective_bounded_on_box` as one reduction in namespace
+    ``xp`` (bounds vectors or scalars): c_j > 0 only with a finite lb_j, c_j < 0 only with a
+    finite ub_j. Also what the sharded solvers evaluate on their devices."""
+    return xp.all(((c <= 0) | xp.isfinite(lb)) & ((c >= 0) | xp.isfinite(ub)))
 
 
 def _make_data(placement, scaled, lp: LP, dtype, eta: float) -> alg.PDHGData:
