@@ -413,6 +413,15 @@ def cmd_peer(ns) -> None:
     Path(ns.out).write_text(json.dumps(rows, default=str))
 
 
+def start_peer(out: Path, stem: str, arguments: list) -> tuple:
+    """``gpu.py peer ARGUMENTS --out OUT/STEM.json`` in a background process (stderr to
+    OUT/STEM.err); returns the (process, result file) pair."""
+    target = out / f"{stem}.json"
+    command = [sys.executable, __file__, "peer", *arguments, "--out", str(target)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(out / f"{stem}.err", "w"))
+    return process, target
+
+
 def start_peers(out: Path, size: int, eps: float, time_limit: float, solvers, threads: int) -> list:
     """Start one background process per (instance kind, peer); returns (process, result file) pairs."""
     started = []
@@ -420,28 +429,17 @@ def start_peers(out: Path, size: int, eps: float, time_limit: float, solvers, th
         for solver in solvers:
             if solver == "mincostflow" and kind != "network":
                 continue
-            target = out / f"peer_{kind}_{solver}.json"
-            command = [sys.executable, __file__, "peer", "--kind", kind, "--size", str(size), "--solver", solver,
-                       "--eps", str(eps), "--time-limit", str(time_limit), "--out", str(target),
-                       "--threads", str(threads if solver in ("pdlp", "highs-ipm") else 1)]
-            process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                                       stderr=open(out / f"peer_{kind}_{solver}.err", "w"))
-            started.append((process, target))
+            started.append(start_peer(out, f"peer_{kind}_{solver}", [
+                "--kind", kind, "--size", str(size), "--solver", solver, "--eps", str(eps),
+                "--time-limit", str(time_limit), "--threads", str(threads if solver in ("pdlp", "highs-ipm") else 1)]))
     return started
 
 
 def start_mmcf_peers(out: Path, data: Path, names, time_limit: float, solver: str, threads: int) -> list:
     """One background HiGHS process per CommaLAB instance; returns (process, result file) pairs."""
-    started = []
-    for name in names:
-        target = out / f"peer_mmcf_{name}_{solver}.json"
-        command = [sys.executable, __file__, "peer", "--kind", "mmcf", "--instance", name, "--data", str(data),
-                   "--solver", solver, "--time-limit", str(time_limit), "--out", str(target),
-                   "--threads", str(threads)]
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                                   stderr=open(out / f"peer_mmcf_{name}_{solver}.err", "w"))
-        started.append((process, target))
-    return started
+    return [start_peer(out, f"peer_mmcf_{name}_{solver}", [
+        "--kind", "mmcf", "--instance", name, "--data", str(data), "--solver", solver,
+        "--time-limit", str(time_limit), "--threads", str(threads)]) for name in names]
 
 
 # ------------------------------------------------------------------------------------ main
