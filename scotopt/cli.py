@@ -86,10 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"scotopt {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    solve = sub.add_parser("solve", help="solve an MPS / QPS / npz file (or a folder of shards)",
-                           description="Solve a problem file and print a progress line per check and a summary.")
-    solve.add_argument("file", metavar="FILE", help="problem file: .mps, .mps.gz, .qps, .npz; or a folder written by "
-                                                   "'scotopt partition' (each process loads only its shards)")
+    solve = sub.add_parser("solve", help="solve an MPS / QPS / npz / DIMACS / CommaLAB file (or a folder of shards)",
+                           description="Solve a problem file and print a progress line per check and a summary. "
+                                       "A network file (DIMACS .min / .min.gz min-cost flow, CommaLAB multicommodity "
+                                       "flow) is solved as its matrix-free model, and the summary adds the decoded "
+                                       "network results.")
+    solve.add_argument("file", metavar="FILE",
+                       help="problem file: .mps, .mps.gz, .qps, .npz, .min, .min.gz, a CommaLAB file (recognised by "
+                            "its first lines); or a folder written by 'scotopt partition' (each process loads only "
+                            "its shards)")
     solve.add_argument("--method", choices=METHODS, default="pdhg", help="solver (default: %(default)s)")
     solve.add_argument("--backend", choices=("auto",) + BACKENDS, default="auto",
                        help="array backend; auto = a GPU backend if present, else numpy (default: %(default)s)")
@@ -111,7 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument("--process-id", type=int, default=None, metavar="I",
                        help="multi-host: this process, 0..N-1 (env SCOTOPT_PROCESS_ID)")
     solve.add_argument("--out", metavar="DIR", type=Path, default=None,
-                       help="write <name>_summary.json and <name>_solution.npz to DIR")
+                       help="write <name>_summary.json and <name>_solution.npz to DIR (network files: "
+                            "<name>_flow.npz, the decoded flows and prices, instead of the solution)")
+    solve.add_argument("--integral", action="store_true",
+                       help="DIMACS files with integral data: round the flow and repair it into an exactly feasible "
+                            "integral flow, and report its cost and gap to the LP bound")
     solve.add_argument("--json", action="store_true", help="print the summary as JSON on stdout (progress on stderr)")
     solve.add_argument("--quiet", action="store_true", help="no progress lines and no summary table")
     pdhg_names = [f.name for f in dataclasses.fields(PDHGOptions)]
@@ -135,13 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
                            help="folder for shards.json and shard_DDDD.npz (old shards in it are replaced)")
     partition.add_argument("--json", action="store_true", help="print the shard set's description as JSON")
 
-    info = sub.add_parser("info", help="sizes, row and bound types, coefficient ranges, memory estimates",
+    info = sub.add_parser("info", help="sizes, row and bound types, coefficient ranges, memory estimates "
+                                       "(network files: of their LP)",
                           description="Describe a problem file without solving it.")
     info.add_argument("file", metavar="FILE")
     info.add_argument("--json", action="store_true", help="print as JSON")
 
-    convert = sub.add_parser("convert", help="convert between MPS / QPS and npz",
-                             description="Read IN and write OUT; the formats follow the names (.mps, .mps.gz, .npz).")
+    convert = sub.add_parser("convert", help="convert between MPS / QPS and npz (and network files to either)",
+                             description="Read IN and write OUT; the formats follow the names (.mps, .mps.gz, .npz). "
+                                         "A network file (DIMACS, CommaLAB) is written as its LP, the matrix "
+                                         "explicit.")
     convert.add_argument("input", metavar="IN")
     convert.add_argument("output", metavar="OUT")
 
@@ -220,10 +232,17 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"{exc.filename}: permission denied")
 
 
-def _load(path: str):
+def _load(path: str, explicit: bool = False):
+    """The problem in ``path``; with ``explicit``, a matrix-free LP (a network file's) gets its
+    matrix formed (for the writers and the partitioner)."""
     from scotopt.io import load
 
-    return load(path)
+    problem = load(path)
+    if explicit and problem.is_matrix_free:
+        from scotopt.bench.families import explicit_lp
+
+        problem = explicit_lp(problem)
+    return problem
 
 
 def _solve(args) -> int:
@@ -258,6 +277,14 @@ def _solve(args) -> int:
     if out is not None:
         if out.exists() and not out.is_dir():
             return _fail(f"--out {out}: exists and is not a directory")
+    from scotopt.io import NETWORK_KINDS, file_kind
+
+    if file_kind(args.file) in NETWORK_KINDS:
+        from scotopt.cli_network import solve_network
+
+        return solve_network(args, termination, options, devices)
+    if args.integral:
+        return _fail(f"{args.file}: --integral applies to DIMACS min-cost flow files")
     problem = _load(args.file)
     verbose = not args.quiet
     if verbose and not args.json:
@@ -376,7 +403,7 @@ def _solve_shards(args, termination, options) -> int:
 def _partition(args) -> int:
     from scotopt.distributed.lp_shards import write_lp_shards
 
-    meta = write_lp_shards(_load(args.file), args.parts, args.out)
+    meta = write_lp_shards(_load(args.file, explicit=True), args.parts, args.out)
     if args.json:
         print(json.dumps(meta))
     else:
@@ -386,7 +413,9 @@ def _partition(args) -> int:
     return EXIT_OK
 
 
-def _summary_table(result, problem, files) -> str:
+def _summary_table(result, problem, files, extra_rows=()) -> str:
+    """The summary printed after a solve: the result's rows, then ``extra_rows`` (label, text),
+    then the files written."""
     sign = getattr(problem, "objective_sign", 1)
     rows = [
         ("status", result.status.name),
@@ -402,6 +431,7 @@ def _summary_table(result, problem, files) -> str:
         ("time", f"{result.solve_time:.3f} s solve, {result.setup_time:.3f} s setup"),
         ("backend", f"{result.backend} on {result.device}, {result.dtype}"),
     ]
+    rows.extend(extra_rows)
     for path in files:
         rows.append(("wrote", path))
     width = max(len(k) for k, _ in rows)
@@ -416,7 +446,7 @@ def describe(problem) -> dict:
     from scotopt.problem import QP
 
     m, n = problem.shape
-    nnz = int(problem.A.nnz)
+    nnz = int(problem.A.col_counts().sum()) if problem.is_matrix_free else int(problem.A.nnz)
 
     def kinds(lb, ub):
         lo, hi = np.isfinite(lb), np.isfinite(ub)
@@ -438,7 +468,7 @@ def describe(problem) -> dict:
         "objective_sense": "maximise" if getattr(problem, "objective_sign", 1) < 0 else "minimise",
         "row_types": row_kinds, "column_bounds": kinds(problem.var_lb, problem.var_ub),
         "ranges": {
-            "|A|": span(problem.A.data), "|c|": span(problem.c),
+            "|A|": "matrix-free" if problem.is_matrix_free else span(problem.A.data), "|c|": span(problem.c),
             "|row bounds|": span(np.concatenate([problem.con_lb, problem.con_ub])),
             "|column bounds|": span(np.concatenate([problem.var_lb, problem.var_ub])),
         },
@@ -449,24 +479,32 @@ def describe(problem) -> dict:
         info["P_nonzeros"] = int(problem.P.nnz)
         info["ranges"]["|P|"] = span(problem.P.data)
     for dtype, size in (("float64", 8), ("float32", 4)):
-        host, device = pdhg_bytes(m, n, nnz, size)
+        host, device = (pdhg_bytes(m, n, 0, size, matrix_free=True) if problem.is_matrix_free
+                        else pdhg_bytes(m, n, nnz, size))
         info["memory"][f"numpy/{dtype}"] = format_bytes(host + device)
         info["memory"][f"jax,cupy/{dtype}"] = f"{format_bytes(device)} device + {format_bytes(host)} host"
     return info
 
 
 def _info(args) -> int:
-    problem = _load(args.file)
+    from scotopt.io import NETWORK_KINDS, file_kind, load_model
+
+    model = load_model(args.file) if file_kind(args.file) in NETWORK_KINDS else None
+    problem = _load(args.file) if model is None else model.lp
     info = describe(problem)
+    if model is not None:
+        info["network"] = repr(model)
     if args.json:
         print(json.dumps(info, indent=2))
         return EXIT_OK
     print(f"{info['name']}: {info['type']}, {info['rows']} rows, {info['columns']} columns, "
           f"{info['nonzeros']} nonzeros, {info['objective_sense']}")
+    if model is not None:
+        print(f"{'network':<24}{info['network']}")
     print("rows                    " + ", ".join(f"{k} {v}" for k, v in info["row_types"].items()))
     print("column bounds           " + ", ".join(f"{k} {v}" for k, v in info["column_bounds"].items()))
     for key, value in info["ranges"].items():
-        text = "none" if value is None else f"[{value[0]:.3g}, {value[1]:.3g}]"
+        text = "none" if value is None else value if isinstance(value, str) else f"[{value[0]:.3g}, {value[1]:.3g}]"
         print(f"{key + ' range':<24}{text}")
     print(f"objective constant      {info['objective_constant']:g}")
     for key, value in info["memory"].items():
@@ -478,7 +516,7 @@ def _convert(args) -> int:
     from scotopt.io import save
 
     started = time.perf_counter()
-    problem = _load(args.input)
+    problem = _load(args.input, explicit=True)
     try:
         path = save(problem, args.output)
     except ValueError as exc:

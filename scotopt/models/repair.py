@@ -116,6 +116,13 @@ def _augment(model, f, excess, admissible, big):
     return value
 
 
+def require_integral_data(model) -> None:
+    """Raise :class:`InvalidProblemError` unless ``model``'s supplies, lower bounds and finite
+    capacities are integers (what :func:`integral_flow` needs; a caller can check before solving)."""
+    for name in ("supply", "lower", "capacity"):
+        _require_integral(name, getattr(model, name))
+
+
 def integral_flow(model, flow, potentials=None):
     """Round ``flow`` and repair it into an exactly feasible integral flow of ``model``.
 
@@ -123,8 +130,7 @@ def integral_flow(model, flow, potentials=None):
     capacities are integers; ``potentials`` (the LP's node duals) make the repair cost-aware and
     give the lower bound. Returns :class:`IntegralFlow`.
     """
-    for name in ("supply", "lower", "capacity"):
-        _require_integral(name, getattr(model, name))
+    require_integral_data(model)
     f = np.clip(np.round(np.asarray(flow, dtype=np.float64)), model.lower, model.capacity)
     excess = _excess(model, f)
     imbalance = float(excess[excess > 0].sum())
