@@ -46,12 +46,14 @@ def _network_summary(model, solution, integral) -> dict:
 def _flow_arrays(model, solution, integral) -> dict:
     from scotopt.models import MinCostFlow
 
-    tail = model.to_input_order(model.tail) if isinstance(model, MinCostFlow) else model.operator.tail
-    head = model.to_input_order(model.head) if isinstance(model, MinCostFlow) else model.operator.head
+    single = isinstance(model, MinCostFlow)
+    # a min-cost flow may keep its arcs in another order (MinCostFlow's arc_order); the file's is wanted
+    tail, head = ((model.to_input_order(model.tail), model.to_input_order(model.head)) if single
+                  else (model.operator.tail, model.operator.head))
     arrays = {"tail": np.asarray(tail), "head": np.asarray(head), "flow": solution.flow,
               "potentials": solution.potentials, "capacity_prices": solution.capacity_prices,
               "saturated": solution.saturated}
-    if isinstance(model, MinCostFlow):
+    if single:
         arrays["reduced_costs"] = solution.reduced_costs
         if integral is not None:
             arrays["integral_flow"] = integral.flow

@@ -1,4 +1,4 @@
-"""The remaining bench/ scripts (backend_periter, spmv_cpu, summarize, io_read, gpu, scaling,
+"""The remaining bench/ scripts (backend_periter, spmv_cpu, summarize, io_read, io_dimacs, gpu, scaling,
 arc_loop_prefetch, arc_loop_propagation) run at a tiny size, so they never rot; compare_lp, network, compare_qp,
 qp_large and lagrangian_mmcf have their own smoke tests."""
 
@@ -39,6 +39,12 @@ def test_spmv_cpu_tiny():
 def test_summarize_existing_results():
     out = _run("bench/summarize.py", ROOT / "bench" / "results" / "lp_1e-4.csv")
     assert "| all | scotopt-numpy |" in out
+
+
+def test_io_dimacs_tiny(tmp_path):
+    out = _run("bench/io_dimacs.py", "--arcs", "4000", "--repeat", "1", "--gzip", "--out", tmp_path / "io")
+    rows = [line for line in out.splitlines() if line.startswith("| netgen4000")]
+    assert len(rows) == 4 and (tmp_path / "io.csv").exists()  # two files x two readers, the arrays equal
 
 
 @pytest.mark.skipif(not (DATA / "kennington" / "ken-07.mps.gz").exists(), reason="Kennington data not found")

@@ -178,6 +178,10 @@ def test_bad_network_files_exit_2_with_the_line(tmp_path, capsys):
     code, out, err = run_main(capsys, "solve", fractional, "--integral")
     assert code == 2 and str(fractional) in err and "capacity must be integral" in err
     assert "rel_primal" not in out  # refused before the solve
+    huge = tmp_path / "huge.min"
+    huge.write_text("p min 10 100000000000\n")  # 4 TB of arcs announced: refused before allocating
+    code, _, err = run_main(capsys, "solve", huge)
+    assert code == 2 and f"{huge}:1:" in err and "needs an estimated" in err
 
 
 def test_solve_network_file_in_a_subprocess(tmp_path, network):

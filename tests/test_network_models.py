@@ -384,6 +384,7 @@ def test_multicommodity_rejects_bad_input():
         ("p min 2 1\nn 1 1\na 1 2 0 5 1\n", r"supplies sum to 1"),
         ("p max 2 1\n", r":1: expected 'p min"),
         ("p min 2 1\nq 1\n", r":2: unknown line type 'q'"),
+        ("p min 2 1\nn 1 1\nn 2 -1\na inf 2 0 5 1\n", r":4: tail 'inf' is not an integer"),
     ],
 )
 def test_dimacs_errors_name_file_and_line(tmp_path, body, message):
@@ -392,6 +393,59 @@ def test_dimacs_errors_name_file_and_line(tmp_path, body, message):
     with pytest.raises(DimacsFormatError, match=message) as info:
         read_dimacs(path)
     assert "bad.min" in str(info.value)
+
+
+def _dimacs_text(tail, head, lower, capacity, cost, supply, comment_every=0):
+    """DIMACS text written here (1-based ids), a comment line every ``comment_every`` arcs."""
+    lines = ["c test", f"p min {len(supply)} {len(tail)}"]
+    lines += [f"n {v + 1} {s:g}" for v, s in enumerate(supply) if s]
+    for k, arc in enumerate(zip(tail + 1, head + 1, lower, capacity, cost, strict=True)):
+        if comment_every and k % comment_every == 0:
+            lines.append(f"c arc {k}")
+        lines.append("a {} {} {:g} {:g} {:g}".format(*arc))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("block_bytes", [64, 4096, 1 << 25])
+def test_dimacs_blocks_give_the_arrays_written(tmp_path, monkeypatch, block_bytes):
+    """The reader parses blocks of lines at once (runs of a and n lines with NumPy); whatever
+    the block size, comments between the arcs, fractional values and gzip, the arrays are the
+    ones the text was written from."""
+    import scotopt.io.dimacs as dimacs
+
+    monkeypatch.setattr(dimacs, "BLOCK_BYTES", block_bytes)
+    rng = np.random.default_rng(5)
+    V, E = 40, 700
+    tail, head = rng.integers(0, V, E), rng.integers(0, V, E)
+    lower = np.where(rng.random(E) < 0.2, 1.0, 0.0)
+    capacity = lower + rng.integers(0, 50, E) + np.where(rng.random(E) < 0.1, 0.5, 0.0)
+    cost = rng.integers(-20, 100, E).astype(float)
+    supply = np.zeros(V)
+    supply[:5], supply[-5:] = 2.25, -2.25
+    path = tmp_path / "net.min.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write(_dimacs_text(tail, head, lower, capacity, cost, supply, comment_every=97))
+    got = dimacs.read_dimacs_arrays(path)
+    for name, read, written in zip(("tail", "head", "lower", "capacity", "cost", "supply"), got,
+                                   (tail, head, lower, capacity, cost, supply), strict=True):
+        np.testing.assert_array_equal(read, written, err_msg=name)
+
+
+@pytest.mark.parametrize("block_bytes", [64, 1 << 25])
+def test_dimacs_error_deep_in_a_block_names_its_line(tmp_path, monkeypatch, block_bytes):
+    import scotopt.io.dimacs as dimacs
+
+    monkeypatch.setattr(dimacs, "BLOCK_BYTES", block_bytes)
+    E = 3000
+    capacity = np.full(E, 5.0)
+    capacity[1234] = -5.0
+    supply = np.zeros(10)
+    text = _dimacs_text(np.zeros(E, int), np.ones(E, int), np.zeros(E), capacity, np.ones(E), supply)
+    path = tmp_path / "bad.min"
+    path.write_text(text)
+    lineno = text.splitlines().index("a 1 2 0 -5 1") + 1
+    with pytest.raises(DimacsFormatError, match=rf"bad.min:{lineno}: negative capacity"):
+        dimacs.read_dimacs_arrays(path)
 
 
 def test_dimacs_round_trip_gzip(tmp_path):

@@ -100,12 +100,12 @@ def load_model(path, **options):
     kind = file_kind(path)
     if kind not in NETWORK_KINDS:
         raise FileFormatError(path, None, f"is a {kind} file", "a DIMACS (.min) or CommaLAB network file")
-    # the readers hold a Python tuple or list per line, as the MPS reader does
-    check_fits(mps_read_bytes(uncompressed_size(path)), f"reading {path}")
-    if kind == "dimacs":
+    if kind == "dimacs":  # its reader checks the arrays' 40 B per arc against the free memory at the 'p' line
         from scotopt.io.dimacs import read_dimacs
 
         return read_dimacs(path, **options)
+    # the CommaLAB reader holds a Python list per line, as the MPS reader does
+    check_fits(mps_read_bytes(uncompressed_size(path)), f"reading {path}")
     from scotopt.io.commalab import read_commalab
 
     return read_commalab(path, **options)
