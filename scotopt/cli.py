@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--integral", action="store_true",
                        help="DIMACS files with integral data: round the flow and repair it into an exactly feasible "
                             "integral flow, and report its cost and gap to the LP bound")
+    solve.add_argument("--aggregate", choices=("source", "none"), default=None,
+                       help="CommaLAB files: one commodity per origin ('source', the default: the same LP optimum, "
+                            "fewer variables) or per origin-destination pair ('none')")
     solve.add_argument("--json", action="store_true", help="print the summary as JSON on stdout (progress on stderr)")
     solve.add_argument("--quiet", action="store_true", help="no progress lines and no summary table")
     pdhg_names = [f.name for f in dataclasses.fields(PDHGOptions)]
@@ -283,8 +286,9 @@ def _solve(args) -> int:
         from scotopt.cli_network import solve_network
 
         return solve_network(args, termination, options, devices)
-    if args.integral:
-        return _fail(f"{args.file}: --integral applies to DIMACS min-cost flow files")
+    for flag, given in (("--integral", args.integral), ("--aggregate", args.aggregate is not None)):
+        if given:
+            return _fail(f"{args.file}: {flag} applies to network files (DIMACS, CommaLAB) only")
     problem = _load(args.file)
     verbose = not args.quiet
     if verbose and not args.json:

@@ -7,6 +7,9 @@ their capacity, for a min-cost flow the Lagrangian lower bound of the potentials
 potentials), and with ``--integral`` the flow rounded and repaired into an exactly feasible
 integral one (:mod:`scotopt.models.repair`) with its cost and its gap to that bound.
 
+``--aggregate none`` keeps one commodity per origin-destination pair of a CommaLAB file (the
+default, ``source``, merges the pairs of an origin: the same optimum, fewer variables).
+
 ``--out DIR`` writes ``<name>_summary.json`` (the LP's summary plus a ``"network"`` entry) and
 ``<name>_flow.npz``, arcs in the file's order and nodes by file id - 1:
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 
 import numpy as np
 
@@ -85,12 +89,19 @@ def solve_network(args, termination, options, devices) -> int:
     """``scotopt solve`` on a DIMACS or CommaLAB file (module docstring); returns the exit code."""
     import scotopt
     from scotopt.cli import EXIT_INTERRUPTED, EXIT_OK, _fail, _summary_table
-    from scotopt.io import load_model
+    from scotopt.io import file_kind, load_model
     from scotopt.models import MinCostFlow
     from scotopt.models.repair import require_integral_data
     from scotopt.status import InvalidProblemError, Status
 
-    model = load_model(args.file)
+    started = time.perf_counter()
+    if args.aggregate is not None:
+        if file_kind(args.file) != "commalab":
+            return _fail(f"{args.file}: --aggregate applies to CommaLAB multicommodity files")
+        model = load_model(args.file, aggregate=args.aggregate)
+    else:
+        model = load_model(args.file)
+    read_seconds = time.perf_counter() - started
     if args.integral:
         if not isinstance(model, MinCostFlow):
             return _fail(f"{args.file}: --integral applies to single-commodity (DIMACS) networks")
@@ -101,7 +112,7 @@ def solve_network(args, termination, options, devices) -> int:
     problem = model.lp
     verbose = not args.quiet
     if verbose and not args.json:
-        print(f"scotopt {scotopt.__version__}: {model!r}", flush=True)
+        print(f"scotopt {scotopt.__version__}: {model!r}, read in {read_seconds:.2f} s", flush=True)
     with contextlib.redirect_stdout(sys.stderr if args.json else sys.stdout):
         result = scotopt.solve(problem, method=args.method, backend=args.backend, dtype=args.dtype,
                                eps=termination.eps, eps_infeasible=termination.eps_infeasible,

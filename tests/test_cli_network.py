@@ -111,7 +111,7 @@ def test_network_summary_table_and_quiet_line(tmp_path, capsys, network):
     keys = [line.split("  ")[0] for line in out.splitlines() if "  " in line]
     for key in ("status", "network", "saturated arcs", "lower bound", "integral flow"):
         assert key in keys
-    assert "MinCostFlow(nodes=300, arcs=2400)" in out
+    assert "MinCostFlow(nodes=300, arcs=2400), read in " in out
     code, out, err = run_main(capsys, "solve", path, "--quiet", "--integral")
     assert code == 0, err
     assert out.count("\n") == 1 and "integral flow cost" in out
@@ -136,6 +136,11 @@ def test_solve_commalab_file_against_published_optimum(tmp_path, capsys):
     assert np.all(arrays["capacity_prices"] >= 0)
     code, _, err = run_main(capsys, "solve", GRID1, "--integral")
     assert code == 2 and "--integral applies to single-commodity" in err
+    code, out, err = run_main(capsys, "solve", GRID1, "--eps", "1e-6", "--json", "--aggregate", "none")
+    assert code == 0, err
+    per_pair = json.loads(out)
+    assert per_pair["network"]["commodities"] == int(row["commodities"])  # one per OD pair
+    assert abs(per_pair["primal_objective"] - optimum) <= 1e-5 * abs(optimum)
 
 
 def test_network_files_recognised_without_their_suffix(tmp_path, network):
@@ -178,6 +183,13 @@ def test_bad_network_files_exit_2_with_the_line(tmp_path, capsys):
     code, out, err = run_main(capsys, "solve", fractional, "--integral")
     assert code == 2 and str(fractional) in err and "capacity must be integral" in err
     assert "rel_primal" not in out  # refused before the solve
+    code, _, err = run_main(capsys, "solve", fractional, "--aggregate", "none")
+    assert code == 2 and "--aggregate applies to CommaLAB" in err
+    from scotopt.io import save
+
+    mps = save(explicit_lp(load(fractional)), tmp_path / "fractional.mps")  # an LP file: no network flags
+    code, _, err = run_main(capsys, "solve", mps, "--integral")
+    assert code == 2 and "--integral applies to network files" in err
     huge = tmp_path / "huge.min"
     huge.write_text("p min 10 100000000000\n")  # 4 TB of arcs announced: refused before allocating
     code, _, err = run_main(capsys, "solve", huge)
