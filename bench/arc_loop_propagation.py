@@ -37,6 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scotopt.kernels import network_fused as nf  # noqa: E402
 from scotopt.models.arc_order import default_block_nodes  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic_arcs import iteration_data  # noqa: E402
+
 E = int(float(sys.argv[1]))
 reps = int(sys.argv[2])
 V = E // 8
@@ -121,18 +124,11 @@ def blocked(tail, head, tail_block, head_block):
     return order, tiles
 
 
-rng = np.random.default_rng(0)
-tail = np.sort(rng.integers(0, V, E).astype(np.int32))
-head = rng.integers(0, V, E).astype(np.int32)
-x_in = np.zeros(E, f32)
-x_in[rng.random(E) < 0.1] = 1.0
-c_in = rng.uniform(1, 100, E).astype(f32)
-u_in = rng.uniform(1, 100, E).astype(f32)
-y = rng.standard_normal(V).astype(f32)
-y0, d1 = y.copy(), np.ones(V, f32)
-ax, ax0 = np.zeros(V, f32), np.zeros(V, f32)
-lb = rng.standard_normal(V).astype(f32)
-tau, sigma, a, b, anchor = f32(0.1), f32(0.1), f32(0.9), f32(0.05), f32(0.05)
+data = iteration_data(E)
+tail, head, x_in, c_in, u_in = (data[k] for k in ("tail", "head", "x", "c", "u"))
+y, y0, d1, ax, ax0, lb = (data[k] for k in ("y", "y0", "d1", "ax", "ax0", "lb"))
+tau, sigma, a, b, anchor = (data[k] for k in ("tau", "sigma", "a", "b", "anchor"))
+del data
 
 fused_order, _ = blocked(tail, head, FUSED_BLOCK, 1)  # head blocks of 1 node: (tail block, head)
 fused = {k: v[fused_order] for k, v in dict(tail=tail, head=head, x=x_in, c=c_in, u=u_in).items()}

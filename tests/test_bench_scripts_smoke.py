@@ -1,6 +1,6 @@
 """The remaining bench/ scripts (backend_periter, spmv_cpu, summarize, io_read, io_dimacs, gpu, scaling,
-arc_loop_prefetch, arc_loop_propagation) run at a tiny size, so they never rot; compare_lp, network, compare_qp,
-qp_large and lagrangian_mmcf have their own smoke tests."""
+arc_loop_prefetch, arc_loop_propagation, arc_loop_head_split) run at a tiny size, so they never rot;
+compare_lp, network, compare_qp, qp_large and lagrangian_mmcf have their own smoke tests."""
 
 from __future__ import annotations
 
@@ -135,3 +135,12 @@ def test_arc_loop_propagation_tiny():
     out = _run("bench/arc_loop_propagation.py", "3e5", "1", "12", "12")
     assert "same x+" in out
     assert [line.split()[0] for line in out.splitlines()[2:]] == ["fused", "propagation"]
+
+
+@pytest.mark.slow
+def test_arc_loop_head_split_tiny():
+    """The head-split iteration gives the fused kernels' x+ and y+ (the script asserts it)."""
+    pytest.importorskip("numba")
+    out = _run("bench/arc_loop_head_split.py", "3e5", "1", "13")
+    assert "split 2^13: same x+" in out
+    assert [line.split()[0] for line in out.splitlines()[-2:]] == ["fused", "split"]

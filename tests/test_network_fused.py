@@ -187,12 +187,41 @@ def test_output_vectors_are_reused_only_when_unreferenced():
     assert len(step._columns) == 2
 
 
+def test_row_outputs_are_two_distinct_vectors_reused_once_the_state_lets_go():
+    step = network_fused.FusedNetworkStep(3, 5, np.float32)
+    y1, ax1 = step._row_outputs()
+    assert y1 is not ax1 and y1.shape == (3,)
+    y2, ax2 = step._row_outputs()  # the first pair is still held: two new ones
+    assert len({id(v) for v in (y1, ax1, y2, ax2)}) == 4
+    ids = {id(y1), id(ax1)}
+    del y1, ax1  # the state took the second pair and let go of the first
+    y3, ax3 = step._row_outputs()
+    assert {id(y3), id(ax3)} == ids and y3 is not ax3
+    assert len(step._rows) == 4
+
+
+def test_steps_reuse_row_outputs_and_give_the_same_iterates():
+    """Recycled row outputs change nothing: the same iterates as steps whose outputs are all new."""
+    xp, op, data, start = random_problem(11, "float32", np.int32, False, True, False)
+    state = start
+    for _ in range(6):
+        state = alg.step(xp, op, data, PARAMS, state)
+    kept = {id(v) for v in op._fused._rows}
+    assert len(kept) == 4 and {id(state.y)} <= kept  # this step's y+ is one of the kept vectors
+    fresh = start
+    for _ in range(6):
+        op._fused.release_columns()  # nothing kept: every output new
+        fresh = alg.step(xp, op, data, PARAMS, fresh)
+    np.testing.assert_array_equal(state.y, fresh.y)
+    np.testing.assert_array_equal(state.x, fresh.x)
+
+
 def test_evaluation_releases_what_the_fused_step_keeps():
     xp, op, data, start = random_problem(11, "float32", np.int32, False, True, False)
     state = alg.step(xp, op, data, PARAMS, alg.step(xp, op, data, PARAMS, start))
     assert op._fused._columns and op._fused._scratch is not None
     alg.evaluate(xp, op, data, PARAMS, state)
-    assert op._fused._columns == [] and op._fused._scratch is None
+    assert op._fused._columns == [] and op._fused._rows == [] and op._fused._scratch is None
     assert alg.step(xp, op, data, PARAMS, state).x.dtype == np.float32  # and steps on afterwards
 
 

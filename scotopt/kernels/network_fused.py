@@ -510,13 +510,15 @@ class FusedNetworkStep:
         self._scratch = None
         self._scratch_chunks = 0
         self._columns = []  # x+ vectors this step has returned (see _column_output)
+        self._rows = []  # y+ and (A x)+ vectors likewise (_row_outputs)
         self._tail_checked, self._tails_out_of_order = None, True
         self._screening = None
         self.failed = False
 
     def release_columns(self):
-        """Drop the kept column outputs (those in use stay alive where they are used)."""
+        """Drop the kept column and row outputs (those in use stay alive where they are used)."""
         self._columns = []
+        self._rows = []
 
     def steps(self, params, data, vectors, x0, y0, ax0, tau, sigma, neg_sigma, coefficients):
         """``len(coefficients)`` iterations with safe arc screening (``network_screen.py``):
@@ -539,7 +541,18 @@ class FusedNetworkStep:
         so that the fused path holds nothing extra there (two column vectors, 8 B/arc in float32,
         and the tables otherwise)."""
         self._scratch = None
-        self._columns = []
+        self.release_columns()
+
+    def _kept_output(self, kept, length, limit):
+        """A vector of ``length`` from ``kept`` that nothing else holds any more, else a fresh one,
+        kept while ``kept`` has fewer than ``limit``."""
+        for k in range(len(kept)):
+            if _references(kept, k) <= _UNSHARED:
+                return kept[k]
+        vector = np.empty(length, dtype=self.dtype)
+        if len(kept) < limit:
+            kept.append(vector)
+        return vector
 
     def _column_output(self):
         """An arc-length output vector: one this step returned before and nothing else holds any
@@ -549,13 +562,17 @@ class FusedNetworkStep:
         over 32 MB afresh each time); at most two are kept, and :meth:`release` drops them. (They come
         from the heap: with pages of their own, mapped again after each screen, a 10^6-arc solve
         took 10-20 % longer for no lower peak, bench/README.md session 26.)"""
-        for k in range(len(self._columns)):
-            if _references(self._columns, k) <= _UNSHARED:
-                return self._columns[k]
-        vector = np.empty(self.E, dtype=self.dtype)
-        if len(self._columns) < 2:
-            self._columns.append(vector)
-        return vector
+        return self._kept_output(self._columns, self.E, 2)
+
+    def _row_outputs(self):
+        """Two distinct row vectors for a step's y+ and (A x)+, as :meth:`_column_output` gives
+        columns: at most four are kept (this step's pair and the last one's, which the state
+        lets go when it takes this pair). A fresh pair per iteration cost its page faults: at
+        10^8 arcs (two 50 MB vectors, over glibc's mmap threshold, so mapped afresh each time)
+        loop 3 took 41.5 ms against 22.5 ms with reused outputs (median of 7, synthetic NETGEN
+        arcs, bench/README.md session 29)."""
+        first = self._kept_output(self._rows, self.rows, 4)
+        return first, self._kept_output(self._rows, self.rows, 4)  # ``first`` is held here: not given twice
 
     def _tables(self, halpern, chunks, make):
         """``make(chunks)``'s node tables: kept between steps (made again when the thread count
@@ -604,9 +621,11 @@ class FusedNetworkStep:
         """(x+, y+, (A x)+), or T's (x^, y^, A x^) without ``halpern``, from checked operands;
         None where the kernels failed."""
         dt = self.dtype
-        # T's x^ may become the state (a restart): a fresh vector, not one the step reuses
-        outputs = (self._column_output() if halpern else np.empty(self.E, dtype=dt),
-                   np.empty(self.rows, dtype=dt), np.empty(self.rows, dtype=dt))
+        # T's (x^, y^, A x^) may become the state (a restart): fresh vectors, not ones the step reuses
+        if halpern:
+            outputs = (self._column_output(), *self._row_outputs())
+        else:
+            outputs = (np.empty(self.E, dtype=dt), np.empty(self.rows, dtype=dt), np.empty(self.rows, dtype=dt))
 
         def run(chunks):  # the outputs are fresh or unshared: a failure leaves the state untouched
             self._iterate(chunks, halpern, tail, head, columns, rows, scalars, outputs)
