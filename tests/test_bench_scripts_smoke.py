@@ -1,6 +1,6 @@
 """The remaining bench/ scripts (backend_periter, spmv_cpu, summarize, io_read, io_dimacs, gpu, scaling,
-arc_loop_prefetch, arc_loop_propagation, arc_loop_head_split) run at a tiny size, so they never rot;
-compare_lp, network, compare_qp, qp_large and lagrangian_mmcf have their own smoke tests."""
+arc_loop_prefetch, arc_loop_propagation, arc_loop_head_split, network_rows_ab) run at a tiny size, so they
+never rot; compare_lp, network, compare_qp, qp_large and lagrangian_mmcf have their own smoke tests."""
 
 from __future__ import annotations
 
@@ -144,3 +144,9 @@ def test_arc_loop_head_split_tiny():
     out = _run("bench/arc_loop_head_split.py", "3e5", "1", "13")
     assert "split 2^13: same x+" in out
     assert [line.split()[0] for line in out.splitlines()[-2:]] == ["fused", "split"]
+
+
+def test_network_rows_ab_tiny():
+    pytest.importorskip("numba")
+    out = _run("bench/network_rows_ab.py", "3e5", "2", "64")
+    assert [line.split()[0] for line in out.splitlines()[-2:]] == ["reused", "new"]
