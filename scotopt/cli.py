@@ -6,6 +6,9 @@ Exit codes: 0 when the command ran (for ``solve``: whatever the status, which is
 
 The solver flags are generated from the fields of :class:`scotopt.options.Termination` and
 :class:`scotopt.options.PDHGOptions`, so every default and help text lives in one place.
+
+Network files (DIMACS min-cost flow, CommaLAB multicommodity flow; :func:`scotopt.io.file_kind`)
+are solved as their models by :mod:`scotopt.cli_network`, which adds the decoded results.
 """
 
 from __future__ import annotations
