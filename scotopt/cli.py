@@ -285,10 +285,11 @@ def _solve(args) -> int:
             return _fail(f"--out {out}: exists and is not a directory")
     from scotopt.io import NETWORK_KINDS, file_kind
 
-    if file_kind(args.file) in NETWORK_KINDS:
+    kind = file_kind(args.file)
+    if kind in NETWORK_KINDS:
         from scotopt.cli_network import solve_network
 
-        return solve_network(args, termination, options, devices)
+        return solve_network(args, kind, termination, options, devices)
     for flag, given in (("--integral", args.integral), ("--aggregate", args.aggregate is not None)):
         if given:
             return _fail(f"{args.file}: {flag} applies to network files (DIMACS, CommaLAB) only")
@@ -486,8 +487,7 @@ def describe(problem) -> dict:
         info["P_nonzeros"] = int(problem.P.nnz)
         info["ranges"]["|P|"] = span(problem.P.data)
     for dtype, size in (("float64", 8), ("float32", 4)):
-        host, device = (pdhg_bytes(m, n, 0, size, matrix_free=True) if problem.is_matrix_free
-                        else pdhg_bytes(m, n, nnz, size))
+        host, device = pdhg_bytes(m, n, nnz, size, matrix_free=problem.is_matrix_free)
         info["memory"][f"numpy/{dtype}"] = format_bytes(host + device)
         info["memory"][f"jax,cupy/{dtype}"] = f"{format_bytes(device)} device + {format_bytes(host)} host"
     return info

@@ -85,18 +85,19 @@ def _network_rows(summary: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def solve_network(args, termination, options, devices) -> int:
-    """``scotopt solve`` on a DIMACS or CommaLAB file (module docstring); returns the exit code."""
+def solve_network(args, kind, termination, options, devices) -> int:
+    """``scotopt solve`` on a DIMACS or CommaLAB file (``kind``, :func:`scotopt.io.file_kind`;
+    module docstring); returns the exit code."""
     import scotopt
     from scotopt.cli import EXIT_INTERRUPTED, EXIT_OK, _fail, _summary_table
-    from scotopt.io import file_kind, load_model
+    from scotopt.io import load_model
     from scotopt.models import MinCostFlow
     from scotopt.models.repair import require_integral_data
     from scotopt.status import InvalidProblemError, Status
 
     started = time.perf_counter()
     if args.aggregate is not None:
-        if file_kind(args.file) != "commalab":
+        if kind != "commalab":
             return _fail(f"{args.file}: --aggregate applies to CommaLAB multicommodity files")
         model = load_model(args.file, aggregate=args.aggregate)
     else:

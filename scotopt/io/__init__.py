@@ -35,18 +35,13 @@ NETWORK_KINDS = ("dimacs", "commalab")  # files that describe a network model, n
 def _first_lines(path: Path, count: int, limit: int = 1 << 16) -> list[list[str]]:
     """The fields of the first ``count`` non-blank lines in the first ``limit`` bytes of text
     (gzip read through); fewer where the file is shorter or not text."""
-    import gzip
     import zlib
 
-    from scotopt.io.textfile import is_gzip
+    from scotopt.io.textfile import open_bytes
 
     try:
-        if is_gzip(path):
-            with gzip.open(path, "rb") as fh:
-                head = fh.read(limit)
-        else:
-            with open(path, "rb") as fh:
-                head = fh.read(limit)
+        with open_bytes(path) as fh:
+            head = fh.read(limit)
     except (OSError, EOFError, zlib.error):
         return []
     lines = [line.split() for line in head.decode("latin-1").splitlines()[:-1 if len(head) == limit else None]]

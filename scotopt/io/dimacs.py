@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scotopt.io.textfile import open_bytes
 from scotopt.models.flow import MinCostFlow
 from scotopt.status import InvalidProblemError
 
@@ -38,11 +39,9 @@ _TAG_A, _TAG_N = ord("a"), ord("n")
 def _text_blocks(path: Path):
     """Yield (number of the block's first line, bytes of whole lines) over the file, gzip read
     through, about :data:`BLOCK_BYTES` at a time; every block ends with a newline."""
-    with open(path, "rb") as probe:
-        compressed = probe.read(2) == b"\x1f\x8b"
     lineno, rest = 1, b""
     try:
-        with (gzip.open(path, "rb") if compressed else open(path, "rb")) as handle:
+        with open_bytes(path) as handle:
             while chunk := handle.read(BLOCK_BYTES):
                 data = rest + chunk
                 cut = data.rfind(b"\n") + 1
@@ -147,14 +146,13 @@ class _Parser:
             raise DimacsFormatError(f"{where}: unknown line type {tag!r}")
 
     def _store_pending(self) -> None:
-        """Store the arcs parsed line by line so far (:meth:`_store` empties the list first)."""
+        """Store the arcs parsed line by line so far."""
         if self.pending:
             table, self.pending = np.array(self.pending, dtype=np.float64), []
             self._store(table)
 
     def _store(self, table) -> None:
         """Arcs (rows: tail, head (0-based), low, cap, cost) after those stored so far."""
-        self._store_pending()  # arcs parsed line by line come first: the file's order
         first, stop = self.count, min(self.count + table.shape[0], self.num_arcs)
         if stop > first:
             kept = table[: stop - first]
@@ -189,6 +187,7 @@ class _Parser:
         if not valid:
             return False
         ends -= 1
+        self._store_pending()  # arcs parsed line by line before this run come first: the file's order
         self._store(table)
         return True
 

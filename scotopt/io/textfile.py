@@ -28,6 +28,12 @@ def is_gzip(path: Path) -> bool:
         return fh.read(2) == GZIP_MAGIC
 
 
+def open_bytes(path: Path):
+    """A binary handle on the file's text: gzip read through where the contents are gzip (told
+    from the first bytes, not the name)."""
+    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
+
+
 def uncompressed_size(path: Path) -> int:
     """Size of the file's text in bytes: the gzip trailer's ISIZE (mod 2**32) or the file size."""
     size = path.stat().st_size
