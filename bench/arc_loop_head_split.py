@@ -125,9 +125,9 @@ del order
 
 def fused_iteration(f=fused):
     nf._arc_pass_parallel(f["tail"], f["head"], f["tables"], y, d1, f["x"], f["x"], f["c"], f32(0), f["u"], f32(1),
-                          tau, a, b, anchor, True, f["xo"], True)
+                          tau, a, b, anchor, True, f["xo"], True, True, None)
     nf._node_pass_parallel(f["tables"], d1, f32(1), y, y0, ax, ax0, lb, lb, sigma, -sigma, a, b, anchor, True,
-                           f["yo"], f["axo"])
+                           f["yo"], f["axo"], False, None)
 
 
 variants["fused"] = (fused, fused_iteration)

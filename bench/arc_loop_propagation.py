@@ -146,9 +146,9 @@ print(f"{E:.0e} arcs, {V} nodes; fused: tail blocks of {FUSED_BLOCK} nodes; prop
 def fused_iteration():
     f, o = fused, fused_out
     nf._arc_pass_parallel(f["tail"], f["head"], node_tables, y, d1, f["x"], f["x"], f["c"], f32(0), f["u"],
-                          f32(1), tau, a, b, anchor, True, o["x"], True)
+                          f32(1), tau, a, b, anchor, True, o["x"], True, True, None)
     nf._node_pass_parallel(node_tables, d1, f32(1), y, y0, ax, ax0, lb, lb, sigma, -sigma, a, b, anchor, True,
-                           o["y"], o["ax"])
+                           o["y"], o["ax"], False, None)
 
 
 def prepare_propagation():

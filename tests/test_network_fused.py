@@ -216,6 +216,119 @@ def test_steps_reuse_row_outputs_and_give_the_same_iterates():
     np.testing.assert_array_equal(state.x, fresh.x)
 
 
+def steps_without_refresh(xp, op, data, state, count):
+    """``count`` steps whose loop 1 fills the tables (loop 3 does not leave them ready)."""
+    op._fused.refresh_tables = False
+    try:
+        for _ in range(count):
+            state = alg.step(xp, op, data, PARAMS, state)
+    finally:
+        del op._fused.refresh_tables
+    return state
+
+
+def assert_refreshed_steps_equal_plain_steps(d2_per_arc, chunks):
+    xp, op, data, start = random_problem(17, "float32", np.int32, d2_per_arc, False, True)
+    state = start
+    for _ in range(6):
+        state = alg.step(xp, op, data, PARAMS, state)
+        tables, y_out = op._fused._prepared[:2]
+        assert y_out is state.y and tables.shape[0] == chunks  # loop 3 left the tables ready ...
+        d2s = np.float32(1) if d2_per_arc else op.params[3][()]
+        np.testing.assert_array_equal(tables[:, :, 0], np.broadcast_to((state.y * op.params[2]) * d2s,
+                                                                       tables.shape[:2]))
+        assert not tables[:, :, 1].any()  # ... at (s, 0)
+    plain = steps_without_refresh(xp, op, data, start, 6)
+    for name in ("x", "y", "ax"):
+        np.testing.assert_array_equal(getattr(state, name), getattr(plain, name), err_msg=name)
+    # a step from another state's y runs loop 1 again: the same as a step with loop 1
+    other = alg.step(xp, op, data, PARAMS, start)
+    np.testing.assert_array_equal(other.x, steps_without_refresh(xp, op, data, start, 1).x)
+
+
+@pytest.mark.parametrize("d2_per_arc", [False, True])
+def test_steps_that_skip_loop_1_give_the_same_iterates(d2_per_arc):
+    """Loop 3 sets the tables to (s, 0) for y+ and the next step skips loop 1: bit for bit the
+    iterates of steps that fill the tables in loop 1 (one thread)."""
+    assert_refreshed_steps_equal_plain_steps(d2_per_arc, 1)
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 1e-5)])
+@pytest.mark.parametrize("d2_per_arc", [False, True])
+def test_a_measured_step_sums_its_residual(dtype, rtol, d2_per_arc):
+    """The measured step's outputs are the plain step's, bit for bit, and its three sums are
+    those of T(z) - z formed from the generic map (NumPy bodies) and reduced in float64."""
+    xp, op, data, start = random_problem(19, dtype, np.int32, d2_per_arc, False, True)
+    tau, sigma, neg_sigma = alg._step_sizes(xp, data.eta, start.omega)
+    a, b, anchor, _, _ = alg._halpern_coefficients(xp, 1.0, start.k, start.n)
+    measured = op.fused_step(data, start, tau, sigma, neg_sigma, a, b, anchor, measure=True)
+    plain = op.fused_step(data, start, tau, sigma, neg_sigma, a, b, anchor)
+    for got, expected in zip(measured[:3], plain, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    x_hat, y_hat, ax_hat = alg.pdhg_map(xp, generic(op), data, start.x, start.y, start.ax, start.omega)
+
+    def f64(v):
+        return np.asarray(v, dtype=np.float64)
+
+    expected = (np.sum((f64(x_hat) - f64(start.x)) ** 2), np.sum((f64(y_hat) - f64(start.y)) ** 2),
+                np.dot(f64(y_hat) - f64(start.y), f64(ax_hat) - f64(start.ax)))
+    for got, want in zip(measured[3], expected, strict=True):
+        assert got == pytest.approx(want, rel=rtol * 10, abs=rtol * 1e-3)
+
+
+def restarted_state(xp, op, data, state):
+    """A state just after an evaluation that restarted: z = z0 (the same arrays), r0 pending."""
+    for _ in range(40):
+        state = alg.step(xp, op, data, PARAMS, state)
+        new, stats = alg.evaluate(xp, op, data, PARAMS, state)
+        if stats[alg.STAT["restarted"]]:
+            return new
+        state = new
+    raise AssertionError("no restart in 40 evaluations")
+
+
+def test_the_first_step_after_a_restart_measures_the_reference_residual():
+    """After a restart the first fused step sets r0 (the evaluation then needs no T map of the
+    anchor), equal to the residual the evaluation forms from the generic map; later steps and
+    layouts that do not measure leave r0 pending."""
+    xp, op, data, start = random_problem(23, "float64", np.int32, False, False, True)
+    state = restarted_state(xp, op, data, start)
+    assert np.isnan(state.r0) and state.x is state.x0
+    assert alg.anchor_residual_pending(xp, op, state)
+    stepped = alg.step(xp, op, data, PARAMS, state)
+    x_hat, y_hat, ax_hat = alg.pdhg_map(xp, generic(op), data, state.x0, state.y0, state.ax0, state.omega)
+    expected = alg._residual_between(xp, data, state.omega, state.x0, state.y0, state.ax0, x_hat, y_hat, ax_hat)
+    assert float(stepped.r0) == pytest.approx(float(expected), rel=1e-10)
+    assert stepped.r0.dtype == state.r0.dtype
+    assert not alg.anchor_residual_pending(xp, op, stepped)  # z moved away from the anchor
+    assert not alg.anchor_residual_pending(xp, generic(op), state)  # no fused step: evaluate measures
+
+
+def test_a_screened_chunk_measures_its_first_step_after_a_restart():
+    """With screening on, a chunk that starts at a restarted state runs its first step through
+    the measured fused step (r0 set, the same value as :func:`alg.step` gives), then screens."""
+    xp, op, data, start = random_problem(23, "float64", np.int32, False, False, True)
+    state = restarted_state(xp, op, data, start)
+    screened = PARAMS._replace(screening=1.0)
+    assert op.screens
+    chunk = alg.steps(xp, op, data, screened, state, 5, get_backend("numpy").repeat)
+    assert float(chunk.r0) == float(alg.step(xp, op, data, PARAMS, state).r0)
+    assert float(chunk.k) == float(state.k) + 5
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-10), ("float32", 1e-5)])
+def test_the_evaluation_map_measures_its_residual(dtype, rtol):
+    """``map_and_residual`` with the fused map's sums: the generic map's T(z) (to rounding) and
+    the residual formed from the vectors."""
+    xp, op, data, start = random_problem(29, dtype, np.int32, True, False, True)
+    fused = alg.map_and_residual(xp, op, data, start.x, start.y, start.ax, start.omega)
+    plain = alg.map_and_residual(xp, generic(op), data, start.x, start.y, start.ax, start.omega)
+    for got, expected in zip(fused[:3], plain[:3], strict=True):
+        np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol)
+    assert fused[3].dtype == plain[3].dtype == np.dtype(dtype)
+    assert float(fused[3]) == pytest.approx(float(plain[3]), rel=rtol * 10)
+
+
 def test_evaluation_releases_what_the_fused_step_keeps():
     xp, op, data, start = random_problem(11, "float32", np.int32, False, True, False)
     state = alg.step(xp, op, data, PARAMS, alg.step(xp, op, data, PARAMS, start))
@@ -286,6 +399,12 @@ def test_parallel_kernels_equal_generic(two_chunks, d2_per_arc, scalar_lower, ro
                                    alg.infinite_bounds(xp, data))
     for g, e in zip(got, expected, strict=True):
         assert float(g) == pytest.approx(float(e), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("d2_per_arc", [False, True])
+def test_parallel_steps_that_skip_loop_1_give_the_same_iterates(two_chunks, d2_per_arc):
+    """As the one-thread test: each thread's loop 3 sets both tables' rows of its node range."""
+    assert_refreshed_steps_equal_plain_steps(d2_per_arc, 2)
 
 
 def test_concurrent_solves_share_the_parallel_kernels_safely(two_chunks):
@@ -435,7 +554,8 @@ def test_node_loop_sums_the_chunk_tables_in_order(chunks, halpern, dtype):
 
     def loop3(kernel, tables):
         y_out, ax_out = np.empty(V, dtype), np.empty(V, dtype)
-        kernel(tables, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
+        kernel(tables, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out,
+               False, None)  # no refresh, no residual sums
         return y_out, ax_out
 
     expected = loop3(network_fused._node_pass, summed)

@@ -531,14 +531,23 @@ class DeviceNetwork(ParamsOperator):
         if self._fused is not None:
             self._fused.release()
 
-    def fused_step(self, data, s, tau, sigma, neg_sigma, a, b, anchor):
+    def fused_step(self, data, s, tau, sigma, neg_sigma, a, b, anchor, measure=False):
         """One whole PDHG iteration (x+, y+, (A x)+) as compiled loops (``algorithm.step``'s hook;
         ``network_fused.py``; with coupling rows ``network_fused_mmcf.py``), or None: not NumPy,
         several commodities without coupling rows, numba absent or switched off
-        (``SCOTOPT_NUMBA=0``), or data the kernels do not cover."""
+        (``SCOTOPT_NUMBA=0``), or data the kernels do not cover. With ``measure`` the three
+        sums of the step's fixed-point residual follow (``FusedNetworkStep.measured``; None
+        where the layout does not measure, :attr:`measures_residual`)."""
         if self._fused is None:
             return None
-        return self._fused(self.params, data, s.x, s.y, s.ax, s.x0, s.y0, s.ax0, tau, sigma, neg_sigma, a, b, anchor)
+        run = self._fused.measured if measure else self._fused
+        return run(self.params, data, s.x, s.y, s.ax, s.x0, s.y0, s.ax0, tau, sigma, neg_sigma, a, b, anchor)
+
+    @property
+    def measures_residual(self) -> bool:
+        """Whether :meth:`fused_step` can measure its residual (one commodity, no coupling rows)."""
+        fused = getattr(self, "_fused", None)
+        return fused is not None and fused.measures_residual
 
     @property
     def screens(self) -> bool:
@@ -557,12 +566,13 @@ class DeviceNetwork(ParamsOperator):
             return None
         return self._fused.steps(self.params, data, vectors, s.x0, s.y0, s.ax0, tau, sigma, neg_sigma, coefficients)
 
-    def fused_map(self, data, x, y, ax, tau, sigma, neg_sigma):
+    def fused_map(self, data, x, y, ax, tau, sigma, neg_sigma, measure=False):
         """(x^, y^, A x^) = T(x, y) by the fused step's loops (``algorithm.pdhg_map``'s hook), or
-        None where :meth:`fused_step` would be None."""
+        None where :meth:`fused_step` would be None; with ``measure`` the three sums of the
+        residual ||T(z) - z||_P follow (None where :attr:`measures_residual` is False)."""
         if self._fused is None:
             return None
-        return self._fused.map(self.params, data, x, y, ax, tau, sigma, neg_sigma)
+        return self._fused.map(self.params, data, x, y, ax, tau, sigma, neg_sigma, measure)
 
     def fused_column_kkt(self, data, x_hat, y_hat):
         """``algorithm.column_kkt_sums`` without forming the reduced costs (``evaluate``'s hook),

@@ -21,7 +21,13 @@ one commodity; ``incidence.py``):
            (A x)+_v = a (A x^)_v + b (A x)_v + anchor (A x0)_v
 
 with tau = eta/omega, sigma = eta omega, a = 2 gamma w, b = (1 - 2 gamma) w, anchor = 1 - w,
-w = (k+1)/(k+2) (``algorithm._step_sizes``, ``_halpern_coefficients``). Each line is the
+w = (k+1)/(k+2) (``algorithm._step_sizes``, ``_halpern_coefficients``). Loop 3 also does the next
+step's loop 1 on its rows (s_v = y+_v d1_v [d2], t_v = 0 in every table, while the rows are in
+cache), and that step skips loop 1 when its y is this y+ (``FusedNetworkStep.refresh_tables``).
+The first step of an epoch (z = z0 after a restart) can also sum ||x^ - x||^2 in loop 2 and
+||y^ - y||^2, (y^ - y) @ (A x^ - A x) in loop 3 (:meth:`FusedNetworkStep.measured`): the
+epoch's reference residual, which ``algorithm.evaluate`` would otherwise form with a T map of
+the anchor (a whole iteration's work at each evaluation after a restart). Each line is the
 corresponding NumPy body's operations in its order and in the solve's dtype (no fused
 multiply-add: numba does not contract without ``fastmath``), so the one difference from the
 NumPy iteration is the order in which the scatter-add sums a node's arcs (NumPy adds all tails,
@@ -135,6 +141,56 @@ if numba is not None:
             return lambda v: True
         return lambda v: False
 
+    def _add_square(sums, total, a, b):
+        """total + (a - b)^2 in float64 where ``sums`` is an array (a step that measures its
+        residual, :meth:`FusedNetworkStep.measured`), else total."""
+        if sums is None:
+            return total
+        d = float(a) - float(b)
+        return total + d * d
+
+    def _add_product(sums, total, a, b, c, d):
+        """total + (a - b) (c - d) in float64 where ``sums`` is an array, else total."""
+        if sums is None:
+            return total
+        return total + (float(a) - float(b)) * (float(c) - float(d))
+
+    def _store(sums, row, column, value):
+        """sums[row, column] = value where ``sums`` is an array."""
+        if sums is not None:
+            sums[row, column] = value
+
+    def _measuring(sums):
+        return isinstance(sums, _types.Array)
+
+    # Resolved at compile time from the type of ``sums`` (None or an array): a step that does not
+    # measure compiles without the accumulations (a float64 add per arc, carried from one arc to
+    # the next, would cost the arc loop a few cycles per arc).
+    @_overload(_add_square, jit_options={"cache": True})
+    def _add_square_compiled(sums, total, a, b):
+        if not _measuring(sums):
+            return lambda sums, total, a, b: total
+
+        def add(sums, total, a, b):
+            gap = np.float64(a) - np.float64(b)
+            return total + gap * gap
+        return add
+
+    @_overload(_add_product, jit_options={"cache": True})
+    def _add_product_compiled(sums, total, a, b, c, d):
+        if not _measuring(sums):
+            return lambda sums, total, a, b, c, d: total
+        return lambda sums, total, a, b, c, d: total + (np.float64(a) - np.float64(b)) * (np.float64(c) - np.float64(d))
+
+    @_overload(_store, jit_options={"cache": True})
+    def _store_compiled(sums, row, column, value):
+        if not _measuring(sums):
+            return lambda sums, row, column, value: None
+
+        def store(sums, row, column, value):
+            sums[row, column] = value
+        return store
+
     def _prefetch_codegen(context, builder, signature, args):
         """LLVM's prefetch (read, high locality, data) of ``array[index, 0, ...]``."""
         array_type = signature.args[0]
@@ -195,7 +251,8 @@ if numba is not None:
 
     @_jit
     def _arc(e, st, tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out):
-        """Loop 2's body at arc e (unsigned): the gather, x^ and x+ (:func:`_primal`), the scatter."""
+        """Loop 2's body at arc e (unsigned): the gather, x^ and x+ (:func:`_primal`), the scatter;
+        returns x^_e."""
         i, j = np.uintp(tail[e]), np.uintp(head[e])
         g = st[i, 0] - st[j, 0]
         if _is_vector(d2):
@@ -204,10 +261,11 @@ if numba is not None:
         w = xh * _at(d2, e) if _is_vector(d2) else xh
         st[i, 1] += w
         st[j, 1] -= w
+        return xh
 
     @_jit
     def _arc_chunk(first, stop, st, tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out,
-                   prefetch_tail):
+                   prefetch_tail, sums, slot):
         """Loop 2 (module docstring) over the arcs [first, stop) with the node pairs ``st``
         (s_v, t_v) of this chunk. ``c``, ``lv``, ``uv``, ``d2``: vectors or scalars. Without
         ``halpern`` x_out = x^ (T alone, ``x0``, ``a``, ``b``, ``anchor`` unread). Node ids are
@@ -224,8 +282,12 @@ if numba is not None:
         The last ``PREFETCH_DISTANCE`` arcs run in a loop of their own, so that the main loop
         tests no bound before its prefetch: on two threads 7-12 % faster (NETGEN states at 10^6
         and 10^7 arcs, bit-identical output), on one thread the same. Splitting the loop into
-        strips (gather, then the arithmetic vectorised, then the scatter) was 1.4-1.7x slower."""
+        strips (gather, then the arithmetic vectorised, then the scatter) was 1.4-1.7x slower.
+
+        ``sums``: None, or a float64 array whose entry [slot, 0] gets sum (x^ - x)^2 over the
+        chunk (a step that measures its fixed-point residual)."""
         ahead = max(first, stop - PREFETCH_DISTANCE)  # arcs [first, ahead) have one to prefetch
+        gap = 0.0
         for k in range(first, ahead):
             # an unsigned index: numba wraps negative indices, and unless the loop provably starts
             # at 0 LLVM keeps that test on every array read (1.5x slower over a chunk)
@@ -233,30 +295,39 @@ if numba is not None:
             _prefetch(st, np.uintp(head[e + np.uintp(PREFETCH_DISTANCE)]))  # s and t: one cache line
             if prefetch_tail:
                 _prefetch(st, np.uintp(tail[e + np.uintp(PREFETCH_DISTANCE)]))
-            _arc(e, st, tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out)
+            xh = _arc(e, st, tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out)
+            gap = _add_square(sums, gap, xh, x[e])
         for k in range(ahead, stop):
-            _arc(np.uintp(k), st, tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out)
+            e = np.uintp(k)
+            xh = _arc(e, st, tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out)
+            gap = _add_square(sums, gap, xh, x[e])
+        _store(sums, slot, 0, gap)
 
     @_jit
-    def _arc_pass(tail, head, st, y, d1, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out, prefetch_tail):
-        """Loops 1 and 2 on this thread, ``st`` of shape (1, V, 2)."""
-        _prepare_table(y, d1, d2, st[0])
+    def _arc_pass(tail, head, st, y, d1, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out, prefetch_tail,
+                  prepare, sums):
+        """Loops 1 and 2 on this thread, ``st`` of shape (1, V, 2); loop 1 only with ``prepare``
+        (otherwise the last step's loop 3 left the table at (s, 0) for ``y``)."""
+        if prepare:
+            _prepare_table(y, d1, d2, st[0])
         _arc_chunk(0, x.shape[0], st[0], tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out,
-                   prefetch_tail)
+                   prefetch_tail, sums, 0)
 
     @_pjit
     def _arc_pass_parallel(tail, head, st, y, d1, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out,
-                           prefetch_tail):
+                           prefetch_tail, prepare, sums):
         """Loops 1 and 2 as P = st.shape[0] contiguous arc chunks on P threads. Chunk p's thread
-        fills its own node table st[p] = (s, 0) and adds its arcs' x^ into it: a random head
-        costs it one cache line, and no line is written by two threads (or first written by
-        another core, which made the arc loop wait on cross-core transfers)."""
+        fills its own node table st[p] = (s, 0) (with ``prepare``; else the last step's loop 3
+        did) and adds its arcs' x^ into it: a random head costs it one cache line, and no line
+        is written by two threads within the loop (a line first written by another core made the
+        arc loop wait on cross-core transfers)."""
         chunks = st.shape[0]
         n = x.shape[0]
         for p in numba.prange(chunks):
-            _prepare_table(y, d1, d2, st[p])
+            if prepare:
+                _prepare_table(y, d1, d2, st[p])
             _arc_chunk(n * p // chunks, n * (p + 1) // chunks, st[p], tail, head, x, x0, c, lv, uv, d2,
-                       tau, a, b, anchor, halpern, x_out, prefetch_tail)
+                       tau, a, b, anchor, halpern, x_out, prefetch_tail, sums, p)
 
     @_jit
     def _nondecreasing(values):
@@ -268,7 +339,7 @@ if numba is not None:
     @_jit
     def _dual_row(v, axh, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out):
         """Loop 3's row v given (A x^)_v = ``axh``: the dual step and the Halpern updates of y and
-        A x (module docstring); ``v`` unsigned."""
+        A x (module docstring); ``v`` unsigned. Returns y^_v."""
         w = axh + axh
         w = w - ax[v]
         w = sigma * w
@@ -288,55 +359,94 @@ if numba is not None:
         else:
             y_out[v] = yh
             ax_out[v] = axh
+        return yh
+
+    @_jit
+    def _refresh_tables(v, st, chunks, y_out, d1, d2s):
+        """Every chunk table's row v set to (s_v, 0) for the next step, s = y+ d1 [d2]: what loop 1
+        of that step computes from y+ (the same two roundings; a vector d2 comes as d2s = 1,
+        an exact product)."""
+        sv = y_out[v] * d1[v]
+        sv = sv * d2s
+        for p in range(chunks):
+            st[p, v, 0] = sv
+            st[p, v, 1] = 0
 
     @_jit
     def _node_rows(first, stop, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern,
-                   y_out, ax_out):
+                   y_out, ax_out, refresh, sums, slot):
         """Loop 3 over the nodes [first, stop): t_v = the chunks' tables summed at v, in chunk
-        order, then :func:`_dual_row`. One and two chunks get loops of their own: with the
-        chunk count the run-time bound of an inner loop, LLVM compiled the rows into a loop of
-        8-19 ns per node (two tables, one thread, 125 k to 1.25 M nodes) against 1.1-4.3 ns
-        spelled out, the same sums in the same order (bench/README.md, "The node loop")."""
+        order, then :func:`_dual_row`; with ``refresh`` also loop 1 of the next step on these
+        rows (:func:`_refresh_tables`). ``sums``: None, or a float64 array whose entries
+        [slot, 1] and [slot, 2] get sum (y^ - y)^2 and sum (y^ - y)(A x^ - A x) over the rows.
+        One and two chunks get loops of their own: with the chunk count the run-time bound of an
+        inner loop, LLVM compiled the rows into a loop of 8-19 ns per node (two tables, one
+        thread, 125 k to 1.25 M nodes) against 1.1-4.3 ns spelled out, the same sums in the same
+        order (bench/README.md, "The node loop")."""
         chunks = st.shape[0]
+        dy_squared = 0.0
+        dy_adx = 0.0
         if chunks == 2:
             for k in range(first, stop):
                 v = np.uintp(k)  # no negative-index test on the reads (see _arc_chunk)
                 tv = st[0, v, 1] + st[1, v, 1]
-                _dual_row(v, tv * (d1[v] * d2s), y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern,
-                          y_out, ax_out)
+                axh = tv * (d1[v] * d2s)
+                yh = _dual_row(v, axh, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out,
+                               ax_out)
+                dy_squared = _add_square(sums, dy_squared, yh, y[v])
+                dy_adx = _add_product(sums, dy_adx, yh, y[v], axh, ax[v])
+                if refresh:
+                    _refresh_tables(v, st, 2, y_out, d1, d2s)
         elif chunks == 1:
             for k in range(first, stop):
                 v = np.uintp(k)
-                _dual_row(v, st[0, v, 1] * (d1[v] * d2s), y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor,
-                          halpern, y_out, ax_out)
+                axh = st[0, v, 1] * (d1[v] * d2s)
+                yh = _dual_row(v, axh, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out,
+                               ax_out)
+                dy_squared = _add_square(sums, dy_squared, yh, y[v])
+                dy_adx = _add_product(sums, dy_adx, yh, y[v], axh, ax[v])
+                if refresh:
+                    _refresh_tables(v, st, 1, y_out, d1, d2s)
         else:
             for k in range(first, stop):
                 v = np.uintp(k)
                 tv = st[0, v, 1]
                 for p in range(1, chunks):
                     tv = tv + st[p, v, 1]
-                _dual_row(v, tv * (d1[v] * d2s), y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern,
-                          y_out, ax_out)
+                axh = tv * (d1[v] * d2s)
+                yh = _dual_row(v, axh, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out,
+                               ax_out)
+                dy_squared = _add_square(sums, dy_squared, yh, y[v])
+                dy_adx = _add_product(sums, dy_adx, yh, y[v], axh, ax[v])
+                if refresh:
+                    _refresh_tables(v, st, chunks, y_out, d1, d2s)
+        _store(sums, slot, 1, dy_squared)
+        _store(sums, slot, 2, dy_adx)
 
     @_jit
-    def _node_pass(st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out):
+    def _node_pass(st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out,
+                   refresh, sums):
         """Loop 3 (module docstring), t_v the sum of the chunks' tables at v; ``d2s`` is the scalar
         d2, or 1 with a per-arc d2; ``lb``, ``ub``: vectors or scalars. Without ``halpern``:
-        y_out = y^, ax_out = A x^."""
+        y_out = y^, ax_out = A x^. With ``refresh`` the tables are left at (s, 0) for y_out (the
+        next step's loop 1, done here while the rows are in cache); ``sums``: see
+        :func:`_node_rows` (row 0)."""
         _node_rows(0, y.shape[0], st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern,
-                   y_out, ax_out)
+                   y_out, ax_out, refresh, sums, 0)
 
     @_pjit
     def _node_pass_parallel(st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out,
-                            ax_out):
+                            ax_out, refresh, sums):
         """Loop 3 over P = st.shape[0] contiguous node ranges on P threads. Each thread reads
         the other chunks' tables for its nodes, lines another core wrote; still faster than one
-        thread over all of them (at 1.25 M nodes and two chunks, 2.1-2.6 against 3.1-4.3 ns per node)."""
+        thread over all of them (at 1.25 M nodes and two chunks, 2.1-2.6 against 3.1-4.3 ns per node).
+        ``refresh``: as :func:`_node_pass`, each thread on its rows of every table; ``sums``:
+        range q's sums in row q."""
         chunks = st.shape[0]
         m = y.shape[0]
         for q in numba.prange(chunks):
             _node_rows(m * q // chunks, m * (q + 1) // chunks, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma,
-                       neg_sigma, a, b, anchor, halpern, y_out, ax_out)
+                       neg_sigma, a, b, anchor, halpern, y_out, ax_out, refresh, sums, q)
 
     @_pjit
     def _shared_table_pass(tail, head, st, y, d1, x, x0, c, lv, uv, d2, tau, a, b, anchor, x_out, prefetch_tail,
@@ -350,10 +460,10 @@ if numba is not None:
         for q in numba.prange(threads):
             _prepare_rows(m * q // threads, m * (q + 1) // threads, y, d1, d2, table)
         _arc_chunk(0, x.shape[0], table, tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, True, x_out,
-                   prefetch_tail)
+                   prefetch_tail, None, 0)
         for q in numba.prange(threads):
             _node_rows(m * q // threads, m * (q + 1) // threads, st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma,
-                       neg_sigma, a, b, anchor, True, y_out, ax_out)
+                       neg_sigma, a, b, anchor, True, y_out, ax_out, False, None, q)
 
     @_jit
     def _scatter_difference(x, d2, tail, head, d1, scalar, nodes):
@@ -501,6 +611,10 @@ class FusedNetworkStep:
     override :meth:`_iterate` and the products; validation, outputs and threads are shared."""
 
     fold_scalar_d2 = True  # rmatvec folds a scalar d2 into the node values (one commodity)
+    # Loop 3 of a step also does loop 1 of the next one (the tables' rows set to (s, 0) for y+
+    # while they are in cache); the next step skips loop 1 when its y is that y+.
+    refresh_tables = True
+    measures_residual = True  # :meth:`measured` covers this layout
     screens = True  # runs chunks of iterations with safe arc screening (:meth:`steps`)
 
     def __init__(self, num_nodes: int, num_columns: int, dtype, num_rows: int | None = None):
@@ -513,6 +627,7 @@ class FusedNetworkStep:
         self._rows = []  # y+ and (A x)+ vectors likewise (_row_outputs)
         self._tail_checked, self._tails_out_of_order = None, True
         self._screening = None
+        self._prepared = None  # (tables, y+, d1, d2) when loop 3 left the tables ready for y+
         self.failed = False
 
     def release_columns(self):
@@ -541,6 +656,7 @@ class FusedNetworkStep:
         so that the fused path holds nothing extra there (two column vectors, 8 B/arc in float32,
         and the tables otherwise)."""
         self._scratch = None
+        self._prepared = None
         self.release_columns()
 
     def _kept_output(self, kept, length, limit):
@@ -589,16 +705,29 @@ class FusedNetworkStep:
         0-d arrays of the solve's dtype."""
         return self._run(params, data, x, y, ax, x0, y0, ax0, tau, sigma, neg_sigma, a, b, anchor, True)
 
-    def map(self, params, data, x, y, ax, tau, sigma, neg_sigma):
-        """(x^, y^, A x^) = T(x, y) (``algorithm.pdhg_map``) by the same loops, or None."""
-        return self._run(params, data, x, y, ax, x, y, ax, tau, sigma, neg_sigma, tau, tau, tau, False)
+    def measured(self, params, data, x, y, ax, x0, y0, ax0, tau, sigma, neg_sigma, a, b, anchor):
+        """As :meth:`__call__`, plus the reductions of the fixed-point residual of this step's T
+        (``algorithm.fixed_point_residual``): (x+, y+, (A x)+, (||x^ - x||^2, ||y^ - y||^2,
+        (y^ - y) @ (A x^ - A x))), the sums in float64 over the values the loops compute; None
+        where :meth:`__call__` would be, or where this layout does not measure."""
+        if not self.measures_residual:
+            return None
+        return self._run(params, data, x, y, ax, x0, y0, ax0, tau, sigma, neg_sigma, a, b, anchor, True, measure=True)
 
-    def _run(self, params, data, x, y, ax, x0, y0, ax0, tau, sigma, neg_sigma, a, b, anchor, halpern):
+    def map(self, params, data, x, y, ax, tau, sigma, neg_sigma, measure=False):
+        """(x^, y^, A x^) = T(x, y) (``algorithm.pdhg_map``) by the same loops, or None; with
+        ``measure`` the residual's three sums follow (as :meth:`measured`; None where this
+        layout does not measure)."""
+        if measure and not self.measures_residual:
+            return None
+        return self._run(params, data, x, y, ax, x, y, ax, tau, sigma, neg_sigma, tau, tau, tau, False, measure)
+
+    def _run(self, params, data, x, y, ax, x0, y0, ax0, tau, sigma, neg_sigma, a, b, anchor, halpern, measure=False):
         operands = self._operands(params, data, x, y, ax, x0, y0, ax0)
         if operands is None:
             return None
         scalars = tuple(self.dtype.type(v) for v in (tau, sigma, neg_sigma, a, b, anchor))
-        return self._run_operands(*operands, scalars, halpern)
+        return self._run_operands(*operands, scalars, halpern, measure)
 
     def _operands(self, params, data, x, y, ax, x0, y0, ax0):
         """(tail, head, columns, rows) as :meth:`_iterate` takes them, or None: failed before, or
@@ -617,9 +746,10 @@ class FusedNetworkStep:
             return None  # the iterates and d1 must be whole vectors
         return tail, head, columns, rows
 
-    def _run_operands(self, tail, head, columns, rows, scalars, halpern):
-        """(x+, y+, (A x)+), or T's (x^, y^, A x^) without ``halpern``, from checked operands;
-        None where the kernels failed."""
+    def _run_operands(self, tail, head, columns, rows, scalars, halpern, measure=False):
+        """(x+, y+, (A x)+), or T's (x^, y^, A x^) without ``halpern``, from checked operands
+        (with ``measure`` the residual's three sums after them, :meth:`measured`); None where
+        the kernels failed."""
         dt = self.dtype
         # T's (x^, y^, A x^) may become the state (a restart): fresh vectors, not ones the step reuses
         if halpern:
@@ -627,33 +757,60 @@ class FusedNetworkStep:
         else:
             outputs = (np.empty(self.E, dtype=dt), np.empty(self.rows, dtype=dt), np.empty(self.rows, dtype=dt))
 
+        measures = []
+
         def run(chunks):  # the outputs are fresh or unshared: a failure leaves the state untouched
-            self._iterate(chunks, halpern, tail, head, columns, rows, scalars, outputs)
+            sums = np.zeros((chunks, 3)) if measure else None
+            self._iterate(chunks, halpern, tail, head, columns, rows, scalars, outputs, sums=sums)
+            measures.append(sums)
 
-        return outputs if self._launch(run) else None
+        if not self._launch(run):
+            return None
+        if measure:
+            return (*outputs, tuple(float(v) for v in measures[-1].sum(axis=0)))
+        return outputs
 
-    def _iterate(self, chunks, halpern, tail, head, columns, rows, scalars, outputs, shared_table=False):
+    def _iterate(self, chunks, halpern, tail, head, columns, rows, scalars, outputs, shared_table=False, sums=None):
         """The iteration's loops on ``chunks`` threads: ``columns`` = (x, x0, c, lv, uv, d2),
         ``rows`` = (y, A x, y0, A x0, d1, l, u) as kernel operands, ``scalars`` = (tau, sigma,
         -sigma, a, b, anchor), ``outputs`` = (x+, y+, (A x)+) written in place. With
         ``shared_table`` (a Halpern step on several threads) one node table serves all arcs,
-        the node loops on the threads and the arcs on one (:func:`_shared_table_pass`)."""
+        the node loops on the threads and the arcs on one (:func:`_shared_table_pass`).
+        ``sums``: None, or a float64 array (chunks, 3) that gets the residual's partial sums
+        (:func:`_arc_chunk`, :func:`_node_rows`; not with ``shared_table``)."""
         xv, x0v, c, lv, uv, d2v = columns
         yv, axv, y0v, ax0v, d1v, lb, ub = rows
         tau, sigma, neg_sigma, a, b, anchor = scalars
         x_out, y_out, ax_out = outputs
         d2s = d2v if np.ndim(d2v) == 0 else self.dtype.type(1)
-        if shared_table and halpern and chunks > 1:
+        prepared, self._prepared = self._prepared, None  # set again once this step has run through
+        if shared_table and halpern and chunks > 1 and sums is None:
             st = self._tables(True, 1, lambda n: np.empty((n, self.V, 2), dtype=self.dtype))
             _shared_table_pass(tail, head, st, yv, d1v, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, x_out,
                                self._tails_unsorted(tail), d2s, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, y_out,
                                ax_out, chunks)
             return
         st = self._tables(halpern, chunks, lambda n: np.empty((n, self.V, 2), dtype=self.dtype))
+        prepared = halpern and self._tables_ready(prepared, st, yv, d1v, d2v)
+        refresh = halpern and self.refresh_tables
         arcs, nodes = (_arc_pass_parallel, _node_pass_parallel) if chunks > 1 else (_arc_pass, _node_pass)
         arcs(tail, head, st, yv, d1v, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, halpern, x_out,
-             self._tails_unsorted(tail))
-        nodes(st, d1v, d2s, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out)
+             self._tails_unsorted(tail), not prepared, sums)
+        nodes(st, d1v, d2s, yv, y0v, axv, ax0v, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out,
+              refresh, sums)
+        if refresh:
+            self._prepared = (st, y_out, d1v, d2v)
+
+    @staticmethod
+    def _tables_ready(prepared, st, y, d1, d2) -> bool:
+        """Whether the last step's loop 3 left the tables ``st`` at (s, 0) for this ``y`` (the
+        vector it wrote as y+, handed back as this step's y), ``d1`` and ``d2`` (``prepared``:
+        what it recorded, or None): then loop 1 is skipped."""
+        if prepared is None:
+            return False
+        tables, y_out, d1_out, d2_out = prepared
+        same_d2 = d2 is d2_out or (np.ndim(d2) == 0 and np.ndim(d2_out) == 0 and d2 == d2_out)
+        return tables is st and y_out is y and d1_out is d1 and bool(same_d2)
 
     def _tails_unsorted(self, tail):
         """Whether ``tail`` is out of order (then loop 2 prefetches tails too), checked once per

@@ -305,13 +305,14 @@ class FusedMulticommodityStep(single.FusedNetworkStep):
     between steps and, like the single-commodity step, up to two output column vectors."""
 
     fold_scalar_d2 = False  # several commodities: rmatvec applies d2 after the coupling term
+    measures_residual = False  # the loops below do not form the residual's sums
 
     def __init__(self, num_nodes: int, num_arcs: int, num_commodities: int, dtype):
         super().__init__(num_nodes, num_arcs * num_commodities, dtype,
                          num_rows=num_commodities * num_nodes + num_arcs)
         self.K, self.arcs = num_commodities, num_arcs
 
-    def _iterate(self, chunks, halpern, tail, head, columns, rows, scalars, outputs):
+    def _iterate(self, chunks, halpern, tail, head, columns, rows, scalars, outputs, sums=None):
         """The loops on ``chunks`` commodity ranges (at most one per commodity); the operands as
         in ``FusedNetworkStep._iterate``."""
         xv, x0v, c, lv, uv, d2v = columns
