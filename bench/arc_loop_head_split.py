@@ -4,6 +4,8 @@ head-split variant with one shared node table (bench/README.md, session 29).
 - **fused**: the solver's kernels (``network_fused._arc_pass_parallel``, then
   ``_node_pass_parallel``): P arc chunks, each thread with a (V, 2) table of its own (s, t); in
   the blocked order every tail block sweeps its thread's whole table.
+  Loop 1 runs in every iteration here, as in the solver before session 30 (which does it inside
+  loop 3: ``FusedNetworkStep.refresh_tables``).
 - **split**: every thread takes, in every tail block, the arcs whose head lies in its 1/P of the
   nodes (heads ascend within a block, so that is one contiguous cut). The head side is one
   shared pair table (s_v, t^head_v), each line written by one thread only; the tails add into a

@@ -4,6 +4,8 @@
 - **fused**: the solver's kernels, ``network_fused._arc_pass_parallel`` (loops 1-2, a (V, 2)
   node table per thread, arcs in the blocked order of ``scotopt/models/arc_order.py``: every tail
   block sweeps the head side of its thread's table) then ``_node_pass_parallel`` (loop 3);
+  Loop 1 runs in every iteration here, as in the solver before session 30 (which does it inside
+  loop 3: ``FusedNetworkStep.refresh_tables``).
 - **propagation-blocked**: the arcs cut into tiles (tail block, head block); one shared node
   table; an arc buffer q holds s_head(a) going into the arc pass and x^_a coming out of it:
 

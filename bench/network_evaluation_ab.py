@@ -7,7 +7,8 @@ own state (bench/README.md, "Loop 1 inside loop 3 ...", session 30).
 A 64-iteration float32 solve (``screening=False``) hands over its first evaluation's arguments
 (``algorithm.evaluate``). Each round then times, the order swapped every other round:
 - ``evaluation before``: the evaluation with r0 pending (NaN, as after a restart), so it forms
-  T of the anchor and its residual, and the four infinite-bound masks by ``isneginf`` /
+  T of the anchor and its residual, the residual of T(z) from the vectors
+  (``measures_residual`` off) and the four infinite-bound masks by ``isneginf`` /
   ``isposinf`` (the code of session 29);
 - ``evaluation now``: r0 already measured by the epoch's first step, the masks as now;
 - ``plain step`` and ``measured step``: one fused step without and with the residual's sums
@@ -24,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import scotopt  # noqa: E402
+from scotopt.kernels import network_fused as nf  # noqa: E402
 from scotopt.models.generators import netgen_min_cost_flow  # noqa: E402
 from scotopt.options import PDHGOptions  # noqa: E402
 from scotopt.solvers.pdhg import algorithm as alg  # noqa: E402
@@ -57,17 +59,19 @@ tau, sigma, neg_sigma = alg._step_sizes(xp, data.eta, state.omega)
 a, b, anchor, _, _ = alg._halpern_coefficients(xp, params.reflection, state.k, state.n)
 
 
-def run_evaluation(masks, s):
+def run_evaluation(masks, s, measures):
     alg.infinite_bounds = masks
+    nf.FusedNetworkStep.measures_residual = measures
     try:
         evaluate(xp, op, data, params, s)
     finally:
         alg.infinite_bounds = masks_now
+        nf.FusedNetworkStep.measures_residual = True
 
 
 cases = {
-    "evaluation before": lambda: run_evaluation(masks_before, pending),
-    "evaluation now": lambda: run_evaluation(masks_now, measured_r0),
+    "evaluation before": lambda: run_evaluation(masks_before, pending, False),
+    "evaluation now": lambda: run_evaluation(masks_now, measured_r0, True),
     "plain step": lambda: op.fused_step(data, state, tau, sigma, neg_sigma, a, b, anchor),
     "measured step": lambda: op.fused_step(data, state, tau, sigma, neg_sigma, a, b, anchor, measure=True),
 }

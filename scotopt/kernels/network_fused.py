@@ -48,16 +48,18 @@ y^ without forming the reduced-cost vector (``algorithm.column_kkt_sums``; sums 
 Memory traffic per iteration (float32 values, int32 indices): loop 2 reads tail, head, x, c, x0
 and the finite per-arc bounds and writes x+ (7 streams, 28 B/arc with one bound vector, 32 B
 counting the cache's fill of the lines x+ is written to), plus the random accesses to the head
-node pairs (prefetched ``PREFETCH_DISTANCE`` arcs ahead); loops 1 and 3 stream ~14 node values
-per table. ``scotopt.bench.roofline.network_bytes`` counts 48 B/arc + 40 B/node for the
-unfused iteration (x^ written and read back), which assumes the node vectors stay in cache;
-where they do not (random heads, 10^7 arcs and more), each head costs a line read and a line
-written back, and that traffic, not the arc streams, sets the loop's speed (bench/README.md,
-"Fused numba kernels"). The blocked arc order that ``MinCostFlow`` uses from 2^18 nodes on
+node pairs (prefetched ``PREFETCH_DISTANCE`` arcs ahead); loop 3 streams ~10 node values and
+reads and writes back each table's row (loop 1, when it runs, reads y and d1 and writes a table
+each; done inside loop 3 instead, 10^8 arcs: 14 ms less per step, session 30).
+``scotopt.bench.roofline.network_bytes`` counts 48 B/arc + 40 B/node for the unfused iteration
+(x^ written and read back), which assumes the node vectors stay in cache; where they do not
+(random heads, 10^7 arcs and more), each head costs a line read and a line written back, and
+that traffic, not the arc streams, sets the loop's speed (bench/README.md, "Fused numba
+kernels"). The blocked arc order that ``MinCostFlow`` uses from 2^18 nodes on
 (``scotopt/models/arc_order.py``: arcs sorted by tail block, then head) turns the heads into a
-forward sweep and keeps the tails in a cached slice; loop 2 then prefetches tails as well
-(it does whenever the tails are not sorted). x+ goes into an arc vector this step returned
-earlier once nothing else holds it (:meth:`FusedNetworkStep._column_output`).
+forward sweep and keeps the tails in a cached slice; loop 2 then prefetches tails as well (it
+does whenever the tails are not sorted). x+ goes into an arc vector this step returned earlier
+once nothing else holds it (:meth:`FusedNetworkStep._column_output`).
 
 Anything else (several commodities, coupling rows, non-contiguous vectors, another dtype) makes
 the methods return None, and the NumPy operations run instead.
