@@ -19,6 +19,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kernel_timing import time_kernels  # noqa: E402
+
 import scotopt  # noqa: E402
 from scotopt.kernels import network_fused as nf  # noqa: E402
 from scotopt.models.generators import netgen_min_cost_flow  # noqa: E402
@@ -41,19 +44,7 @@ nf.FusedNetworkStep._iterate = capture
 scotopt.solve(model.lp, dtype="float32", eps=1e-4, iteration_limit=2, options=PDHGOptions(screening=False))
 nf.FusedNetworkStep._iterate = iterate
 step = captured["step"]
-kernel_times = {"arcs": [], "nodes": []}
-
-
-def timed(kernel, key):
-    def run(*args):
-        started = time.perf_counter()
-        kernel(*args)
-        kernel_times[key].append(time.perf_counter() - started)
-    return run
-
-
-nf._arc_pass_parallel = timed(nf._arc_pass_parallel, "arcs")
-nf._node_pass_parallel = timed(nf._node_pass_parallel, "nodes")
+kernel_times = time_kernels(nf, {"_arc_pass_parallel": "arcs", "_node_pass_parallel": "nodes"})
 chunks = nf.parallel_chunks(step.E)
 columns, rows = captured["columns"], captured["rows"]
 results = {"loop 1 each step": {"step": [], "arcs": [], "nodes": []},

@@ -17,6 +17,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kernel_timing import time_kernels  # noqa: E402
+
 import scotopt  # noqa: E402
 from scotopt.kernels import network_fused as nf  # noqa: E402
 from scotopt.models.generators import netgen_min_cost_flow  # noqa: E402
@@ -26,19 +29,7 @@ arcs, rounds = int(float(sys.argv[1])), int(sys.argv[2])
 iterations = int(sys.argv[3]) if len(sys.argv) > 3 else 128
 model = netgen_min_cost_flow(arcs // 8, arcs, seed=0)
 options = PDHGOptions(screening=False)
-calls = {"arc": [], "node": []}
-
-
-def timed(kernel, key):
-    def run(*args):
-        started = time.perf_counter()
-        kernel(*args)
-        calls[key].append(time.perf_counter() - started)
-    return run
-
-
-nf._arc_pass_parallel = timed(nf._arc_pass_parallel, "arc")
-nf._node_pass_parallel = timed(nf._node_pass_parallel, "node")
+calls = time_kernels(nf, {"_arc_pass_parallel": "arc", "_node_pass_parallel": "node"})
 reused = nf.FusedNetworkStep._row_outputs
 
 

@@ -32,6 +32,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kernel_timing import time_kernels  # noqa: E402
+
 import scotopt  # noqa: E402
 from scotopt.bench.machine import compiled_stream_triad  # noqa: E402
 from scotopt.bench.roofline import network_bytes  # noqa: E402
@@ -63,19 +66,7 @@ def use(variant):
     alg.infinite_bounds = masks
 
 
-calls = {"arcs": [], "nodes": []}
-
-
-def timed(kernel, key):
-    def run(*args):
-        started = time.perf_counter()
-        kernel(*args)
-        calls[key].append(time.perf_counter() - started)
-    return run
-
-
-nf._arc_pass_parallel = timed(nf._arc_pass_parallel, "arcs")
-nf._node_pass_parallel = timed(nf._node_pass_parallel, "nodes")
+calls = time_kernels(nf, {"_arc_pass_parallel": "arcs", "_node_pass_parallel": "nodes"})
 
 
 loop_seconds = []

@@ -1,5 +1,6 @@
 """The remaining bench/ scripts (backend_periter, spmv_cpu, summarize, io_read, io_dimacs, gpu, scaling,
-arc_loop_prefetch, arc_loop_propagation, arc_loop_head_split, network_rows_ab) run at a tiny size, so they
+arc_loop_prefetch, arc_loop_propagation, arc_loop_head_split, network_rows_ab, network_refresh_ab,
+network_evaluation_ab, network_step_ab) run at a tiny size, so they
 never rot; compare_lp, network, compare_qp, qp_large and lagrangian_mmcf have their own smoke tests."""
 
 from __future__ import annotations
@@ -150,3 +151,24 @@ def test_network_rows_ab_tiny():
     pytest.importorskip("numba")
     out = _run("bench/network_rows_ab.py", "3e5", "2", "64")
     assert [line.split()[0] for line in out.splitlines()[-2:]] == ["reused", "new"]
+
+
+def test_network_refresh_ab_tiny():
+    pytest.importorskip("numba")
+    out = _run("bench/network_refresh_ab.py", "3e5", "2", "3")
+    assert [line.split("|")[1].strip() for line in out.splitlines()[-2:]] == ["loop 1 each step",
+                                                                             "refreshed by loop 3"]
+
+
+def test_network_evaluation_ab_tiny():
+    pytest.importorskip("numba")
+    out = _run("bench/network_evaluation_ab.py", "3e5", "2")
+    assert [line.split("|")[1].strip() for line in out.splitlines()[-4:]] == [
+        "evaluation before", "evaluation now", "plain step", "measured step"]
+
+
+@pytest.mark.slow
+def test_network_step_ab_tiny():
+    pytest.importorskip("numba")
+    out = _run("bench/network_step_ab.py", "3e5", "1")
+    assert [line.split("|")[1].strip() for line in out.splitlines()[-3:-1]] == ["before", "now"]
