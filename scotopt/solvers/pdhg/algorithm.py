@@ -315,12 +315,12 @@ def pdhg_map(xp, op, data: PDHGData, x, y, ax, omega):
 
 def map_and_residual(xp, op, data: PDHGData, x, y, ax, omega):
     """(x^, y^, A x^, r): T(z) and its fixed-point residual r = ||T(z) - z||_P
-    (:func:`fixed_point_residual`). Where the operator's fused map measures
-    (``op.measures_residual``) its loops sum the residual's three terms as they form T(z), in
-    float64; otherwise they are reduced here from the vectors (:func:`_residual_between`)."""
-    if getattr(op, "measures_residual", False):
-        tau, sigma, neg_sigma = _step_sizes(xp, data.eta, omega)
-        hats = op.fused_map(data, x, y, ax, tau, sigma, neg_sigma, measure=True)
+    (:func:`fixed_point_residual`). Where the operator's fused map measures (it returns None
+    where it does not) its loops sum the residual's three terms as they form T(z), in float64;
+    otherwise they are reduced here from the vectors (:func:`_residual_between`)."""
+    fused = getattr(op, "fused_map", None)
+    if fused is not None:
+        hats = fused(data, x, y, ax, *_step_sizes(xp, data.eta, omega), measure=True)
         if hats is not None:
             r = xp.asarray(fixed_point_residual(xp, data, omega, *hats[3]), dtype=omega.dtype)
             return (*hats[:3], r)
