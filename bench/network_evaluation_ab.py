@@ -24,8 +24,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from network_ab import use_session29_code  # noqa: E402
+
 import scotopt  # noqa: E402
-from scotopt.kernels import network_fused as nf  # noqa: E402
 from scotopt.models.generators import netgen_min_cost_flow  # noqa: E402
 from scotopt.options import PDHGOptions  # noqa: E402
 from scotopt.solvers.pdhg import algorithm as alg  # noqa: E402
@@ -45,33 +47,23 @@ alg.evaluate = capture
 scotopt.solve(model.lp, dtype="float32", eps=1e-4, iteration_limit=64, options=PDHGOptions(screening=False))
 alg.evaluate = evaluate
 xp, op, data, params, state = captured.pop("args")
-masks_now = alg.infinite_bounds
-
-
-def masks_before(xp, data, columns=True):
-    return alg.InfiniteBounds(xp.isneginf(data.con_lb), xp.isposinf(data.con_ub),
-                              xp.isneginf(data.var_lb), xp.isposinf(data.var_ub))
-
-
 pending = state._replace(r0=np.asarray(np.nan, dtype=state.r0.dtype))
 measured_r0 = state._replace(r0=np.asarray(1.0, dtype=state.r0.dtype))
 tau, sigma, neg_sigma = alg._step_sizes(xp, data.eta, state.omega)
 a, b, anchor, _, _ = alg._halpern_coefficients(xp, params.reflection, state.k, state.n)
 
 
-def run_evaluation(masks, s, measures):
-    alg.infinite_bounds = masks
-    nf.FusedNetworkStep.measures_residual = measures
+def run_evaluation(s, session29):
+    use_session29_code(session29)
     try:
         evaluate(xp, op, data, params, s)
     finally:
-        alg.infinite_bounds = masks_now
-        nf.FusedNetworkStep.measures_residual = True
+        use_session29_code(False)
 
 
 cases = {
-    "evaluation before": lambda: run_evaluation(masks_before, pending, False),
-    "evaluation now": lambda: run_evaluation(masks_now, measured_r0, True),
+    "evaluation before": lambda: run_evaluation(pending, True),
+    "evaluation now": lambda: run_evaluation(measured_r0, False),
     "plain step": lambda: op.fused_step(data, state, tau, sigma, neg_sigma, a, b, anchor),
     "measured step": lambda: op.fused_step(data, state, tau, sigma, neg_sigma, a, b, anchor, measure=True),
 }

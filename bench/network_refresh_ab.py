@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kernel_timing import time_kernels  # noqa: E402
+from network_ab import time_kernels  # noqa: E402
 
 import scotopt  # noqa: E402
 from scotopt.kernels import network_fused as nf  # noqa: E402

@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kernel_timing import time_kernels  # noqa: E402
+from network_ab import time_kernels  # noqa: E402
 
 import scotopt  # noqa: E402
 from scotopt.kernels import network_fused as nf  # noqa: E402

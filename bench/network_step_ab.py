@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kernel_timing import time_kernels  # noqa: E402
+from network_ab import time_kernels, use_session29_code  # noqa: E402
 
 import scotopt  # noqa: E402
 from scotopt.bench.machine import compiled_stream_triad  # noqa: E402
@@ -41,29 +41,16 @@ from scotopt.bench.roofline import network_bytes  # noqa: E402
 from scotopt.kernels import network_fused as nf  # noqa: E402
 from scotopt.models.generators import netgen_min_cost_flow  # noqa: E402
 from scotopt.options import PDHGOptions  # noqa: E402
-from scotopt.solvers.pdhg import algorithm as alg  # noqa: E402
 from scotopt.solvers.pdhg import driver  # noqa: E402
 
 arcs, rounds = int(float(sys.argv[1])), int(sys.argv[2])
 model = netgen_min_cost_flow(arcs // 8, arcs, seed=0)
 options = PDHGOptions(screening=False)
-current_masks = alg.infinite_bounds
-
-
-def separate_ufunc_masks(xp, data, columns=True):
-    """The masks as session 29 formed them: all four, with isneginf / isposinf."""
-    return alg.InfiniteBounds(xp.isneginf(data.con_lb), xp.isposinf(data.con_ub),
-                              xp.isneginf(data.var_lb), xp.isposinf(data.var_ub))
-
-
-VARIANTS = {"before": (False, separate_ufunc_masks), "now": (True, current_masks)}
+VARIANTS = ("before", "now")
 
 
 def use(variant):
-    changed, masks = VARIANTS[variant]
-    nf.FusedNetworkStep.refresh_tables = changed
-    nf.FusedNetworkStep.measures_residual = changed
-    alg.infinite_bounds = masks
+    use_session29_code(variant == "before")
 
 
 calls = time_kernels(nf, {"_arc_pass_parallel": "arcs", "_node_pass_parallel": "nodes"})

@@ -1,0 +1,44 @@
+"""Shared pieces of the fused-network A/B scripts (``network_rows_ab.py``, ``network_step_ab.py``,
+``network_refresh_ab.py``, ``network_evaluation_ab.py``): per-call kernel timing, and switches
+back to the session-29 behaviour that session 30 changed."""
+
+import time
+
+from scotopt.kernels import network_fused as nf
+from scotopt.solvers.pdhg import algorithm as alg
+
+CURRENT_MASKS = alg.infinite_bounds
+
+
+def time_kernels(module, names: dict) -> dict:
+    """Replace each kernel ``module.<attribute>`` of ``names`` (attribute -> key) by a wrapper that
+    appends its call's seconds to ``calls[key]``; returns ``calls``. The solver looks its kernels
+    up in the module when it runs them, so the wrappers are what it calls."""
+    calls = {key: [] for key in names.values()}
+
+    def wrapped(kernel, key):
+        def run(*args):
+            started = time.perf_counter()
+            kernel(*args)
+            calls[key].append(time.perf_counter() - started)
+        return run
+
+    for attribute, key in names.items():
+        setattr(module, attribute, wrapped(getattr(module, attribute), key))
+    return calls
+
+
+def session29_masks(xp, data, columns=True):
+    """The infinite-bound masks as session 29 formed them: all four, with isneginf / isposinf."""
+    return alg.InfiniteBounds(xp.isneginf(data.con_lb), xp.isposinf(data.con_ub),
+                              xp.isneginf(data.var_lb), xp.isposinf(data.var_ub))
+
+
+def use_session29_code(on: bool):
+    """With ``on``: loop 1 in every step (no ``refresh_tables``), no residual sums in the kernels
+    (``measures_residual`` off: an evaluation after a restart forms T of the anchor, and every
+    evaluation reduces T(z) - z from the vectors) and :func:`session29_masks`; else the code as
+    it is."""
+    nf.FusedNetworkStep.refresh_tables = not on
+    nf.FusedNetworkStep.measures_residual = not on
+    alg.infinite_bounds = session29_masks if on else CURRENT_MASKS
