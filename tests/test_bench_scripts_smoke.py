@@ -1,6 +1,6 @@
 """The remaining bench/ scripts (backend_periter, spmv_cpu, summarize, io_read, io_dimacs, gpu, scaling,
-arc_loop_prefetch, arc_loop_propagation, arc_loop_head_split, network_rows_ab, network_refresh_ab,
-network_evaluation_ab, network_step_ab) run at a tiny size, so they
+arc_loop_prefetch, arc_loop_propagation, arc_loop_head_split, arc_loop_cache_hints, network_rows_ab,
+network_refresh_ab, network_evaluation_ab, network_step_ab, network_pairs_ab) run at a tiny size, so they
 never rot; compare_lp, network, compare_qp, qp_large and lagrangian_mmcf have their own smoke tests."""
 
 from __future__ import annotations
@@ -145,6 +145,21 @@ def test_arc_loop_head_split_tiny():
     out = _run("bench/arc_loop_head_split.py", "3e5", "1", "13")
     assert "split 2^13: same x+" in out
     assert [line.split()[0] for line in out.splitlines()[-2:]] == ["fused", "split"]
+
+
+@pytest.mark.slow
+def test_arc_loop_cache_hints_tiny():
+    pytest.importorskip("numba")
+    out = _run("bench/arc_loop_cache_hints.py", "3e5", "1")
+    assert [line.split("median")[0].strip() for line in out.splitlines()[-5:]] == [
+        "now", "head nta", "2B", "2B head nta", "zigzag"]
+
+
+def test_network_pairs_ab_tiny():
+    pytest.importorskip("numba")
+    out = _run("bench/network_pairs_ab.py", "3e5", "2", "3")
+    assert "side by side: True True" in out
+    assert [line.split("|")[1].strip() for line in out.splitlines()[-2:]] == ["side by side", "separate"]
 
 
 def test_network_rows_ab_tiny():

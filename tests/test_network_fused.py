@@ -115,8 +115,12 @@ def test_unsupported_forms_fall_back():
     xp, op, data, start = random_problem(5, "float64", np.int32, False, True, False)
     tau, sigma, neg_sigma = alg._step_sizes(xp, data.eta, start.omega)
     a, b, anchor, _, _ = alg._halpern_coefficients(xp, 1.0, start.k, start.n)
-    strided = start._replace(x=np.repeat(start.x, 2)[::2])  # not contiguous: the generic path runs
+    strided = start._replace(x=np.repeat(start.x, 3)[::3])  # not contiguous nor a pair's column: generic
     assert op.fused_step(data, strided, tau, sigma, neg_sigma, a, b, anchor) is None
+    column = start._replace(x=np.repeat(start.x, 2)[::2])  # a column of an (n, 2) array: fused, same values
+    assert op.fused_step(data, column, tau, sigma, neg_sigma, a, b, anchor) is not None
+    np.testing.assert_allclose(alg.step(xp, op, data, PARAMS, column).x,
+                               alg.step(xp, generic(op), data, PARAMS, column).x, rtol=1e-12)
     np.testing.assert_array_equal(alg.step(xp, op, data, PARAMS, strided).x,
                                   alg.step(xp, generic(op), data, PARAMS, strided).x)
     mixed = data._replace(c=data.c.astype(np.float32))  # another dtype
@@ -571,3 +575,15 @@ def test_node_loop_sums_the_chunk_tables_in_order(chunks, halpern, dtype):
         yh, axh = a * yh + b * y + anchor * y0, a * axh + b * ax + anchor * ax0
     np.testing.assert_allclose(expected[0], yh, rtol=1e-5 if dtype == "float32" else 1e-13)
     np.testing.assert_allclose(expected[1], axh, rtol=1e-5 if dtype == "float32" else 1e-13)
+
+
+def test_side_by_side_recognises_the_two_columns_of_one_array_only():
+    both = np.zeros((10, 2), np.float32)
+    assert network_fused.side_by_side(both[:, 0], both[:, 1])
+    assert not network_fused.side_by_side(both[:, 1], both[:, 0])
+    three = np.zeros((10, 3), np.float32)
+    assert not network_fused.side_by_side(three[:, 0], three[:, 1])
+    assert not network_fused.side_by_side(np.zeros(10, np.float32), np.zeros(10, np.float32))
+    assert not network_fused.side_by_side(both[:, 0], both[:, 1].astype(np.float64))
+    assert network_fused._operand(both[:, 1], 10, np.dtype(np.float32)) is not None
+    assert network_fused._operand(three[:, 1], 10, np.dtype(np.float32)) is None

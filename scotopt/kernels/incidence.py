@@ -550,6 +550,19 @@ class DeviceNetwork(ParamsOperator):
         return fused is not None and fused.measures_residual
 
     @property
+    def pairs_cost_and_upper(self) -> bool:
+        """Whether the solver should keep c and the upper bounds as the two columns of one (E, 2)
+        array (``driver._make_data``): a single-commodity fused step whose arcs' tails and heads
+        are side by side too (``network_fused.side_by_side``; ``MinCostFlow`` keeps them so in its
+        blocked order, the large networks where one stream instead of two pays)."""
+        fused = getattr(self, "_fused", None)
+        if fused is None or not fused.pairs_columns:
+            return False
+        from scotopt.kernels.network_fused import side_by_side
+
+        return side_by_side(self.params[0], self.params[1])
+
+    @property
     def screens(self) -> bool:
         """Whether :meth:`fused_steps` may run (a NumPy operator with a fused step: one commodity,
         or several with coupling rows)."""

@@ -585,15 +585,33 @@ def host_gather_difference(values, tail, head, d2, out):
 
 
 def _operand(v, length, dtype):
-    """A kernel operand: a contiguous 1-D array of ``length``, or a 0-d value as a scalar of
-    ``dtype``; None for anything else (the generic path runs)."""
+    """A kernel operand: a 1-D array of ``length``, contiguous or one column of an (n, 2) array
+    (:func:`side_by_side`), or a 0-d value as a scalar of ``dtype``; None for anything else (the
+    generic path runs)."""
     if type(v) is not np.ndarray or v.dtype != dtype:
         return None
     if v.ndim == 0:
         return v[()]
-    if v.ndim == 1 and v.shape[0] == length and v.flags.c_contiguous:
+    if v.ndim == 1 and v.shape[0] == length and (v.flags.c_contiguous or v.strides[0] == 2 * v.itemsize):
         return v
     return None
+
+
+def side_by_side(first, second) -> bool:
+    """Whether the 1-D arrays ``first`` and ``second`` are columns 0 and 1 of one (n, 2) array:
+    entry e of both in one cache line, so that a loop over e reads them as one memory stream.
+    The arc loop reads tail, head, c and the upper bound at every arc; with each pair side by
+    side (``arc_order.permuted_pair``, ``driver._make_data``) it reads five streams instead of
+    seven, which at 10^8 NETGEN arcs, where seven streams and the head sweeps share the memory
+    bus, was 7-15 % faster (bench/README.md, session 31)."""
+    if type(first) is not np.ndarray or type(second) is not np.ndarray:
+        return False
+    if first.ndim != 1 or second.ndim != 1 or first.dtype != second.dtype or first.shape != second.shape:
+        return False
+    width = first.itemsize
+    start = first.__array_interface__["data"][0]
+    return (first.strides[0] == second.strides[0] == 2 * width
+            and second.__array_interface__["data"][0] == start + width)
 
 
 def _references(items, k):
@@ -615,6 +633,9 @@ class FusedNetworkStep:
     override :meth:`_iterate` and the products; validation, outputs and threads are shared."""
 
     fold_scalar_d2 = True  # rmatvec folds a scalar d2 into the node values (one commodity)
+    # Reads c and the upper bounds as the columns of one (E, 2) array where the solver keeps them
+    # so (``DeviceNetwork.pairs_cost_and_upper``, ``side_by_side``).
+    pairs_columns = True
     # Loop 3 of a step also does loop 1 of the next one (the tables' rows set to (s, 0) for y+
     # while they are in cache); the next step skips loop 1 when its y is that y+.
     refresh_tables = True

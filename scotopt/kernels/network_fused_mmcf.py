@@ -306,6 +306,7 @@ class FusedMulticommodityStep(single.FusedNetworkStep):
 
     fold_scalar_d2 = False  # several commodities: rmatvec applies d2 after the coupling term
     measures_residual = False  # the loops below do not form the residual's sums
+    pairs_columns = False  # the solver keeps c and the bounds as separate vectors
 
     def __init__(self, num_nodes: int, num_arcs: int, num_commodities: int, dtype):
         super().__init__(num_nodes, num_arcs * num_commodities, dtype,

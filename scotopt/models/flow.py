@@ -57,7 +57,7 @@ import dataclasses
 import numpy as np
 
 from scotopt.kernels.incidence import NetworkMatrix, index_dtype
-from scotopt.models.arc_order import blocked_order, wants_blocked
+from scotopt.models.arc_order import blocked_order, permuted_ends, wants_blocked
 from scotopt.problem import LP, is_constant_view, to_host
 from scotopt.result import Result
 from scotopt.status import InvalidProblemError, Status
@@ -271,8 +271,8 @@ class MinCostFlow:
             if np.any(order[1:] < order[:-1]):  # else the input is in blocked order already
                 self.input_arc = order
                 # one at a time, so that each input-order copy can go before the next is made
-                tail = tail[order]
-                head = head[order]
+                # (tail and head side by side on large networks: permuted_ends)
+                tail, head = permuted_ends(tail, head, order, V)
                 cost = _permuted(cost, order)
                 capacity = _permuted(capacity, order)
                 lower = _permuted(lower, order)

@@ -195,9 +195,12 @@ def costs_bounded_by_columns(xp, c, lb, ub):
     return xp.all(((c <= 0) | xp.isfinite(lb)) & ((c >= 0) | xp.isfinite(ub)))
 
 
-def _make_data(placement, scaled, lp: LP, dtype, eta: float) -> alg.PDHGData:
+def _make_data(placement, scaled, lp: LP, dtype, eta: float, pair_cost_and_upper: bool = False) -> alg.PDHGData:
     """PDHGData on the device(s): column vectors through ``placement.columns``, row vectors through
     ``placement.rows`` (the identity on one device; permuted, padded and sharded on several).
+    With ``pair_cost_and_upper`` (the operator asks, ``DeviceNetwork.pairs_cost_and_upper``; one
+    NumPy device) c and a non-constant upper bound become the two columns of one (n, 2) array,
+    which the fused network step reads as one stream.
 
     Consumes ``scaled``'s vectors: each host float64 vector is dropped (the field set to None) as
     soon as its device copy exists, so setup holds one float64 vector in flight, not all of
@@ -221,9 +224,19 @@ def _make_data(placement, scaled, lp: LP, dtype, eta: float) -> alg.PDHGData:
         constant = _constant(v)
         return placement.columns(v if constant is None else np.asarray(constant), dtype, 0.0)
 
+    def cost_and_upper():
+        if not (pair_cost_and_upper and isinstance(placement, SingleDevice) and placement.backend.name == "numpy"
+                and _constant(scaled.var_ub) is None):
+            return cols("c"), bound("var_ub")
+        both = np.empty((scaled.c.shape[0], 2), dtype=dtype)
+        both[:, 0] = take("c")  # converted into place, one float64 vector in flight
+        both[:, 1] = take("var_ub")
+        return both[:, 0], both[:, 1]
+
+    c, var_ub = cost_and_upper()
     return alg.PDHGData(
-        c=cols("c"), con_lb=rows("con_lb"), con_ub=rows("con_ub"),
-        var_lb=bound("var_lb"), var_ub=bound("var_ub"), d1=rows("d1", 1.0), d2=cols("d2", 1.0),
+        c=c, con_lb=rows("con_lb"), con_ub=rows("con_ub"),
+        var_lb=bound("var_lb"), var_ub=var_ub, d1=rows("d1", 1.0), d2=cols("d2", 1.0),
         theta_b=scaled.theta_b, theta_c=scaled.theta_c, c0=lp.c0,
         bound_norm=kkt.bound_norm(lp), cost_norm=vector_norm(lp.c), eta=eta,
     )
@@ -311,7 +324,8 @@ def _run(lp, backend, placement, dtype, termination, options, warm_start, verbos
     padding = _padding_start(scaled)
     # The host float64 vectors (GBs at 10^8 columns) go as soon as their device copies exist:
     # _make_data drops each scaled vector as it moves it, and each starting vector goes once moved.
-    data = _make_data(placement, scaled, lp, dtype, options.step_size_safety / norm)
+    data = _make_data(placement, scaled, lp, dtype, options.step_size_safety / norm,
+                      pair_cost_and_upper=getattr(op, "pairs_cost_and_upper", False))
     del scaled
     x_start = placement.columns(x_start, dtype, padding)
     y_start = placement.rows(y_start, dtype, 0.0)
