@@ -1,7 +1,8 @@
 """The remaining bench/ scripts (backend_periter, spmv_cpu, summarize, io_read, io_dimacs, gpu, scaling,
 arc_loop_prefetch, arc_loop_propagation, arc_loop_head_split, arc_loop_cache_hints, network_rows_ab,
-network_refresh_ab, network_evaluation_ab, network_step_ab, network_pairs_ab) run at a tiny size, so they
-never rot; compare_lp, network, compare_qp, qp_large and lagrangian_mmcf have their own smoke tests."""
+network_refresh_ab, network_evaluation_ab, network_step_ab, network_pairs_ab, network_evaluation_parts_ab)
+run at a tiny size, so they never rot; compare_lp, network, compare_qp, qp_large and lagrangian_mmcf have
+their own smoke tests."""
 
 from __future__ import annotations
 
@@ -187,3 +188,11 @@ def test_network_step_ab_tiny():
     pytest.importorskip("numba")
     out = _run("bench/network_step_ab.py", "3e5", "1")
     assert [line.split("|")[1].strip() for line in out.splitlines()[-3:-1]] == ["before", "now"]
+
+
+def test_network_evaluation_parts_ab_tiny():
+    pytest.importorskip("numba")
+    out = _run("bench/network_evaluation_parts_ab.py", "3e5", "2")
+    assert [line.split("|")[1].strip() for line in out.splitlines()[-4:]] == [
+        "column KKT sums, heads prefetched", "column KKT sums, tails prefetched too",
+        "dual ray terms, A^T y by blocks + NumPy", "dual ray terms, compiled pass"]

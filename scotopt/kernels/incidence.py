@@ -594,6 +594,12 @@ class DeviceNetwork(ParamsOperator):
             return None
         return self._fused.column_kkt(self.params, data, x_hat, y_hat)
 
+    def fused_dual_ray_columns(self, data, y_ray, inv):
+        """The column terms of ``algorithm.dual_ray_measures`` in one compiled pass (its hook), or
+        None where :meth:`fused_step` would be None (or the fused step does not cover them)."""
+        run = getattr(self._fused, "dual_ray_columns", None)
+        return None if run is None else run(self.params, data, y_ray, inv)
+
     def rmatvec_blocks(self, y):
         """A~^T y as a :class:`~scotopt.kernels.block_columns.BlockColumns` whose blocks are formed
         where they are read (``algorithm._reduced_product``: the ray tests only reduce it;
@@ -610,11 +616,13 @@ class DeviceNetwork(ParamsOperator):
         if fused is not None and not fused.failed and values.dtype == self.dtype and values.flags.c_contiguous:
             from scotopt.kernels import network_fused as compiled  # numba's loop: 3-4x np.take's speed
 
+            unsorted = fused._tails_unsorted(tail)  # checked once per tail vector
+
         def block(start, stop):
             if compiled is not None:
                 out = np.empty(stop - start, dtype=values.dtype)
                 scale = d2[start:stop] if d2.ndim else values.dtype.type(1)  # a scalar: not multiplied
-                compiled.host_gather_difference(values, tail[start:stop], head[start:stop], scale, out)
+                compiled.host_gather_difference(values, tail[start:stop], head[start:stop], scale, out, unsorted)
                 return out
             out = _gather_difference(values, tail[start:stop], head[start:stop])
             if d2.ndim:

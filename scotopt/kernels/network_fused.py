@@ -47,7 +47,9 @@ y^ without forming the reduced-cost vector (``algorithm.column_kkt_sums``; sums 
 
 Memory traffic per iteration (float32 values, int32 indices): loop 2 reads tail, head, x, c, x0
 and the finite per-arc bounds and writes x+ (7 streams, 28 B/arc with one bound vector, 32 B
-counting the cache's fill of the lines x+ is written to), plus the random accesses to the head
+counting the cache's fill of the lines x+ is written to; 5 streams, the same bytes, where tail
+and head and c and the upper bound come side by side, :func:`side_by_side`, as ``MinCostFlow``
+and the solver keep them from 2^21 nodes on), plus the random accesses to the head
 node pairs (prefetched ``PREFETCH_DISTANCE`` arcs ahead); loop 3 streams ~10 node values and
 reads and writes back each table's row (loop 1, when it runs, reads y and d1 and writes a table
 each; done inside loop 3 instead, 10^8 arcs: 14 ms less per step, session 30).
@@ -487,11 +489,17 @@ if numba is not None:
             nodes[v] = nodes[v] * (d1[v] * scalar)
 
     @_jit
-    def _difference(values, tail, head, d2, e):
-        """(values[tail] - values[head]) [* d2 per arc] at arc e, prefetching ``PREFETCH_DISTANCE``
-        arcs ahead (an arc past the end reads nothing: prefetches of a valid index only)."""
+    def _difference(values, tail, head, d2, e, prefetch_tail):
+        """(values[tail] - values[head]) [* d2 per arc] at arc e, prefetching the head's entry
+        ``PREFETCH_DISTANCE`` arcs ahead, and the tail's with ``prefetch_tail`` (tails out of order,
+        as in ``_arc_chunk``: the column KKT sums at 10^7 / 10^8 blocked NETGEN arcs took 33.6 /
+        447 instead of 40.1 / 585 ms, medians of 30 / 12 alternating calls; with sorted tails at
+        10^6 the extra prefetch cost 7 %, session 31). An arc past the end reads nothing:
+        prefetches of a valid index only."""
         if e + PREFETCH_DISTANCE < head.shape[0]:
             _prefetch(values, np.uintp(head[e + PREFETCH_DISTANCE]))
+            if prefetch_tail:
+                _prefetch(values, np.uintp(tail[e + PREFETCH_DISTANCE]))
         e = np.uintp(e)  # no negative-index test on the reads (see _arc_chunk)
         g = values[np.uintp(tail[e])] - values[np.uintp(head[e])]
         if _is_vector(d2):
@@ -499,21 +507,22 @@ if numba is not None:
         return g
 
     @_jit
-    def _gather_difference(values, tail, head, d2, out):
+    def _gather_difference(values, tail, head, d2, out, prefetch_tail):
         """out = (values[tail] - values[head]) [* d2 per arc]: ``DeviceNetwork.rmatvec``'s NumPy
-        branch (the same operations, so the same result), head entries prefetched."""
+        branch (the same operations, so the same result), node entries prefetched
+        (:func:`_difference`)."""
         for e in range(out.shape[0]):
-            out[e] = _difference(values, tail, head, d2, e)
+            out[e] = _difference(values, tail, head, d2, e, prefetch_tail)
 
     @_pjit
-    def _gather_difference_parallel(values, tail, head, d2, out):
+    def _gather_difference_parallel(values, tail, head, d2, out, prefetch_tail):
         for e in numba.prange(out.shape[0]):
-            out[e] = _difference(values, tail, head, d2, e)
+            out[e] = _difference(values, tail, head, d2, e, prefetch_tail)
 
     @_jit
-    def _column_terms(values, tail, head, d2, c, x, lv, uv, e):
+    def _column_terms(values, tail, head, d2, c, x, lv, uv, e, prefetch_tail):
         """Arc e's terms of :func:`_column_kkt` (c x, the bound term, the squared infeasibility)."""
-        aty = _difference(values, tail, head, d2, e)
+        aty = _difference(values, tail, head, d2, e, prefetch_tail)
         return _kkt_terms(np.uintp(e), aty, c, x, lv, uv, d2)
 
     @_jit
@@ -539,34 +548,77 @@ if numba is not None:
         return ce * x[e], support, r * r
 
     @_jit
-    def _column_kkt(values, tail, head, d2, c, x, lv, uv):
+    def _column_kkt(values, tail, head, d2, c, x, lv, uv, prefetch_tail):
         """(sum c x, sum lv~ g^+ + uv~ g^-, sum ((g - proj g) / d2)^2) over the arcs, with
         g = c - (values[tail] - values[head]) [d2] the scaled reduced cost (``values`` = y d1
         [d2 scalar], as in :func:`_gather_difference`): ``algorithm.column_kkt_sums`` without the
         reduced-cost vector. Infinite bounds count 0 in the bound term; g^+ is the dual
         infeasibility where lv = -inf, g^- where uv = +inf. NaN propagates (a comparison with NaN
-        is False). Terms in the solve's dtype, sums in float64."""
+        is False). Terms in the solve's dtype, sums in float64. ``prefetch_tail``: see
+        :func:`_difference`."""
         pobj = 0.0
         support = 0.0
         dual = 0.0
         for e in range(x.shape[0]):
-            p, s, d = _column_terms(values, tail, head, d2, c, x, lv, uv, e)
+            p, s, d = _column_terms(values, tail, head, d2, c, x, lv, uv, e, prefetch_tail)
             pobj += p
             support += s
             dual += d
         return pobj, support, dual
 
     @_pjit
-    def _column_kkt_parallel(values, tail, head, d2, c, x, lv, uv):
+    def _column_kkt_parallel(values, tail, head, d2, c, x, lv, uv, prefetch_tail):
         pobj = 0.0
         support = 0.0
         dual = 0.0
         for e in numba.prange(x.shape[0]):
-            p, s, d = _column_terms(values, tail, head, d2, c, x, lv, uv, e)
+            p, s, d = _column_terms(values, tail, head, d2, c, x, lv, uv, e, prefetch_tail)
             pobj += p
             support += s
             dual += d
         return pobj, support, dual
+
+    @_jit
+    def _ray_columns(first, stop, values, tail, head, d2, lv, uv, neg_inv, prefetch_tail, out, slot):
+        """Over the arcs [first, stop): out[slot] = (sum of the bound terms, max of the
+        infeasibilities) of ``algorithm.dual_ray_measures`` for g = (values[tail] - values[head])
+        [d2] (-inv), without the vector A~^T y: the bound term lv~ g^+ + uv~ g^- over finite
+        bounds, the infeasibility |(g / d2) - proj(g / d2)| (g^+ where lv = -inf, g^- where
+        uv = +inf). Terms in the solve's dtype (NumPy's operations in its order), the sum in
+        float64; NaN propagates into both."""
+        support = 0.0
+        worst = 0.0
+        for k in range(first, stop):
+            g = _difference(values, tail, head, d2, k, prefetch_tail) * neg_inv
+            e = np.uintp(k)
+            positive = g * 0 if g < 0 else g
+            negative = g * 0 if g > 0 else g
+            lower, upper = _at(lv, e), _at(uv, e)
+            if lower != -np.inf:
+                support += lower * positive
+            if upper != np.inf:
+                support += upper * negative
+            h = g / _at(d2, e)
+            infeasible = h * 0
+            if lower == -np.inf:
+                infeasible = infeasible + (h * 0 if h < 0 else h)
+            if upper == np.inf:
+                infeasible = infeasible + (h * 0 if h > 0 else h)
+            infeasible = abs(infeasible)
+            if infeasible > worst or infeasible != infeasible:
+                if worst == worst:  # a NaN, once found, stays
+                    worst = infeasible
+        out[slot, 0] = support
+        out[slot, 1] = worst
+
+    @_pjit
+    def _ray_columns_parallel(values, tail, head, d2, lv, uv, neg_inv, prefetch_tail, out):
+        """:func:`_ray_columns` over P = out.shape[0] contiguous arc ranges on P threads."""
+        chunks = out.shape[0]
+        n = tail.shape[0]
+        for p in numba.prange(chunks):
+            _ray_columns(n * p // chunks, n * (p + 1) // chunks, values, tail, head, d2, lv, uv, neg_inv,
+                         prefetch_tail, out, p)
 
 
 def host_scatter_difference(x, d2, tail, head, d1, scalar, nodes):
@@ -575,13 +627,14 @@ def host_scatter_difference(x, d2, tail, head, d1, scalar, nodes):
     _scatter_difference(x, d2, tail, head, d1, scalar, nodes)
 
 
-def host_gather_difference(values, tail, head, d2, out):
+def host_gather_difference(values, tail, head, d2, out, prefetch_tail=False):
     """out = (values[tail] - values[head]) [* d2 per arc] in one loop on this thread, in the
     dtype of ``values``: the blocks of ``NetworkMatrix.adjoint_columns`` (float64) and of
     ``DeviceNetwork.rmatvec_blocks`` (the solve's dtype). Not on numba's threads: between
     Lanczos products NumPy's BLAS threads run, and the two pools took turns on the cores (5.3 ms
-    per parallel call at 2^18 arcs inside Lanczos, 0.5 ms alone)."""
-    _gather_difference(values, tail, head, d2, out)
+    per parallel call at 2^18 arcs inside Lanczos, 0.5 ms alone). ``prefetch_tail``: tails out
+    of order (:func:`_difference`)."""
+    _gather_difference(values, tail, head, d2, out, prefetch_tail)
 
 
 def _operand(v, length, dtype):
@@ -601,9 +654,10 @@ def side_by_side(first, second) -> bool:
     """Whether the 1-D arrays ``first`` and ``second`` are columns 0 and 1 of one (n, 2) array:
     entry e of both in one cache line, so that a loop over e reads them as one memory stream.
     The arc loop reads tail, head, c and the upper bound at every arc; with each pair side by
-    side (``arc_order.permuted_pair``, ``driver._make_data``) it reads five streams instead of
-    seven, which at 10^8 NETGEN arcs, where seven streams and the head sweeps share the memory
-    bus, was 7-15 % faster (bench/README.md, session 31)."""
+    side (``arc_order.permuted_ends``, ``driver._make_data``) it reads five streams instead of
+    seven: at 10^8 NETGEN arcs, where the streams and the head sweeps share the memory bus,
+    366 against 424 and 283 against 305 ms per arc loop (medians, two in-process runs;
+    bench/README.md, session 31)."""
     if type(first) is not np.ndarray or type(second) is not np.ndarray:
         return False
     if first.ndim != 1 or second.ndim != 1 or first.dtype != second.dtype or first.shape != second.shape:
@@ -927,7 +981,8 @@ class FusedNetworkStep:
         out = np.empty(self.E, dtype=self.dtype)
 
         def run(chunks):
-            (_gather_difference_parallel if chunks > 1 else _gather_difference)(values, tail, head, d2v, out)
+            (_gather_difference_parallel if chunks > 1 else _gather_difference)(values, tail, head, d2v, out,
+                                                                                  self._tails_unsorted(tail))
 
         return out if self._launch(run) else None
 
@@ -941,9 +996,34 @@ class FusedNetworkStep:
         sums = []
 
         def run(chunks):
-            sums[:] = (_column_kkt_parallel if chunks > 1 else _column_kkt)(values, tail, head, d2v, c, xv, lv, uv)
+            sums[:] = (_column_kkt_parallel if chunks > 1 else _column_kkt)(values, tail, head, d2v, c, xv, lv, uv,
+                                                                            self._tails_unsorted(tail))
 
         return tuple(self.dtype.type(v) for v in sums) if self._launch(run) else None
+
+    def dual_ray_columns(self, params, data, y_ray, inv):
+        """The column terms of ``algorithm.dual_ray_measures`` for the dual direction ``y_ray``
+        scaled by ``inv`` (a 0-d value): (sum of the bound terms, max of the infeasibilities) as
+        0-d values of the solve's dtype, in one compiled pass without forming A~^T y_ray; None
+        where the operands are not of the supported form."""
+        prepared = self._node_values(params, y_ray, self.rows)
+        lv, uv = (_operand(v, self.E, self.dtype) for v in (data.var_lb, data.var_ub))
+        if prepared is None or lv is None or uv is None or np.ndim(inv) != 0:
+            return None
+        tail, head, values, d2v = prepared
+        neg_inv = self.dtype.type(-np.asarray(inv, dtype=self.dtype))
+        result = []
+
+        def run(chunks):
+            out = np.zeros((chunks, 2))
+            if chunks > 1:
+                _ray_columns_parallel(values, tail, head, d2v, lv, uv, neg_inv, self._tails_unsorted(tail), out)
+            else:
+                _ray_columns(0, self.E, values, tail, head, d2v, lv, uv, neg_inv, self._tails_unsorted(tail), out, 0)
+            worst = out[:, 1]
+            result[:] = [out[:, 0].sum(), np.nan if np.isnan(worst).any() else worst.max()]
+
+        return tuple(self.dtype.type(v) for v in result) if self._launch(run) else None
 
     def _kkt_operands(self, params, data, x, y):
         """:meth:`_node_values` at y^ and (x^, c, lv, uv) as kernel operands, or None."""

@@ -374,6 +374,10 @@ class FusedMulticommodityStep(single.FusedNetworkStep):
         out = np.empty(self.E, dtype=self.dtype)
         return out if self._serial(lambda: _gather(values, tail, head, d2v, self.K, self.V, out)) else None
 
+    def dual_ray_columns(self, params, data, y_ray, inv):
+        """Not covered for this layout: the ray tests form A~^T y block by block."""
+        return None
+
     def column_kkt(self, params, data, x, y):
         operands = self._kkt_operands(params, data, x, y)
         if operands is None:

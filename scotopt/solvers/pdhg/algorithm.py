@@ -629,18 +629,30 @@ def _unit_scale(xp, scale):
     return 1.0 / xp.where(scale > 0, scale, xp.inf)
 
 
-def dual_ray_measures(xp, data: PDHGData, y_ray, aty_ray, inf: InfiniteBounds | None = None):
+def dual_ray_measures(xp, data: PDHGData, y_ray, aty_ray, inf: InfiniteBounds | None = None,
+                      fused_columns=None):
     """PDLP's Farkas test (objective, infeasibility) for a scaled dual direction, unit max-norm.
 
     The unscaled direction is y = D1 y~ / s (s = its max-norm) with A^T y = D2^-1 A~^T y~ / s;
     g = -A^T y is its reduced cost, whose bound term is that of :func:`_scaled_col_support`
-    applied to D2 g = -A~^T y~ / s (divided by theta_b)."""
+    applied to D2 g = -A~^T y~ / s (divided by theta_b). ``aty_ray`` = A~^T y~ (whole, lazy, or
+    a zero-argument function that forms it); ``fused_columns(inv)``, where given, returns the
+    two column terms (bound-term sum, infeasibility max) in one pass, or None (then they come
+    from ``aty_ray``)."""
     inf = infinite_bounds(xp, data) if inf is None else inf
     y = data.d1 * y_ray
     scale = _max_abs(xp, y)
     inv = _unit_scale(xp, scale)
     y = y * inv
     y_s = _sign_project(xp, y, inf.row_lower, inf.row_upper)
+    columns_done = fused_columns(inv) if fused_columns is not None else None
+    if columns_done is not None:
+        col_support, col_infeasibility = columns_done
+        objective = _row_support(xp, data, inf, y_s) + col_support / data.theta_b
+        infeas = xp.maximum(col_infeasibility, _max_abs(xp, y - y_s))
+        return xp.where(scale > 0, objective, 0.0), infeas
+    if callable(aty_ray):
+        aty_ray = aty_ray()
     def support(a, lb, ub, d2, lo, up):
         return _scaled_col_support(xp, a * (-inv), lb, ub, lo, up)
 
@@ -769,11 +781,17 @@ def evaluate(xp, op, data: PDHGData, params: Params, s: PDHGState):
         # formed here and dropped after its test (row vectors the rest of the evaluation
         # does not hold).
         full = inf if inf.col_lower is not None else infinite_bounds(xp, data)
+        fused_ray = getattr(op, "fused_dual_ray_columns", None)  # the column terms in one compiled pass
+
+        def dual_ray(dy):
+            fused = None if fused_ray is None else (lambda inv: fused_ray(data, dy, inv))
+            return dual_ray_measures(xp, data, dy, lambda: _reduced_product(xp, op, dy), full, fused)
+
         dy = y_hat - s.y
-        dro1, dri1 = dual_ray_measures(xp, data, dy, _reduced_product(xp, op, dy), full)
+        dro1, dri1 = dual_ray(dy)
         del dy
         dy0 = y_hat - s.y0
-        dro2, dri2 = dual_ray_measures(xp, data, dy0, _reduced_product(xp, op, dy0), full)
+        dro2, dri2 = dual_ray(dy0)
         del dy0
         use_second_dual = dri2 * xp.maximum(dro1, 0.0) < dri1 * xp.maximum(dro2, 0.0)
         if params.primal_rays:
