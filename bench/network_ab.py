@@ -1,6 +1,7 @@
 """Shared pieces of the fused-network A/B scripts (``network_rows_ab.py``, ``network_step_ab.py``,
-``network_refresh_ab.py``, ``network_evaluation_ab.py``): per-call kernel timing, and switches
-back to the session-29 behaviour that session 30 changed."""
+``network_refresh_ab.py``, ``network_evaluation_ab.py``, ``network_pairs_ab.py``): per-call kernel
+timing, a solve's fused step and operands, and switches back to the session-29 behaviour that
+session 30 changed."""
 
 import time
 
@@ -26,6 +27,30 @@ def time_kernels(module, names: dict) -> dict:
     for attribute, key in names.items():
         setattr(module, attribute, wrapped(getattr(module, attribute), key))
     return calls
+
+
+def captured_step(model) -> dict:
+    """The fused step of a 2-iteration float32 solve of ``model`` (``screening=False``) and the
+    operands of its last Halpern step: keys step, tail, head, columns, rows (lists, so that a
+    script can swap vectors in), scalars."""
+    import scotopt
+    from scotopt.options import PDHGOptions
+
+    captured = {}
+    iterate = nf.FusedNetworkStep._iterate
+
+    def capture(step, chunks, halpern, tail, head, columns, rows, scalars, outputs, **kwargs):
+        if halpern:
+            captured.update(step=step, tail=tail, head=head, columns=list(columns), rows=list(rows),
+                            scalars=scalars)
+        return iterate(step, chunks, halpern, tail, head, columns, rows, scalars, outputs, **kwargs)
+
+    nf.FusedNetworkStep._iterate = capture
+    try:
+        scotopt.solve(model.lp, dtype="float32", eps=1e-4, iteration_limit=2, options=PDHGOptions(screening=False))
+    finally:
+        nf.FusedNetworkStep._iterate = iterate
+    return captured
 
 
 def session29_masks(xp, data, columns=True):

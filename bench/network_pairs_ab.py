@@ -26,31 +26,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from network_ab import time_kernels  # noqa: E402
+from network_ab import captured_step, time_kernels  # noqa: E402
 
-import scotopt  # noqa: E402
 from scotopt.kernels import network_fused as nf  # noqa: E402
 from scotopt.models import arc_order  # noqa: E402
 from scotopt.models.generators import netgen_min_cost_flow  # noqa: E402
-from scotopt.options import PDHGOptions  # noqa: E402
 
 arcs, blocks = int(float(sys.argv[1])), int(sys.argv[2])
 per_block = int(sys.argv[3]) if len(sys.argv) > 3 else 4
 arc_order.PAIR_MIN_NODES = 0  # side by side at any size: the layouts are what is compared
 model = netgen_min_cost_flow(arcs // 8, arcs, seed=0, arc_order="blocked")
-captured = {}
-iterate = nf.FusedNetworkStep._iterate
-
-
-def capture(step, chunks, halpern, tail, head, columns, rows, scalars, outputs, **kwargs):
-    if halpern:
-        captured.update(step=step, tail=tail, head=head, columns=list(columns), rows=list(rows), scalars=scalars)
-    return iterate(step, chunks, halpern, tail, head, columns, rows, scalars, outputs, **kwargs)
-
-
-nf.FusedNetworkStep._iterate = capture
-scotopt.solve(model.lp, dtype="float32", eps=1e-4, iteration_limit=2, options=PDHGOptions(screening=False))
-nf.FusedNetworkStep._iterate = iterate
+captured = captured_step(model)
 step = captured["step"]
 columns, rows = captured["columns"], captured["rows"]
 paired = {"tail": captured["tail"], "head": captured["head"], "c": columns[2], "uv": columns[4]}

@@ -20,29 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from network_ab import time_kernels  # noqa: E402
+from network_ab import captured_step, time_kernels  # noqa: E402
 
-import scotopt  # noqa: E402
 from scotopt.kernels import network_fused as nf  # noqa: E402
 from scotopt.models.generators import netgen_min_cost_flow  # noqa: E402
-from scotopt.options import PDHGOptions  # noqa: E402
 
 arcs, blocks = int(float(sys.argv[1])), int(sys.argv[2])
 per_block = int(sys.argv[3]) if len(sys.argv) > 3 else 4
 model = netgen_min_cost_flow(arcs // 8, arcs, seed=0)
-captured = {}
-iterate = nf.FusedNetworkStep._iterate
-
-
-def capture(step, chunks, halpern, tail, head, columns, rows, scalars, outputs, **kwargs):
-    if halpern:
-        captured.update(step=step, tail=tail, head=head, columns=list(columns), rows=list(rows), scalars=scalars)
-    return iterate(step, chunks, halpern, tail, head, columns, rows, scalars, outputs, **kwargs)
-
-
-nf.FusedNetworkStep._iterate = capture
-scotopt.solve(model.lp, dtype="float32", eps=1e-4, iteration_limit=2, options=PDHGOptions(screening=False))
-nf.FusedNetworkStep._iterate = iterate
+captured = captured_step(model)
 step = captured["step"]
 kernel_times = time_kernels(nf, {"_arc_pass_parallel": "arcs", "_node_pass_parallel": "nodes"})
 chunks = nf.parallel_chunks(step.E)
