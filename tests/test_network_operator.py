@@ -223,3 +223,29 @@ def test_float64_check_of_a_float32_flow_holds_no_column_vector():
     # node vectors (float64, V = E / 8: 1 B per arc each) and 2^16-entry blocks only: less than
     # one float64 column vector (8 B per arc; it measured 6.5 with none, 14+ with one)
     assert peak / arcs < 8.0, f"{peak / arcs:.1f} B per arc during the check"
+
+
+def test_node_degrees_are_counted_once_for_a_network_and_its_scaled_copies(monkeypatch):
+    """The Ruiz passes ask every scaled copy for the node degrees: counted once (np.add.at runs
+    twice, tails and heads), equal to the explicit matrix's row counts, and read-only."""
+    rng = np.random.default_rng(3)
+    tail, head = rng.integers(0, 30, 200), rng.integers(0, 30, 200)
+    tail[:4] = head[:4]  # self-loops count nowhere
+    net = NetworkMatrix(tail, head, 30)
+    counts = []
+    kept = NetworkMatrix._kept
+
+    def counted(self, index):  # read once for the tails and once for the heads of each count
+        counts.append(1)
+        return kept(self, index)
+
+    monkeypatch.setattr(NetworkMatrix, "_kept", counted)
+    op, d1, d2 = net.diagonal_scaling(10, 1.0)
+    degrees = op._degrees()
+    monkeypatch.undo()
+    assert len(counts) == 2
+    explicit = (NetworkMatrix(tail, head, 30).to_csr() != 0).sum(axis=1).A1
+    np.testing.assert_array_equal(degrees, explicit)
+    assert not degrees.flags.writeable
+    other = NetworkMatrix(head, tail, 30)  # another network: its own count
+    np.testing.assert_array_equal(other._degrees(), explicit)
