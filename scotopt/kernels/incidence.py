@@ -259,7 +259,7 @@ class NetworkMatrix(spla.LinearOperator):
         (8 B per arc). Counted once for this network and the copies that :meth:`scaled` and
         :meth:`unscaled` make of it (they share the memo): the setup's Ruiz passes asked four
         times, 0.9 s each at 10^8 arcs (session 31)."""
-        memo = self.__dict__.setdefault("_degree_memo", [])
+        memo = self._degree_memo
         if memo and memo[0][0] is self.tail and memo[0][1] is self.head:
             return memo[0][2]
         deg = np.zeros(self.num_nodes, dtype=np.int64)

@@ -526,11 +526,11 @@ if numba is not None:
         return _kkt_terms(np.uintp(e), aty, c, x, lv, uv, d2)
 
     @_jit
-    def _kkt_terms(e, aty, c, x, lv, uv, d2):
-        """Column e's terms of the KKT column sums given (A~^T y)_e = ``aty``: (c x, the bound term
-        of g = c - aty, the squared infeasibility of g); ``e`` unsigned."""
-        ce = _at(c, e)
-        g = ce - aty
+    def _bound_terms(e, g, lv, uv, d2):
+        """Column e's bound terms for a scaled reduced cost g: (lv~ g^+ + uv~ g^- over the finite
+        bounds, (g - proj g) / d2), the infeasibility g^+ where lv = -inf and g^- where uv = +inf;
+        ``e`` unsigned. Dividing after the projection gives what dividing before gives (d2 > 0
+        keeps the sign; 0 / d2 = 0)."""
         positive = g * 0 if g < 0 else g  # g * 0 keeps the dtype (and NaN stays NaN)
         negative = g * 0 if g > 0 else g
         lower, upper = _at(lv, e), _at(uv, e)
@@ -544,7 +544,14 @@ if numba is not None:
             infeasible = infeasible + negative
         else:
             support = support + upper * negative
-        r = infeasible / _at(d2, e)
+        return support, infeasible / _at(d2, e)
+
+    @_jit
+    def _kkt_terms(e, aty, c, x, lv, uv, d2):
+        """Column e's terms of the KKT column sums given (A~^T y)_e = ``aty``: (c x, the bound term
+        of g = c - aty, the squared infeasibility of g); ``e`` unsigned."""
+        ce = _at(c, e)
+        support, r = _bound_terms(e, ce - aty, lv, uv, d2)
         return ce * x[e], support, r * r
 
     @_jit
@@ -582,29 +589,15 @@ if numba is not None:
     def _ray_columns(first, stop, values, tail, head, d2, lv, uv, neg_inv, prefetch_tail, out, slot):
         """Over the arcs [first, stop): out[slot] = (sum of the bound terms, max of the
         infeasibilities) of ``algorithm.dual_ray_measures`` for g = (values[tail] - values[head])
-        [d2] (-inv), without the vector A~^T y: the bound term lv~ g^+ + uv~ g^- over finite
-        bounds, the infeasibility |(g / d2) - proj(g / d2)| (g^+ where lv = -inf, g^- where
-        uv = +inf). Terms in the solve's dtype (NumPy's operations in its order), the sum in
-        float64; NaN propagates into both."""
+        [d2] (-inv), without the vector A~^T y: :func:`_bound_terms` (the infeasibility taken
+        absolute). Terms in the solve's dtype, the sum in float64; NaN propagates into both."""
         support = 0.0
         worst = 0.0
         for k in range(first, stop):
             g = _difference(values, tail, head, d2, k, prefetch_tail) * neg_inv
-            e = np.uintp(k)
-            positive = g * 0 if g < 0 else g
-            negative = g * 0 if g > 0 else g
-            lower, upper = _at(lv, e), _at(uv, e)
-            if lower != -np.inf:
-                support += lower * positive
-            if upper != np.inf:
-                support += upper * negative
-            h = g / _at(d2, e)
-            infeasible = h * 0
-            if lower == -np.inf:
-                infeasible = infeasible + (h * 0 if h < 0 else h)
-            if upper == np.inf:
-                infeasible = infeasible + (h * 0 if h > 0 else h)
-            infeasible = abs(infeasible)
+            term, r = _bound_terms(np.uintp(k), g, lv, uv, d2)
+            support += term
+            infeasible = abs(r)
             if infeasible > worst or infeasible != infeasible:
                 if worst == worst:  # a NaN, once found, stays
                     worst = infeasible
@@ -1014,12 +1007,14 @@ class FusedNetworkStep:
         neg_inv = self.dtype.type(-np.asarray(inv, dtype=self.dtype))
         result = []
 
+        unsorted = self._tails_unsorted(tail)
+
         def run(chunks):
             out = np.zeros((chunks, 2))
             if chunks > 1:
-                _ray_columns_parallel(values, tail, head, d2v, lv, uv, neg_inv, self._tails_unsorted(tail), out)
+                _ray_columns_parallel(values, tail, head, d2v, lv, uv, neg_inv, unsorted, out)
             else:
-                _ray_columns(0, self.E, values, tail, head, d2v, lv, uv, neg_inv, self._tails_unsorted(tail), out, 0)
+                _ray_columns(0, self.E, values, tail, head, d2v, lv, uv, neg_inv, unsorted, out, 0)
             worst = out[:, 1]
             result[:] = [out[:, 0].sum(), np.nan if np.isnan(worst).any() else worst.max()]
 

@@ -645,30 +645,29 @@ def dual_ray_measures(xp, data: PDHGData, y_ray, aty_ray, inf: InfiniteBounds | 
     inv = _unit_scale(xp, scale)
     y = y * inv
     y_s = _sign_project(xp, y, inf.row_lower, inf.row_upper)
-    columns_done = fused_columns(inv) if fused_columns is not None else None
-    if columns_done is not None:
-        col_support, col_infeasibility = columns_done
-        objective = _row_support(xp, data, inf, y_s) + col_support / data.theta_b
-        infeas = xp.maximum(col_infeasibility, _max_abs(xp, y - y_s))
-        return xp.where(scale > 0, objective, 0.0), infeas
-    if callable(aty_ray):
-        aty_ray = aty_ray()
+    column_terms = fused_columns(inv) if fused_columns is not None else None
+    if column_terms is None:
+        column_terms = _dual_ray_column_terms(xp, data, aty_ray() if callable(aty_ray) else aty_ray, inv, inf)
+    col_support, col_infeasibility = column_terms
+    objective = _row_support(xp, data, inf, y_s) + col_support / data.theta_b
+    infeas = xp.maximum(col_infeasibility, _max_abs(xp, y - y_s))
+    return xp.where(scale > 0, objective, 0.0), infeas
+
+
+def _dual_ray_column_terms(xp, data: PDHGData, aty_ray, inv, inf: InfiniteBounds):
+    """(sum of the bound terms, max of the infeasibilities) of :func:`dual_ray_measures` over the
+    columns, from A~^T y~ (whole, or lazy: formed block by block as it is read,
+    ``_reduced_product``) in one pass."""
     def support(a, lb, ub, d2, lo, up):
         return _scaled_col_support(xp, a * (-inv), lb, ub, lo, up)
 
     def infeasibility(a, lb, ub, d2, lo, up):
         return xp.abs(_dual_infeasibility(xp, a * (-inv) / d2, lo, up))
 
-    # one pass: A~^T y~ may be formed block by block as it is read (``_reduced_product``)
     columns = (aty_ray, data.var_lb, data.var_ub, data.d2, inf.col_lower, inf.col_upper)
     if aty_ray.shape[0]:
-        col_support, col_infeasibility = column_reductions(
-            xp, [(xp.sum, support), (xp.max, infeasibility)], *columns)
-    else:
-        col_support, col_infeasibility = column_reduce(xp, xp.sum, support, *columns), xp.asarray(0.0, dtype=y.dtype)
-    objective = _row_support(xp, data, inf, y_s) + col_support / data.theta_b
-    infeas = xp.maximum(col_infeasibility, _max_abs(xp, y - y_s))
-    return xp.where(scale > 0, objective, 0.0), infeas
+        return column_reductions(xp, [(xp.sum, support), (xp.max, infeasibility)], *columns)
+    return column_reduce(xp, xp.sum, support, *columns), xp.asarray(0.0, dtype=inv.dtype)
 
 
 def primal_ray_measures(xp, data: PDHGData, x_new, x_base, ax_ray, inf: InfiniteBounds | None = None):

@@ -225,8 +225,8 @@ def _make_data(placement, scaled, lp: LP, dtype, eta: float, pair_cost_and_upper
         return placement.columns(v if constant is None else np.asarray(constant), dtype, 0.0)
 
     def cost_and_upper():
-        if not (pair_cost_and_upper and isinstance(placement, SingleDevice) and placement.backend.name == "numpy"
-                and _constant(scaled.var_ub) is None):
+        # an operator that asks is a NumPy one (``DeviceNetwork.pairs_cost_and_upper``)
+        if not (pair_cost_and_upper and isinstance(placement, SingleDevice) and _constant(scaled.var_ub) is None):
             return cols("c"), bound("var_ub")
         both = np.empty((scaled.c.shape[0], 2), dtype=dtype)
         both[:, 0] = take("c")  # converted into place, one float64 vector in flight
