@@ -3,6 +3,7 @@
 timing, a solve's fused step and operands, and switches back to the session-29 behaviour that
 session 30 changed."""
 
+import statistics
 import time
 
 from scotopt.kernels import network_fused as nf
@@ -51,6 +52,40 @@ def captured_step(model) -> dict:
     finally:
         nf.FusedNetworkStep._iterate = iterate
     return captured
+
+
+def alternating_steps(captured: dict, variants: dict, blocks: int, per_block: int, label: str = "variant"):
+    """Whole fused iterations on :func:`captured_step`'s operands, ``per_block`` of one variant
+    after another, the order swapped every other block, the iterate carried from step to step as
+    the solver does. ``variants``: name -> a function that sets the variant up and returns the
+    (tail, head) its steps read. The first step of each block is left out (it runs loop 1, and
+    checks the order of a new tail). Prints per variant the median and minimum time per step and
+    the medians of loops 1-2 and loop 3 per call."""
+    step, columns, rows = captured["step"], captured["columns"], captured["rows"]
+    kernel_times = time_kernels(nf, {"_arc_pass_parallel": "arcs", "_node_pass_parallel": "nodes"})
+    chunks = nf.parallel_chunks(step.E)
+    results = {name: {"step": [], "arcs": [], "nodes": []} for name in variants}
+    for block in range(blocks):
+        for name in (list(variants) if block % 2 == 0 else list(variants)[::-1]):
+            tail, head = variants[name]()
+            for k in range(per_block):
+                outputs = (step._column_output(), *step._row_outputs())
+                kernel_times["arcs"].clear()
+                kernel_times["nodes"].clear()
+                started = time.perf_counter()
+                step._iterate(chunks, True, tail, head, columns, rows, captured["scalars"], outputs)
+                seconds = time.perf_counter() - started
+                if k > 0:
+                    results[name]["step"].append(seconds)
+                    results[name]["arcs"].extend(kernel_times["arcs"])
+                    results[name]["nodes"].extend(kernel_times["nodes"])
+                columns[0], rows[0], rows[1] = outputs  # x, y, A x of the next step
+    print(f"{step.E} arcs, {chunks} threads, {blocks} blocks of {per_block} steps per {label}")
+    print(f"| {label} | step ms median | step ms min | loops 1-2 ms median | loop 3 ms median |")
+    print("|---|---|---|---|---|")
+    for name, times in results.items():
+        print(f"| {name} | {1e3 * statistics.median(times['step']):.2f} | {1e3 * min(times['step']):.2f} "
+              f"| {1e3 * statistics.median(times['arcs']):.2f} | {1e3 * statistics.median(times['nodes']):.2f} |")
 
 
 def session29_masks(xp, data, columns=True):

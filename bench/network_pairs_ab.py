@@ -17,16 +17,14 @@ loop 1 and checks the new tail's order). Prints per layout the median and minimu
 and the medians of loops 1-2 and loop 3 per call.
 """
 
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from network_ab import captured_step, time_kernels  # noqa: E402
+from network_ab import alternating_steps, captured_step  # noqa: E402
 
 from scotopt.kernels import network_fused as nf  # noqa: E402
 from scotopt.models import arc_order  # noqa: E402
@@ -37,35 +35,18 @@ per_block = int(sys.argv[3]) if len(sys.argv) > 3 else 4
 arc_order.PAIR_MIN_NODES = 0  # side by side at any size: the layouts are what is compared
 model = netgen_min_cost_flow(arcs // 8, arcs, seed=0, arc_order="blocked")
 captured = captured_step(model)
-step = captured["step"]
 columns, rows = captured["columns"], captured["rows"]
 paired = {"tail": captured["tail"], "head": captured["head"], "c": columns[2], "uv": columns[4]}
 print("side by side:", nf.side_by_side(paired["tail"], paired["head"]), nf.side_by_side(paired["c"], paired["uv"]),
       flush=True)
 layouts = {"side by side": paired, "separate": {name: np.ascontiguousarray(v) for name, v in paired.items()}}
-kernel_times = time_kernels(nf, {"_arc_pass_parallel": "arcs", "_node_pass_parallel": "nodes"})
-chunks = nf.parallel_chunks(step.E)
-results = {name: {"step": [], "arcs": [], "nodes": []} for name in layouts}
-for block in range(blocks):
-    order = list(layouts) if block % 2 == 0 else list(layouts)[::-1]
-    for name in order:
-        layout = layouts[name]
+
+
+def laid_out(layout):
+    def set_up():
         columns[2], columns[4] = layout["c"], layout["uv"]
-        for k in range(per_block):
-            outputs = (step._column_output(), *step._row_outputs())
-            kernel_times["arcs"].clear()
-            kernel_times["nodes"].clear()
-            started = time.perf_counter()
-            step._iterate(chunks, True, layout["tail"], layout["head"], columns, rows, captured["scalars"], outputs)
-            seconds = time.perf_counter() - started
-            if k > 0:
-                results[name]["step"].append(seconds)
-                results[name]["arcs"].extend(kernel_times["arcs"])
-                results[name]["nodes"].extend(kernel_times["nodes"])
-            columns[0], rows[0], rows[1] = outputs  # x, y, A x of the next step
-print(f"{arcs} arcs, {chunks} threads, {blocks} blocks of {per_block} steps per layout")
-print("| layout | step ms median | step ms min | loops 1-2 ms median | loop 3 ms median |")
-print("|---|---|---|---|---|")
-for name, times in results.items():
-    print(f"| {name} | {1e3 * statistics.median(times['step']):.2f} | {1e3 * min(times['step']):.2f} "
-          f"| {1e3 * statistics.median(times['arcs']):.2f} | {1e3 * statistics.median(times['nodes']):.2f} |")
+        return layout["tail"], layout["head"]
+    return set_up
+
+
+alternating_steps(captured, {name: laid_out(layout) for name, layout in layouts.items()}, blocks, per_block, "layout")
