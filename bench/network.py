@@ -133,8 +133,28 @@ def _fmt(v):
 
 
 def _arc_order_label(arc_order: str, model) -> str:
-    """The requested ``arc_order`` and what the model did with it, for the result tables."""
-    return f"{arc_order} ({'blocked' if model.input_arc is not None else 'as generated'})"
+    """The requested ``arc_order`` and what the model did with it (blocks of how many tail
+    nodes), for the result tables."""
+    if model.input_arc is None:
+        return f"{arc_order} (as generated)"
+    from scotopt.models.arc_order import default_block_nodes
+
+    block = _order_and_block(arc_order)[1] or default_block_nodes(model.num_nodes, model.num_arcs)
+    return f"{arc_order} (blocked, {block} nodes)"
+
+
+def _arc_order_choice(text: str) -> str:
+    order, block = _order_and_block(text)
+    if order not in ("auto", "given", "blocked") or (block is not None and (order != "blocked" or block < 1)):
+        raise argparse.ArgumentTypeError(f"expected auto, given, blocked or blocked:N, got {text!r}")
+    return text
+
+
+def _order_and_block(arc_order: str):
+    """``"blocked:N"`` -> ("blocked", N): blocks of N tail nodes; any other order -> (order, None),
+    the block size of ``arc_order.default_block_nodes``."""
+    order, _, block = arc_order.partition(":")
+    return order, int(float(block)) if block else None
 
 
 def memory_child(arcs: int, iterations: int, seed: int, reuse: bool = False, arc_order: str = "auto",
@@ -241,10 +261,11 @@ def _solve_seconds(model, iterations: int) -> float:
 def _periter_model(arcs: int, family: str, seed: int, arc_order: str = "auto"):
     from scotopt.models.generators import grid_min_cost_flow, netgen_min_cost_flow
 
+    arc_order, block_nodes = _order_and_block(arc_order)
     if family == "grid":  # 8-neighbour grid: ~8 arcs per node, heads next to their tails
         side = max(2, int(round((arcs / 8) ** 0.5)))
-        return grid_min_cost_flow(side, side, seed=seed, arc_order=arc_order)
-    return netgen_min_cost_flow(arcs // 8, arcs, seed=seed, arc_order=arc_order)
+        return grid_min_cost_flow(side, side, seed=seed, arc_order=arc_order, block_nodes=block_nodes)
+    return netgen_min_cost_flow(arcs // 8, arcs, seed=seed, arc_order=arc_order, block_nodes=block_nodes)
 
 
 def periter_fused_rows(arcs: int, extra: int, repeats: int, seed: int, family: str = "netgen",
@@ -623,8 +644,9 @@ def main(argv=None):
     q.add_argument("--repeats", type=int, default=3, help="with --fused: interleaved repeats")
     q.add_argument("--family", choices=["netgen", "grid"], default="netgen", help="with --fused: the generator")
     q.add_argument("--triad-n", type=float, default=5e7, help="with --fused: triad array length (float64)")
-    q.add_argument("--arc-orders", nargs="+", choices=["auto", "given", "blocked"], default=["auto"],
-                   help="with --fused: MinCostFlow's arc_order, one model each (interleaved)")
+    q.add_argument("--arc-orders", nargs="+", type=_arc_order_choice, default=["auto"],
+                   help="with --fused: MinCostFlow's arc_order (auto, given, blocked, or blocked:N for blocks "
+                        "of N tail nodes), one model each (interleaved)")
     q.add_argument("--modes", nargs="*", choices=["numpy", "numba-1-thread", "numba"],
                    help="with --fused: only these modes (default: all)")
     e = sub.add_parser("e2e")

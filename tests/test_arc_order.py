@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from scotopt import InvalidProblemError, Status
 from scotopt.io.dimacs import read_dimacs_arrays
+from scotopt.kernels.caches import CacheSizes, cache_sizes
 from scotopt.models import MinCostFlow, arc_order
 from scotopt.models.generators import netgen_min_cost_flow
 from scotopt.problem import is_constant_view
@@ -47,9 +48,39 @@ def test_blocked_order_without_numba_is_the_same(monkeypatch):
 
 
 def test_default_block_nodes_follows_v_squared_over_2e_within_cache_limits():
-    assert arc_order.default_block_nodes(1_250_000, 10_000_000) == 1_250_000**2 // 20_000_000
-    assert arc_order.default_block_nodes(1000, 8000) == arc_order.MIN_BLOCK_NODES
-    assert arc_order.default_block_nodes(10**8, 10**8) == arc_order.MAX_BLOCK_NODES
+    unknown = CacheSizes()  # no cache sizes known: the rule alone
+    assert arc_order.default_block_nodes(1_250_000, 10_000_000, unknown) == 1_250_000**2 // 20_000_000
+    assert arc_order.default_block_nodes(1000, 8000, unknown) == arc_order.MIN_BLOCK_NODES
+    assert arc_order.default_block_nodes(10**8, 10**8, unknown) == arc_order.MAX_BLOCK_NODES
+
+
+def test_default_block_nodes_keeps_the_tail_slice_in_l2_where_the_tables_fit_in_l3():
+    """2 MB of L2 -> at most 2^16 nodes per block (a quarter of the L2 in 8-byte pairs), but only
+    while threads x V x 8 bytes of node tables fit in the L3; a small V^2 / (2 E) still wins."""
+    intel = CacheSizes(l2=2 << 20, l3=260 << 20)
+    assert arc_order.default_block_nodes(12_500_000, 10**8, intel, threads=2) == 1 << 16
+    assert arc_order.default_block_nodes(3_750_000, 3 * 10**7, intel, threads=2) == 1 << 16
+    assert arc_order.default_block_nodes(1_250_000, 10**7, intel, threads=2) == 1 << 16
+    assert arc_order.default_block_nodes(2**18, 2**21, intel, threads=2) == 2**14  # V^2 / (2 E) below the cap
+    # 12.5 M nodes on 3 threads: 300 MB of tables outgrow the L3, the rule of memory sweeps holds
+    assert arc_order.default_block_nodes(12_500_000, 10**8, intel, threads=3) == arc_order.MAX_BLOCK_NODES
+    amd = CacheSizes(l2=1 << 20, l3=32 << 20)
+    assert arc_order.default_block_nodes(12_500_000, 10**8, amd, threads=2) == arc_order.MAX_BLOCK_NODES
+    assert arc_order.default_block_nodes(1_250_000, 10**7, amd, threads=2) == 1 << 15
+    assert arc_order.default_block_nodes(1_250_000, 10**7, CacheSizes(l2=2 << 20), threads=2) == 78125
+
+
+def test_default_block_nodes_reads_this_machines_caches():
+    """The default is the rule with this machine's caches and numba's threads (1 without numba)."""
+    try:
+        import numba
+
+        threads = numba.get_num_threads()
+    except ImportError:
+        threads = 1
+    for nodes, arcs in ((1_250_000, 10**7), (12_500_000, 10**8)):
+        assert arc_order.default_block_nodes(nodes, arcs) == arc_order.default_block_nodes(
+            nodes, arcs, cache_sizes(), threads)
 
 
 def test_auto_reorders_only_large_node_sets_and_rejects_unknown_orders():

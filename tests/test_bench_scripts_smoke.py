@@ -1,6 +1,7 @@
 """The remaining bench/ scripts (backend_periter, spmv_cpu, summarize, io_read, io_dimacs, gpu, scaling,
 arc_loop_prefetch, arc_loop_propagation, arc_loop_head_split, arc_loop_cache_hints, network_rows_ab,
-network_refresh_ab, network_evaluation_ab, network_step_ab, network_pairs_ab, network_evaluation_parts_ab)
+network_refresh_ab, network_evaluation_ab, network_step_ab, network_pairs_ab, network_evaluation_parts_ab,
+network_block_ab, network_block_solve_ab)
 run at a tiny size, so they never rot; compare_lp, network, compare_qp, qp_large and lagrangian_mmcf have
 their own smoke tests."""
 
@@ -161,6 +162,20 @@ def test_network_pairs_ab_tiny():
     out = _run("bench/network_pairs_ab.py", "3e5", "2", "3")
     assert "side by side: True True" in out
     assert [line.split("|")[1].strip() for line in out.splitlines()[-2:]] == ["side by side", "separate"]
+
+
+def test_network_block_ab_tiny():
+    pytest.importorskip("numba")
+    out = _run("bench/network_block_ab.py", "3e5", "2", "2", "8192,32768")
+    lines = out.splitlines()
+    assert [line.split("|")[1].strip() for line in lines[-3:-1]] == ["8192", "32768"]
+    assert float(lines[-1].split(":")[1]) < 1e-3  # the same iterates up to summation order
+
+
+def test_network_block_solve_ab_tiny():
+    pytest.importorskip("numba")
+    out = _run("bench/network_block_solve_ab.py", "3e5", "8", "2", "8192,32768")
+    assert [line.split("|")[1].strip() for line in out.splitlines()[-2:]] == ["8192", "32768"]
 
 
 def test_network_rows_ab_tiny():

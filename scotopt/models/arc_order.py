@@ -29,6 +29,20 @@ and 2^20 nodes took 468, 405 and 561 ms against 790 ms in the input order (block
 tails were prefetched: 840 ms), which is why the rule grows the block with V^2 / E rather than
 fixing it at L2, and stops at 2^19.
 
+Tables in L3. The rule above assumes each head sweep comes from memory. Where the threads'
+node tables fit in the L3 (``threads x V x 8`` bytes, :mod:`scotopt.kernels.caches`), the
+sweeps come from L3 instead, and a tail slice as large as the L2 (the rule's 234 375 nodes at
+3 x 10^7 arcs: 1.9 MB) competes with them for it. Then the block is at most ``L2 / 32`` nodes, a
+tail slice of a quarter of the L2 (2^16 nodes with 2 MB of L2). Measured inside whole solves on
+a 2-core Intel Xeon VM (2 MB L2 per core, 260 MB L3; NETGEN, float32, two threads, sizes
+alternating in one process, ``bench/network_block_solve_ab.py``, bench/README.md session 32): at
+3 x 10^7 arcs the arc loop took 201 ms (median over 4 solves' steps) with the rule's blocks,
+133 ms with blocks of 2^16 nodes and 122 ms with 2^15, and a solve's time per iteration was
+261 / 190 / 188 ms; at 10^7 blocks of 2^15 were 10 % slower than the rule's 78 125 nodes, and at
+10^8 blocks of 2^15 and 2^19 ran alike (688 / 696 ms).
+On the AMD VM of the measurements above (32 MB L3) the tables outgrow the L3 from 3 x 10^7 arcs
+on, and the rule is unchanged there.
+
 This is the classical cache-blocking of sparse matrix-vector products (row/column blocks of
 the matrix sized to the cache; e.g. Im, Yelick & Vuduc, "Sparsity", IJHPCA 2004) applied to the
 incidence matrix's columns. The sort is two stable counting-sort passes (by head, then by tail
@@ -40,19 +54,40 @@ from __future__ import annotations
 
 import numpy as np
 
+from scotopt.kernels.caches import CacheSizes, cache_sizes
 from scotopt.status import InvalidProblemError
 
 MIN_BLOCK_NODES = 1 << 13  # a tail slice of 64 KB in float32 node pairs: well within L2
 MAX_BLOCK_NODES = 1 << 19  # a 4 MB tail slice: L3 (the arc loop prefetches tails too)
+TABLE_BYTES_PER_NODE = 8  # a float32 (s, t) pair per node in each thread's table
+L2_SLICE_SHARE = 4  # with the tables in L3, a tail slice takes at most a quarter of the L2
 AUTO_MIN_NODES = 1 << 18  # "auto" reorders from here: a 2 MB node table no longer stays in L2
 
 ARC_ORDERS = ("auto", "given", "blocked")
 
 
-def default_block_nodes(num_nodes: int, num_arcs: int) -> int:
-    """Nodes per tail block: ``V^2 / (2 E)`` (module docstring) within [2^13, 2^19]."""
+def default_block_nodes(num_nodes: int, num_arcs: int, caches: CacheSizes | None = None,
+                        threads: int | None = None) -> int:
+    """Nodes per tail block: ``V^2 / (2 E)`` (module docstring) within [2^13, 2^19]; where the
+    ``threads`` node tables (8 B per node each) fit in the L3 of ``caches``, at most
+    ``L2 / 32`` nodes, a tail slice of a quarter of the L2 (module docstring, "Tables in L3").
+    ``caches``: this machine's (:func:`scotopt.kernels.caches.cache_sizes`) by default;
+    ``threads``: numba's thread count by default (1 without numba)."""
     wanted = num_nodes * num_nodes // max(2 * num_arcs, 1)
+    caches = cache_sizes() if caches is None else caches
+    threads = _default_threads() if threads is None else threads
+    if caches.l2 and caches.l3 and max(threads, 1) * num_nodes * TABLE_BYTES_PER_NODE <= caches.l3:
+        wanted = min(wanted, caches.l2 // (L2_SLICE_SHARE * TABLE_BYTES_PER_NODE))
     return int(min(max(wanted, MIN_BLOCK_NODES), MAX_BLOCK_NODES))
+
+
+def _default_threads() -> int:
+    """The threads the arc loop runs on, each with a node table of its own (``network_fused``)."""
+    try:
+        import numba
+    except ImportError:
+        return 1
+    return numba.get_num_threads()
 
 
 def wants_blocked(arc_order: str, num_nodes: int, tail=None, head=None, block_nodes: int | None = None) -> bool:

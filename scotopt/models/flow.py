@@ -212,7 +212,7 @@ class MinCostFlow:
         "auto" does so from 2^18 nodes on unless the given order is local already (a grid written
         row by row: :func:`scotopt.models.arc_order.is_local`); "given" keeps the input order.
     block_nodes : nodes per tail block with "blocked" / "auto" (default
-        :func:`scotopt.models.arc_order.default_block_nodes`).
+        :func:`scotopt.models.arc_order.default_block_nodes`, sized to this machine's caches).
 
     Lower bounds. Where ``lower`` is not all 0, ``model.lp`` is the LP in ``x = f - lower``
     (module docstring): ``scotopt.solve(model.lp)`` returns x, and :meth:`decode` (or
