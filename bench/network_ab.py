@@ -14,15 +14,17 @@ CURRENT_MASKS = alg.infinite_bounds
 
 def time_kernels(module, names: dict) -> dict:
     """Replace each kernel ``module.<attribute>`` of ``names`` (attribute -> key) by a wrapper that
-    appends its call's seconds to ``calls[key]``; returns ``calls``. The solver looks its kernels
-    up in the module when it runs them, so the wrappers are what it calls."""
+    appends its call's seconds to ``calls[key]`` (and returns what the kernel returns); returns
+    ``calls``. The solver looks its kernels up in the module when it runs them, so the wrappers
+    are what it calls; ``module`` may be a class (its methods then get the wrapper)."""
     calls = {key: [] for key in names.values()}
 
     def wrapped(kernel, key):
-        def run(*args):
+        def run(*args, **kwargs):
             started = time.perf_counter()
-            kernel(*args)
+            result = kernel(*args, **kwargs)
             calls[key].append(time.perf_counter() - started)
+            return result
         return run
 
     for attribute, key in names.items():
@@ -81,6 +83,12 @@ def alternating_steps(captured: dict, variants: dict, blocks: int, per_block: in
                     results[name]["nodes"].extend(kernel_times["nodes"])
                 columns[0], rows[0], rows[1] = outputs  # x, y, A x of the next step
     print(f"{step.E} arcs, {chunks} threads, {blocks} blocks of {per_block} steps per {label}")
+    print_step_table(results, label)
+
+
+def print_step_table(results: dict, label: str):
+    """A Markdown table of ``results`` (variant -> lists of seconds: step, arcs, nodes): the
+    median and minimum step, the medians of loops 1-2 and loop 3."""
     print(f"| {label} | step ms median | step ms min | loops 1-2 ms median | loop 3 ms median |")
     print("|---|---|---|---|---|")
     for name, times in results.items():

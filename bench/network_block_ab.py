@@ -16,7 +16,6 @@ the new tail's order). Prints per size the median and minimum time per step and 
 loops 1-2 and loop 3 per call.
 """
 
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from network_ab import captured_step, time_kernels  # noqa: E402
+from network_ab import captured_step, print_step_table, time_kernels  # noqa: E402
 
 from scotopt.kernels import network_fused as nf  # noqa: E402
 from scotopt.models import arc_order  # noqa: E402
@@ -85,11 +84,7 @@ def main():
                 (columns[0], outputs[0]), (rows[0], outputs[1]), (rows[1], outputs[2]) = (
                     (outputs[0], columns[0]), (outputs[1], rows[0]), (outputs[2], rows[1]))
     print(f"{step.E} arcs, {step.V} nodes, {chunks} threads, {blocks} blocks of {per_block} steps per size")
-    print("| block nodes | step ms median | step ms min | loops 1-2 ms median | loop 3 ms median |")
-    print("|---|---|---|---|---|")
-    for size, times in results.items():
-        print(f"| {size} | {1e3 * statistics.median(times['step']):.2f} | {1e3 * min(times['step']):.2f} "
-              f"| {1e3 * statistics.median(times['arcs']):.2f} | {1e3 * statistics.median(times['nodes']):.2f} |")
+    print_step_table(results, "block nodes")
     first = variants[sizes[0]]["rows"][0]
     print("max |y - y of the first size|:", max(float(np.max(np.abs(variants[s]["rows"][0] - first))) for s in sizes))
 

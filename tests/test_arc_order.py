@@ -71,16 +71,13 @@ def test_default_block_nodes_keeps_the_tail_slice_in_l2_where_the_tables_fit_in_
 
 
 def test_default_block_nodes_reads_this_machines_caches():
-    """The default is the rule with this machine's caches and numba's threads (1 without numba)."""
-    try:
-        import numba
+    """The default is the rule with this machine's caches and the arc loop's threads (one node
+    table each; 1 without numba)."""
+    from scotopt.kernels.network_fused import parallel_chunks
 
-        threads = numba.get_num_threads()
-    except ImportError:
-        threads = 1
     for nodes, arcs in ((1_250_000, 10**7), (12_500_000, 10**8)):
         assert arc_order.default_block_nodes(nodes, arcs) == arc_order.default_block_nodes(
-            nodes, arcs, cache_sizes(), threads)
+            nodes, arcs, cache_sizes(), parallel_chunks(arcs))
 
 
 def test_auto_reorders_only_large_node_sets_and_rejects_unknown_orders():

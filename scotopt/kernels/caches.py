@@ -31,9 +31,9 @@ def parse_size(text: str) -> int | None:
     text = text.strip()
     if not text:
         return None
-    scale = _UNITS.get(text[-1].upper(), 1)
-    digits = text[:-1] if text[-1].upper() in _UNITS else text
-    return int(digits) * scale if digits.isdigit() else None
+    scale = _UNITS.get(text[-1].upper())
+    digits = text[:-1] if scale else text
+    return int(digits) * (scale or 1) if digits.isdigit() else None
 
 
 def read_cache_sizes(directory: Path = CACHE_DIRECTORY) -> CacheSizes:

@@ -72,22 +72,17 @@ def default_block_nodes(num_nodes: int, num_arcs: int, caches: CacheSizes | None
     ``threads`` node tables (8 B per node each) fit in the L3 of ``caches``, at most
     ``L2 / 32`` nodes, a tail slice of a quarter of the L2 (module docstring, "Tables in L3").
     ``caches``: this machine's (:func:`scotopt.kernels.caches.cache_sizes`) by default;
-    ``threads``: numba's thread count by default (1 without numba)."""
+    ``threads``: by default the arc loop's over ``num_arcs`` arcs, each with a node table of its
+    own (``network_fused.parallel_chunks``: 1 without numba)."""
     wanted = num_nodes * num_nodes // max(2 * num_arcs, 1)
     caches = cache_sizes() if caches is None else caches
-    threads = _default_threads() if threads is None else threads
+    if threads is None:
+        from scotopt.kernels.network_fused import parallel_chunks
+
+        threads = parallel_chunks(num_arcs)
     if caches.l2 and caches.l3 and max(threads, 1) * num_nodes * TABLE_BYTES_PER_NODE <= caches.l3:
         wanted = min(wanted, caches.l2 // (L2_SLICE_SHARE * TABLE_BYTES_PER_NODE))
     return int(min(max(wanted, MIN_BLOCK_NODES), MAX_BLOCK_NODES))
-
-
-def _default_threads() -> int:
-    """The threads the arc loop runs on, each with a node table of its own (``network_fused``)."""
-    try:
-        import numba
-    except ImportError:
-        return 1
-    return numba.get_num_threads()
 
 
 def wants_blocked(arc_order: str, num_nodes: int, tail=None, head=None, block_nodes: int | None = None) -> bool:
