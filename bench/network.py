@@ -4,7 +4,7 @@ to end against the peers, and multicommodity instances against HiGHS.
     python bench/network.py memory --arcs 1e6 1e7 1e8 --iterations 64
     python bench/network.py periter --arcs 1e6 1e7
     python bench/network.py periter --fused --arcs 1e6 1e7 --repeats 3 --seconds 5 [--family grid]
-        [--arc-orders given blocked]
+        [--arc-orders given blocked blocked:65536:1]
     python bench/network.py e2e --arcs 1e6 --eps 1e-4 --time-limit 900 [--forced-lower 0.3]
     python bench/network.py mmcf --instances grid10,planar300 --time-limit 600
 
@@ -137,24 +137,33 @@ def _arc_order_label(arc_order: str, model) -> str:
     nodes), for the result tables."""
     if model.input_arc is None:
         return f"{arc_order} (as generated)"
-    from scotopt.models.arc_order import default_block_nodes
+    from scotopt.models.arc_order import default_block_nodes, default_head_groups
 
-    block = _order_and_block(arc_order)[1] or default_block_nodes(model.num_nodes, model.num_arcs)
-    return f"{arc_order} (blocked, {block} nodes)"
+    _, block, groups = _order_and_block(arc_order)
+    groups = groups or default_head_groups(model.num_arcs)
+    block = block or default_block_nodes(model.num_nodes, model.num_arcs, head_groups=groups)
+    return f"{arc_order} (blocked, {block} nodes, {groups} head groups)"
 
 
 def _arc_order_choice(text: str) -> str:
-    order, block = _order_and_block(text)
-    if order not in ("auto", "given", "blocked") or (block is not None and (order != "blocked" or block < 1)):
-        raise argparse.ArgumentTypeError(f"expected auto, given, blocked or blocked:N, got {text!r}")
+    try:
+        order, block, groups = _order_and_block(text)
+    except ValueError:
+        order = None
+    if order not in ("auto", "given", "blocked") or any(
+            n is not None and (order != "blocked" or n < 1) for n in (block, groups)):
+        raise argparse.ArgumentTypeError(f"expected auto, given, blocked, blocked:N or blocked:N:G, got {text!r}")
     return text
 
 
 def _order_and_block(arc_order: str):
-    """``"blocked:N"`` -> ("blocked", N): blocks of N tail nodes; any other order -> (order, None),
-    the block size of ``arc_order.default_block_nodes``."""
-    order, _, block = arc_order.partition(":")
-    return order, int(float(block)) if block else None
+    """``"blocked:N:G"`` -> ("blocked", N, G): blocks of N tail nodes in G head groups, either
+    left empty (``"blocked::2"``) or out (``"blocked:N"``) for the default
+    (``arc_order.default_block_nodes``, ``default_head_groups``); another order -> (order, None,
+    None)."""
+    order, _, rest = arc_order.partition(":")
+    block, _, groups = rest.partition(":")
+    return order, int(float(block)) if block else None, int(groups) if groups else None
 
 
 def memory_child(arcs: int, iterations: int, seed: int, reuse: bool = False, arc_order: str = "auto",
@@ -261,11 +270,13 @@ def _solve_seconds(model, iterations: int) -> float:
 def _periter_model(arcs: int, family: str, seed: int, arc_order: str = "auto"):
     from scotopt.models.generators import grid_min_cost_flow, netgen_min_cost_flow
 
-    arc_order, block_nodes = _order_and_block(arc_order)
+    arc_order, block_nodes, head_groups = _order_and_block(arc_order)
     if family == "grid":  # 8-neighbour grid: ~8 arcs per node, heads next to their tails
         side = max(2, int(round((arcs / 8) ** 0.5)))
-        return grid_min_cost_flow(side, side, seed=seed, arc_order=arc_order, block_nodes=block_nodes)
-    return netgen_min_cost_flow(arcs // 8, arcs, seed=seed, arc_order=arc_order, block_nodes=block_nodes)
+        return grid_min_cost_flow(side, side, seed=seed, arc_order=arc_order, block_nodes=block_nodes,
+                                  head_groups=head_groups)
+    return netgen_min_cost_flow(arcs // 8, arcs, seed=seed, arc_order=arc_order, block_nodes=block_nodes,
+                                head_groups=head_groups)
 
 
 def periter_fused_rows(arcs: int, extra: int, repeats: int, seed: int, family: str = "netgen",
@@ -645,8 +656,9 @@ def main(argv=None):
     q.add_argument("--family", choices=["netgen", "grid"], default="netgen", help="with --fused: the generator")
     q.add_argument("--triad-n", type=float, default=5e7, help="with --fused: triad array length (float64)")
     q.add_argument("--arc-orders", nargs="+", type=_arc_order_choice, default=["auto"],
-                   help="with --fused: MinCostFlow's arc_order (auto, given, blocked, or blocked:N for blocks "
-                        "of N tail nodes), one model each (interleaved)")
+                   help="with --fused: MinCostFlow's arc_order (auto, given, blocked, or blocked:N[:G] for "
+                        "blocks of N tail nodes in G head groups, blocked::G for G groups of default blocks), "
+                        "one model each (interleaved)")
     q.add_argument("--modes", nargs="*", choices=["numpy", "numba-1-thread", "numba"],
                    help="with --fused: only these modes (default: all)")
     e = sub.add_parser("e2e")

@@ -1,9 +1,12 @@
-"""Tail-block sizes of the blocked arc order timed inside whole solves: one NETGEN model per size
-(``netgen_min_cost_flow(..., arc_order="blocked", block_nodes=N)``), float32 solves of ITERATIONS
-iterations (``screening=False``) alternating between the sizes in one process, the order swapped
-every other round (bench/README.md, "Tail blocks sized to the caches", session 32).
+"""Tail-block sizes and head groups of the blocked arc order timed inside whole solves: one NETGEN
+model per variant (``netgen_min_cost_flow(..., arc_order="blocked", block_nodes=N,
+head_groups=G)``), float32 solves of ITERATIONS iterations (``screening=False``) alternating
+between the variants in one process, the order swapped every other round (bench/README.md, "Tail
+blocks sized to the caches", session 32, and "Head groups", session 33).
 
-    python bench/network_block_solve_ab.py ARCS ITERATIONS ROUNDS SIZES   # e.g. 3e7 96 6 234375,32768 (~5 min)
+    python bench/network_block_solve_ab.py ARCS ITERATIONS ROUNDS VARIANTS
+    # VARIANTS: N or N:G, comma-separated; N = 0 for the default block size, G left out for the
+    # default groups; e.g. 3e7 96 6 234375,32768 (~5 min), 1e8 64 4 0:1,0:2 (~15 min)
 
 Where ``network_block_ab.py`` times steps on the operands of a solve's second iteration, this
 times the steps a solve runs: per size the median over every solve's fused steps (its first
@@ -29,9 +32,13 @@ from scotopt.options import PDHGOptions  # noqa: E402
 
 def main():
     arcs, iterations, rounds = int(float(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3])
-    sizes = [int(float(s)) for s in sys.argv[4].split(",")]
-    models = {size: netgen_min_cost_flow(arcs // 8, arcs, seed=0, arc_order="blocked", block_nodes=size)
-              for size in sizes}
+    sizes = sys.argv[4].split(",")
+    models = {}
+    for size in sizes:
+        block, _, groups = size.partition(":")
+        models[size] = netgen_min_cost_flow(arcs // 8, arcs, seed=0, arc_order="blocked",
+                                            block_nodes=int(float(block)) or None,
+                                            head_groups=int(groups) if groups else None)
     kernel_times = time_kernels(nf, {"_arc_pass_parallel": "arcs", "_node_pass_parallel": "nodes"})
     steps = time_kernels(nf.FusedNetworkStep, {"_run": "step"})["step"]
     results = {size: {"step": [], "arcs": [], "nodes": [], "per_iteration": []} for size in sizes}
@@ -49,10 +56,11 @@ def main():
             kept["arcs"].extend(kernel_times["arcs"][1:])
             kept["nodes"].extend(kernel_times["nodes"][1:])
             kept["per_iteration"].append((seconds - result.setup_time) / iterations)
-            print(f"round {round_}, {size} nodes per block: {seconds:.1f} s (setup {result.setup_time:.1f} s), "
+            print(f"round {round_}, variant {size}: {seconds:.1f} s (setup {result.setup_time:.1f} s), "
                   f"step median {1e3 * statistics.median(steps[1:]):.1f} ms", flush=True)
     print(f"{arcs} arcs, {arcs // 8} nodes, {rounds} rounds of {iterations}-iteration solves per size")
-    print("| block nodes | step ms median | loops 1-2 ms median | loop 3 ms median | (solve - setup) / iterations ms |")
+    print("| block nodes[:head groups] | step ms median | loops 1-2 ms median | loop 3 ms median "
+          "| (solve - setup) / iterations ms |")
     print("|---|---|---|---|---|")
     for size, kept in results.items():
         medians = [1e3 * statistics.median(kept[key]) for key in ("step", "arcs", "nodes", "per_iteration")]

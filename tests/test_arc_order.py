@@ -7,6 +7,8 @@ in plain NumPy against the arrays as the test gives them (the input order).
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -27,24 +29,69 @@ def networks(draw):
     tail = draw(st.lists(st.integers(0, V - 1), min_size=E, max_size=E))
     head = draw(st.lists(st.integers(0, V - 1), min_size=E, max_size=E))
     block = draw(st.integers(1, V + 3))
-    return np.array(tail, dtype=np.int32), np.array(head, dtype=np.int32), V, block
+    groups = draw(st.integers(1, 5))
+    return np.array(tail, dtype=np.int32), np.array(head, dtype=np.int32), V, block, groups
+
+
+def sorted_in_python(tail, head, block, groups):
+    """The blocked order stated in plain Python: rank the arcs by (head, input position), cut the
+    ranks where the arc loop cuts its chunks (E g // G), then sort by (group, tail block, head,
+    input position)."""
+    E = len(tail)
+    by_head = sorted(range(E), key=lambda a: (int(head[a]), a))
+    cuts = [E * g // groups for g in range(1, groups)]
+    group = {a: bisect.bisect_right(cuts, rank) for rank, a in enumerate(by_head)}
+    return sorted(range(E), key=lambda a: (group[a], int(tail[a]) // block, int(head[a]), a))
 
 
 @settings(max_examples=60, deadline=None)
 @given(networks())
-def test_blocked_order_is_numpys_stable_lexsort(network):
-    tail, head, V, block = network
-    order = arc_order.blocked_order(tail, head, V, block)
+def test_blocked_order_sorts_by_head_group_then_tail_block_then_head(network):
+    tail, head, V, block, groups = network
+    order = arc_order.blocked_order(tail, head, V, block, groups)
     assert order.dtype == np.int32
-    np.testing.assert_array_equal(order, np.lexsort((head, tail // block)))
+    np.testing.assert_array_equal(order, sorted_in_python(tail, head, block, groups))
+
+
+def test_one_head_group_is_numpys_stable_lexsort_by_tail_block_and_head():
+    rng = np.random.default_rng(5)
+    tail, head = rng.integers(0, 300, 5000, dtype=np.int32), rng.integers(0, 300, 5000, dtype=np.int32)
+    np.testing.assert_array_equal(arc_order.blocked_order(tail, head, 300, 17, 1), np.lexsort((head, tail // 17)))
+
+
+def test_head_groups_split_the_arcs_evenly_and_by_head():
+    """Group g holds the arcs E g / G .. E (g + 1) / G of the order, and its heads lie between
+    those of the groups around it: the arc loop's P chunks (``network_fused``) get one group
+    each when G = P."""
+    rng = np.random.default_rng(7)
+    E, V, G = 10_001, 1250, 3
+    tail, head = rng.integers(0, V, E, dtype=np.int32), rng.integers(0, V, E, dtype=np.int32)
+    order = arc_order.blocked_order(tail, head, V, 64, G)
+    np.testing.assert_array_equal(np.sort(order), np.arange(E))
+    heads = head[order]
+    cuts = [E * g // G for g in range(G + 1)]
+    for g in range(G - 1):
+        assert heads[cuts[g]:cuts[g + 1]].max() <= heads[cuts[g + 1]:cuts[g + 2]].min()
+    for g in range(G):  # within a group: tail blocks ascend, heads ascend within a block
+        part = order[cuts[g]:cuts[g + 1]]
+        key = (tail[part].astype(np.int64) // 64) * V + head[part]
+        assert np.all(np.diff(key) >= 0)
+
+
+def test_head_groups_must_be_positive_integers():
+    tail = head = np.zeros(4, dtype=np.int32)
+    for bad in (0, -1, 1.5):
+        with pytest.raises(InvalidProblemError, match="head_groups"):
+            arc_order.blocked_order(tail, head, 1, 1, bad)
 
 
 def test_blocked_order_without_numba_is_the_same(monkeypatch):
     rng = np.random.default_rng(3)
     tail, head = rng.integers(0, 500, 4000, dtype=np.int32), rng.integers(0, 500, 4000, dtype=np.int32)
-    compiled = arc_order.blocked_order(tail, head, 500, 37)
+    compiled = {g: arc_order.blocked_order(tail, head, 500, 37, g) for g in (1, 2, 3)}
     monkeypatch.setattr(arc_order, "_sort", None)
-    np.testing.assert_array_equal(arc_order.blocked_order(tail, head, 500, 37), compiled)
+    for g, order in compiled.items():
+        np.testing.assert_array_equal(arc_order.blocked_order(tail, head, 500, 37, g), order)
 
 
 def test_default_block_nodes_follows_v_squared_over_2e_within_cache_limits():
@@ -56,28 +103,36 @@ def test_default_block_nodes_follows_v_squared_over_2e_within_cache_limits():
 
 def test_default_block_nodes_keeps_the_tail_slice_in_l2_where_the_tables_fit_in_l3():
     """2 MB of L2 -> at most 2^16 nodes per block (a quarter of the L2 in 8-byte pairs), but only
-    while threads x V x 8 bytes of node tables fit in the L3; a small V^2 / (2 E) still wins."""
+    while the node-table rows the threads reach at random (threads x V x 8 bytes / head groups)
+    fit in the L3; a small V^2 / (2 E) still wins."""
     intel = CacheSizes(l2=2 << 20, l3=260 << 20)
-    assert arc_order.default_block_nodes(12_500_000, 10**8, intel, threads=2) == 1 << 16
-    assert arc_order.default_block_nodes(3_750_000, 3 * 10**7, intel, threads=2) == 1 << 16
-    assert arc_order.default_block_nodes(1_250_000, 10**7, intel, threads=2) == 1 << 16
-    assert arc_order.default_block_nodes(2**18, 2**21, intel, threads=2) == 2**14  # V^2 / (2 E) below the cap
-    # 12.5 M nodes on 3 threads: 300 MB of tables outgrow the L3, the rule of memory sweeps holds
-    assert arc_order.default_block_nodes(12_500_000, 10**8, intel, threads=3) == arc_order.MAX_BLOCK_NODES
+    rule = arc_order.default_block_nodes
+    top = arc_order.MAX_BLOCK_NODES
+    assert arc_order.default_block_nodes(12_500_000, 10**8, intel, threads=2, head_groups=1) == 1 << 16
+    assert arc_order.default_block_nodes(3_750_000, 3 * 10**7, intel, threads=2, head_groups=2) == 1 << 16
+    assert arc_order.default_block_nodes(1_250_000, 10**7, intel, threads=2, head_groups=2) == 1 << 16
+    assert rule(2**18, 2**21, intel, threads=2, head_groups=2) == 2**14  # V^2 / (2 E) below the cap
+    # 12.5 M nodes on 3 threads, one head group: 300 MB of rows outgrow the L3, the rule of memory sweeps holds
+    assert rule(12_500_000, 10**8, intel, threads=3, head_groups=1) == top
+    # ... and 4 threads with a head group each reach 100 MB at random: the L2 cap again
+    assert arc_order.default_block_nodes(12_500_000, 10**8, intel, threads=4, head_groups=4) == 1 << 16
+    # 50 M nodes: 400 MB even with the groups
+    assert rule(50_000_000, 4 * 10**8, intel, threads=2, head_groups=2) == top
     amd = CacheSizes(l2=1 << 20, l3=32 << 20)
-    assert arc_order.default_block_nodes(12_500_000, 10**8, amd, threads=2) == arc_order.MAX_BLOCK_NODES
-    assert arc_order.default_block_nodes(1_250_000, 10**7, amd, threads=2) == 1 << 15
+    assert arc_order.default_block_nodes(12_500_000, 10**8, amd, threads=2, head_groups=2) == arc_order.MAX_BLOCK_NODES
+    assert arc_order.default_block_nodes(1_250_000, 10**7, amd, threads=2, head_groups=1) == 1 << 15
     assert arc_order.default_block_nodes(1_250_000, 10**7, CacheSizes(l2=2 << 20), threads=2) == 78125
 
 
 def test_default_block_nodes_reads_this_machines_caches():
     """The default is the rule with this machine's caches and the arc loop's threads (one node
-    table each; 1 without numba)."""
+    table each; 1 without numba), with a head group per thread."""
     from scotopt.kernels.network_fused import parallel_chunks
 
     for nodes, arcs in ((1_250_000, 10**7), (12_500_000, 10**8)):
+        assert arc_order.default_head_groups(arcs) == parallel_chunks(arcs)
         assert arc_order.default_block_nodes(nodes, arcs) == arc_order.default_block_nodes(
-            nodes, arcs, cache_sizes(), parallel_chunks(arcs))
+            nodes, arcs, cache_sizes(), parallel_chunks(arcs), parallel_chunks(arcs))
 
 
 def test_auto_reorders_only_large_node_sets_and_rejects_unknown_orders():
@@ -138,7 +193,8 @@ def test_blocked_model_answers_in_the_input_order(shared_data):
     # shuffle the file's arcs so that the blocked order really permutes them
     shuffle = np.random.default_rng(0).permutation(tail.shape[0])
     tail, head, lower, capacity, cost = (v[shuffle] for v in (tail, head, lower, capacity, cost))
-    model = MinCostFlow(tail, head, cost, capacity, supply, lower=lower, arc_order="blocked", block_nodes=64)
+    model = MinCostFlow(tail, head, cost, capacity, supply, lower=lower, arc_order="blocked", block_nodes=64,
+                        head_groups=3)
     assert model.input_arc is not None
     np.testing.assert_array_equal(model.tail, tail[model.input_arc])  # model order, documented
     sol = model.solve(eps=1e-7)
@@ -171,6 +227,15 @@ def test_given_and_blocked_orders_solve_alike():
     assert b.objective == pytest.approx(a.objective, rel=1e-6)
     x = np.arange(blocked.num_arcs, dtype=np.float64)
     np.testing.assert_array_equal(blocked.to_input_order(blocked.to_model_order(x)), x)
+
+
+def test_generated_models_take_head_groups():
+    model = netgen_min_cost_flow(3000, 24000, seed=5, arc_order="blocked", block_nodes=64, head_groups=2)
+    half = model.num_arcs // 2
+    assert model.head[:half].max() <= model.head[half:].min()
+    one_group = netgen_min_cost_flow(3000, 24000, seed=5, arc_order="blocked", block_nodes=64,
+                                  head_groups=1)
+    assert one_group.head[:half].max() > one_group.head[half:].min()
 
 
 def test_input_already_in_blocked_order_keeps_no_permutation_and_constant_bounds_stay_constant():

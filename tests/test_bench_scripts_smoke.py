@@ -174,8 +174,8 @@ def test_network_block_ab_tiny():
 
 def test_network_block_solve_ab_tiny():
     pytest.importorskip("numba")
-    out = _run("bench/network_block_solve_ab.py", "3e5", "8", "2", "8192,32768")
-    assert [line.split("|")[1].strip() for line in out.splitlines()[-2:]] == ["8192", "32768"]
+    out = _run("bench/network_block_solve_ab.py", "3e5", "8", "2", "8192,32768:2")
+    assert [line.split("|")[1].strip() for line in out.splitlines()[-2:]] == ["8192", "32768:2"]
 
 
 def test_network_rows_ab_tiny():

@@ -60,7 +60,9 @@ that traffic, not the arc streams, sets the loop's speed (bench/README.md, "Fuse
 kernels"). The blocked arc order that ``MinCostFlow`` uses from 2^18 nodes on
 (``scotopt/models/arc_order.py``: arcs sorted by tail block, then head) turns the heads into a
 forward sweep and keeps the tails in a cached slice; loop 2 then prefetches tails as well (it
-does whenever the tails are not sorted). x+ goes into an arc vector this step returned earlier
+does whenever the tails are not sorted). That order also cuts the arcs by head into one group
+per chunk, at the chunks' cuts, so that each thread reaches only its 1/P of its table's rows at
+random (arc_order's "Head groups": at 10^8 arcs, 24 % less time per step). x+ goes into an arc vector this step returned earlier
 once nothing else holds it (:meth:`FusedNetworkStep._column_output`).
 
 Anything else (several commodities, coupling rows, non-contiguous vectors, another dtype) makes

@@ -8,7 +8,8 @@ head is a random access into a node table; once that table outgrows the caches (
 on top of its ~32 streamed bytes, and the loop waits on memory latency.
 
 The *blocked* order used here cuts the nodes into blocks of ``block_nodes`` consecutive ids
-and sorts the arcs by (block of the tail, head), stably (ties keep the input order):
+and sorts the arcs by (block of the tail, head), stably (ties keep the input order), within each
+of G head groups, one per thread of the arc loop ("Head groups" below):
 
 - within a block the tails fall in ``block_nodes`` consecutive nodes, a node-table slice that
   stays in the cache (8 B per node in float32);
@@ -29,9 +30,9 @@ and 2^20 nodes took 468, 405 and 561 ms against 790 ms in the input order (block
 tails were prefetched: 840 ms), which is why the rule grows the block with V^2 / E rather than
 fixing it at L2, and stops at 2^19.
 
-Tables in L3. The rule above assumes each head sweep comes from memory. Where the threads'
-node tables fit in the L3 (``threads x V x 8`` bytes, :mod:`scotopt.kernels.caches`), the
-sweeps come from L3 instead, and a tail slice as large as the L2 (the rule's 234 375 nodes at
+Tables in L3. The rule above assumes each head sweep comes from memory. Where the node-table
+rows the threads reach at random fit in the L3 (``threads x V x 8 / G`` bytes with G head groups,
+below; :mod:`scotopt.kernels.caches`), the sweeps come from L3 instead, and a tail slice as large as the L2 (the rule's 234 375 nodes at
 3 x 10^7 arcs: 1.9 MB) competes with them for it. Then the block is at most ``L2 / 32`` nodes, a
 tail slice of a quarter of the L2 (2^16 nodes with 2 MB of L2). Measured inside whole solves on
 a 2-core Intel Xeon VM (2 MB L2 per core, 260 MB L3; NETGEN, float32, two threads, sizes
@@ -43,11 +44,28 @@ alternating in one process, ``bench/network_block_solve_ab.py``, bench/README.md
 On the AMD VM of the measurements above (32 MB L3) the tables outgrow the L3 from 3 x 10^7 arcs
 on, and the rule is unchanged there.
 
+Head groups. The arc loop runs as P contiguous arc chunks, one per thread, each with a node
+table of its own (``network_fused``). With the arcs sorted by (tail block, head) alone, chunk p
+holds the tail blocks of its 1/P of the nodes but heads anywhere, so each thread reaches its
+whole table at random and the P threads together ``P x V x 8`` bytes. The order therefore first
+cuts the arcs, ranked by head, into G groups where the arc loop cuts its chunks (E g // G), and
+sorts each group by (tail block, head): with G = P (:func:`default_head_groups`) thread p's heads
+lie in its 1/P of the nodes, so the threads reach ``V x 8`` bytes at random in all, what one
+thread did, while each sweeps its table's tail rows once more (8 B per node read and written
+back: 2 x 100 MB per step at 10^8 arcs, some 10 ms). Measured inside whole solves on the Xeon VM
+(NETGEN 10^8 arcs, float32, two threads, blocks of 2^16 nodes, 4 rounds of 64-iteration solves
+alternating in one process; bench/README.md session 33): a step took 638 ms (median) in two
+groups against 841 ms in one, a solve's time per iteration 766 against 1054 ms; four and eight
+groups ran like two (673 / 627 against 625 ms, three rounds); at 3 x 10^7 arcs, where the tables
+fit in the L3 either way, steps were alike (152 / 153 ms). A node's arcs may fall in two
+groups (the cut is by arc count); that, a thread count that differs from G, or screening that
+drops arcs only moves work between the tables, never changes the sums.
+
 This is the classical cache-blocking of sparse matrix-vector products (row/column blocks of
 the matrix sized to the cache; e.g. Im, Yelick & Vuduc, "Sparsity", IJHPCA 2004) applied to the
-incidence matrix's columns. The sort is two stable counting-sort passes (by head, then by tail
-block: an LSD radix sort on the key (block, head)), O(E + V) time and two index vectors of
-memory (numba when installed, else NumPy's stable ``lexsort``).
+incidence matrix's columns. The sort is two stable counting-sort passes (by head, then by
+(head group, tail block): an LSD radix sort on the key (group, block, head)), O(E + V + G V / B)
+time and two index vectors of memory (numba when installed, else NumPy's stable ``lexsort``).
 """
 
 from __future__ import annotations
@@ -66,21 +84,35 @@ AUTO_MIN_NODES = 1 << 18  # "auto" reorders from here: a 2 MB node table no long
 ARC_ORDERS = ("auto", "given", "blocked")
 
 
+def default_head_groups(num_arcs: int) -> int:
+    """Head groups of the blocked order (module docstring, "Head groups"): one per thread of the
+    arc loop over ``num_arcs`` arcs (``network_fused.parallel_chunks``: 1 without numba or below
+    its parallel threshold)."""
+    from scotopt.kernels.network_fused import parallel_chunks
+
+    return parallel_chunks(num_arcs)
+
+
 def default_block_nodes(num_nodes: int, num_arcs: int, caches: CacheSizes | None = None,
-                        threads: int | None = None) -> int:
+                        threads: int | None = None, head_groups: int | None = None) -> int:
     """Nodes per tail block: ``V^2 / (2 E)`` (module docstring) within [2^13, 2^19]; where the
-    ``threads`` node tables (8 B per node each) fit in the L3 of ``caches``, at most
+    node-table rows that the ``threads`` reach at random fit in the L3 of ``caches``, at most
     ``L2 / 32`` nodes, a tail slice of a quarter of the L2 (module docstring, "Tables in L3").
+    Each thread has a table of its own (8 B per node) and, with ``head_groups`` G >= threads,
+    reaches a 1/G of it at random at a time: ``threads x V x 8 / G`` bytes.
     ``caches``: this machine's (:func:`scotopt.kernels.caches.cache_sizes`) by default;
-    ``threads``: by default the arc loop's over ``num_arcs`` arcs, each with a node table of its
-    own (``network_fused.parallel_chunks``: 1 without numba)."""
+    ``threads``: by default the arc loop's over ``num_arcs`` arcs
+    (``network_fused.parallel_chunks``: 1 without numba); ``head_groups``: by default
+    :func:`default_head_groups`."""
     wanted = num_nodes * num_nodes // max(2 * num_arcs, 1)
     caches = cache_sizes() if caches is None else caches
     if threads is None:
         from scotopt.kernels.network_fused import parallel_chunks
 
         threads = parallel_chunks(num_arcs)
-    if caches.l2 and caches.l3 and max(threads, 1) * num_nodes * TABLE_BYTES_PER_NODE <= caches.l3:
+    groups = default_head_groups(num_arcs) if head_groups is None else head_groups
+    random_rows = max(threads, 1) * num_nodes * TABLE_BYTES_PER_NODE // max(groups, 1)
+    if caches.l2 and caches.l3 and random_rows <= caches.l3:
         wanted = min(wanted, caches.l2 // (L2_SLICE_SHARE * TABLE_BYTES_PER_NODE))
     return int(min(max(wanted, MIN_BLOCK_NODES), MAX_BLOCK_NODES))
 
@@ -125,23 +157,36 @@ def is_local(tail, head, num_nodes: int, block_nodes: int | None = None) -> bool
     return bool(np.quantile(tail_step, 0.9) <= LOCAL_TAIL_STEP and np.quantile(head_reach, 0.9) <= block_nodes / 2)
 
 
-def blocked_order(tail, head, num_nodes: int, block_nodes: int | None = None) -> np.ndarray:
+def blocked_order(tail, head, num_nodes: int, block_nodes: int | None = None,
+                  head_groups: int | None = None) -> np.ndarray:
     """The permutation ``p`` (int32 below 2^31 arcs, else int64) that sorts the arcs by
-    (tail // block_nodes, head), stably: arc k of the blocked order is input arc ``p[k]``."""
+    (head group, tail // block_nodes, head), stably: arc k of the blocked order is input arc
+    ``p[k]``. The ``head_groups`` G groups (default :func:`default_head_groups`) cut the arcs,
+    ranked by head (ties in input order), where the arc loop cuts its P chunks (``E g // G``,
+    ``network_fused``): group g holds the ranks ``E g // G`` to ``E (g + 1) // G - 1``, so that
+    with G = P each thread's arcs are one group (module docstring, "Head groups"). G = 1 sorts
+    by (tail block, head)."""
     tail, head = np.asarray(tail), np.asarray(head)
     E = tail.shape[0]
     if block_nodes is None:
-        block_nodes = default_block_nodes(num_nodes, E)
+        block_nodes = default_block_nodes(num_nodes, E, head_groups=head_groups)
+    if head_groups is None:
+        head_groups = default_head_groups(E)
     if block_nodes < 1:
         raise InvalidProblemError(f"block_nodes must be >= 1, got {block_nodes}")
+    if head_groups < 1 or int(head_groups) != head_groups:
+        raise InvalidProblemError(f"head_groups must be an integer >= 1, got {head_groups}")
     index = np.int32 if E < 2**31 else np.int64
     blocks = -(-num_nodes // block_nodes)
+    groups = int(head_groups)
     if _sort is not None and E:
         by_head = np.empty(E, dtype=index)
         order = np.empty(E, dtype=index)
-        _sort(tail, head, num_nodes, block_nodes, blocks, by_head, order)
+        _sort(tail, head, num_nodes, block_nodes, blocks, groups, by_head, order)
         return order
-    return np.lexsort((head, tail // block_nodes)).astype(index)
+    group = np.empty(E, dtype=np.int64)
+    group[np.argsort(head, kind="stable")] = ((np.arange(E, dtype=np.int64) + 1) * groups - 1) // max(E, 1)
+    return np.lexsort((head, tail // block_nodes, group)).astype(index)
 
 
 PAIR_MIN_NODES = 1 << 21  # from here tail and head go side by side (permuted_ends)
@@ -176,25 +221,28 @@ except ImportError:  # the ``cpu`` extra is absent: lexsort
 else:
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def _sort(tail, head, num_nodes, block_nodes, blocks, by_head, order):
-        """Two stable counting sorts: arcs by head into ``by_head``, then those by tail block
-        into ``order``."""
+    def _sort(tail, head, num_nodes, block_nodes, blocks, groups, by_head, order):
+        """Two stable counting sorts: arcs by head into ``by_head``, then those by (head group,
+        tail block) into ``order``; the arc at rank k of ``by_head`` is in group
+        ((k + 1) G - 1) // E, the g with E g // G <= k < E (g + 1) // G."""
+        E = head.shape[0]
         start = np.zeros(num_nodes + 1, dtype=np.int64)
-        for e in range(head.shape[0]):
+        for e in range(E):
             start[head[e] + 1] += 1
         for v in range(num_nodes):
             start[v + 1] += start[v]
-        for e in range(head.shape[0]):
+        for e in range(E):
             v = head[e]
             by_head[start[v]] = e
             start[v] += 1
-        first = np.zeros(blocks + 1, dtype=np.int64)
-        for e in range(tail.shape[0]):
-            first[tail[e] // block_nodes + 1] += 1
-        for b in range(blocks):
-            first[b + 1] += first[b]
-        for k in range(by_head.shape[0]):
+        first = np.zeros(groups * blocks + 1, dtype=np.int64)
+        for k in range(E):
             e = by_head[k]
-            b = tail[e] // block_nodes
+            first[((k + 1) * groups - 1) // E * blocks + tail[e] // block_nodes + 1] += 1
+        for b in range(groups * blocks):
+            first[b + 1] += first[b]
+        for k in range(E):
+            e = by_head[k]
+            b = ((k + 1) * groups - 1) // E * blocks + tail[e] // block_nodes
             order[first[b]] = e
             first[b] += 1

@@ -207,12 +207,16 @@ class MinCostFlow:
     lower : (E,) array or scalar, finite, <= capacity.
     nodes : optional labels of the V nodes (kept for the decoder's users).
     arc_order : "auto" (default), "given" or "blocked": the order the model keeps its arcs in.
-        "blocked" sorts them by (block of tail ids, head) (:mod:`scotopt.models.arc_order`), which
+        "blocked" sorts them by (head group, block of tail ids, head) (:mod:`scotopt.models.arc_order`), which
         made an iteration 1.2-1.4x faster at 10^7 NETGEN arcs and 2x at 10^8 (bench/README.md);
         "auto" does so from 2^18 nodes on unless the given order is local already (a grid written
         row by row: :func:`scotopt.models.arc_order.is_local`); "given" keeps the input order.
     block_nodes : nodes per tail block with "blocked" / "auto" (default
         :func:`scotopt.models.arc_order.default_block_nodes`, sized to this machine's caches).
+    head_groups : with "blocked" / "auto", the arcs are first cut by head into this many groups
+        of equal length, each sorted by (tail block, head) (default: one per thread of the arc
+        loop, :func:`scotopt.models.arc_order.default_head_groups`), so that each thread reaches
+        only its group's heads at random.
 
     Lower bounds. Where ``lower`` is not all 0, ``model.lp`` is the LP in ``x = f - lower``
     (module docstring): ``scotopt.solve(model.lp)`` returns x, and :meth:`decode` (or
@@ -237,7 +241,7 @@ class MinCostFlow:
     """
 
     def __init__(self, tail, head, cost, capacity, supply, lower=0.0, nodes=None, name=None, arc_order="auto",
-                 block_nodes=None):
+                 block_nodes=None, head_groups=None):
         supply = _real("supply", supply)
         _finite("supply", supply)
         V = supply.shape[0]
@@ -267,7 +271,7 @@ class MinCostFlow:
         self.nodes = nodes
         self.input_arc = None
         if wants_blocked(arc_order, V, tail, head, block_nodes) and E > 1:
-            order = blocked_order(tail, head, V, block_nodes)
+            order = blocked_order(tail, head, V, block_nodes, head_groups)
             if np.any(order[1:] < order[:-1]):  # else the input is in blocked order already
                 self.input_arc = order
                 # one at a time, so that each input-order copy can go before the next is made

@@ -115,7 +115,7 @@ def _finish_arcs(tail, head, skeleton, bound, cost, capacity, rng):
 
 
 def _single_commodity(network, V, sources, sinks, total_supply, cost, capacity, rng, name, arc_order,
-                      block_nodes=None) -> MinCostFlow:
+                      block_nodes=None, head_groups=None) -> MinCostFlow:
     """Costs, capacities and supplies (NETGEN-8 defaults) on the arcs ``network = (tail, head, skeleton)``."""
     sources = sources or max(1, round(V**0.5))
     sinks = sinks or max(1, round(V**0.5))
@@ -125,7 +125,8 @@ def _single_commodity(network, V, sources, sinks, total_supply, cost, capacity, 
     c, u = _finish_arcs(tail, head, skeleton, total_supply, cost, capacity, rng)
     del skeleton
     supply = _supply(V, sources, sinks, total_supply, rng)
-    model = MinCostFlow(tail, head, c, u, supply, name=name, arc_order=arc_order, block_nodes=block_nodes)
+    model = MinCostFlow(tail, head, c, u, supply, name=name, arc_order=arc_order, block_nodes=block_nodes,
+                        head_groups=head_groups)
     del tail, head, c, u
     return _returned_pages(model)
 
@@ -140,10 +141,10 @@ def _returned_pages(model):
 
 def grid_min_cost_flow(
     rows, cols, neighbours=8, sources=None, sinks=None, total_supply=None, cost=(1, 100), capacity=(1, 1000), seed=0,
-    arc_order="auto", block_nodes=None,
+    arc_order="auto", block_nodes=None, head_groups=None,
 ) -> MinCostFlow:
-    """A feasible grid min-cost flow with integral data (see the module docstring); ``arc_order``
-    and ``block_nodes`` as for :class:`~scotopt.models.MinCostFlow`."""
+    """A feasible grid min-cost flow with integral data (see the module docstring); ``arc_order``,
+    ``block_nodes`` and ``head_groups`` as for :class:`~scotopt.models.MinCostFlow`."""
     rng = np.random.default_rng(seed)
     return _single_commodity(
         grid_arcs(rows, cols, neighbours),
@@ -157,20 +158,21 @@ def grid_min_cost_flow(
         f"grid{rows}x{cols}",
         arc_order,
         block_nodes,
+        head_groups,
     )
 
 
 def netgen_min_cost_flow(
     nodes, arcs, sources=None, sinks=None, total_supply=None, cost=(1, 10000), capacity=(1, 1000), seed=0,
-    arc_order="auto", block_nodes=None,
+    arc_order="auto", block_nodes=None, head_groups=None,
 ) -> MinCostFlow:
     """A feasible NETGEN-like min-cost flow with integral data (see the module docstring); the arcs
-    are generated sorted by tail, and ``arc_order`` and ``block_nodes`` (as for
+    are generated sorted by tail, and ``arc_order``, ``block_nodes`` and ``head_groups`` (as for
     :class:`~scotopt.models.MinCostFlow`) say whether and how the model reorders them."""
     rng = np.random.default_rng(seed)
     network = netgen_arcs(nodes, arcs, rng)
     return _single_commodity(network, nodes, sources, sinks, total_supply, cost, capacity, rng, f"netgen{nodes}_{arcs}",
-                             arc_order, block_nodes)
+                             arc_order, block_nodes, head_groups)
 
 
 def _od_pairs(num_nodes, commodities, demand, rng):
