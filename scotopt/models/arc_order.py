@@ -31,16 +31,17 @@ tails were prefetched: 840 ms), which is why the rule grows the block with V^2 /
 fixing it at L2, and stops at 2^19.
 
 Tables in L3. The rule above assumes each head sweep comes from memory. Where the node-table
-rows the threads reach at random fit in the L3 (``threads x V x 8 / G`` bytes with G head groups,
-below; :mod:`scotopt.kernels.caches`), the sweeps come from L3 instead, and a tail slice as large as the L2 (the rule's 234 375 nodes at
-3 x 10^7 arcs: 1.9 MB) competes with them for it. Then the block is at most ``L2 / 32`` nodes, a
-tail slice of a quarter of the L2 (2^16 nodes with 2 MB of L2). Measured inside whole solves on
-a 2-core Intel Xeon VM (2 MB L2 per core, 260 MB L3; NETGEN, float32, two threads, sizes
-alternating in one process, ``bench/network_block_solve_ab.py``, bench/README.md session 32): at
-3 x 10^7 arcs the arc loop took 201 ms (median over 4 solves' steps) with the rule's blocks,
-133 ms with blocks of 2^16 nodes and 122 ms with 2^15, and a solve's time per iteration was
-261 / 190 / 188 ms; at 10^7 blocks of 2^15 were 10 % slower than the rule's 78 125 nodes, and at
-10^8 blocks of 2^15 and 2^19 ran alike (688 / 696 ms).
+rows the threads reach at random fit in the L3 (``threads x V x 8 / G`` bytes with G head
+groups, below; :mod:`scotopt.kernels.caches`), the sweeps come from L3 instead, and a tail slice
+as large as the L2 (the rule's 234 375 nodes at 3 x 10^7 arcs: 1.9 MB) competes with them for
+it. Then the block is at most ``L2 / 32`` nodes, a tail slice of a quarter of the L2 (2^16 nodes
+with 2 MB of L2). Measured inside whole solves on a 2-core Intel Xeon VM (2 MB L2 per core, 260
+MB L3; NETGEN, float32, two threads, sizes alternating in one process,
+``bench/network_block_solve_ab.py``, bench/README.md session 32): at 3 x 10^7 arcs the arc loop
+took 201 ms (median over 4 solves' steps) with the rule's blocks, 133 ms with blocks of 2^16
+nodes and 122 ms with 2^15, and a solve's time per iteration was 261 / 190 / 188 ms; at 10^7
+blocks of 2^15 were 10 % slower than the rule's 78 125 nodes, and at 10^8 blocks of 2^15 and
+2^19 ran alike (688 / 696 ms).
 On the AMD VM of the measurements above (32 MB L3) the tables outgrow the L3 from 3 x 10^7 arcs
 on, and the rule is unchanged there.
 
