@@ -78,6 +78,12 @@ def test_head_groups_split_the_arcs_evenly_and_by_head():
         assert np.all(np.diff(key) >= 0)
 
 
+def test_more_head_groups_than_arcs_sort_by_head_alone():
+    tail = np.array([3, 0, 2, 1, 0], dtype=np.int32)
+    head = np.array([1, 4, 1, 0, 2], dtype=np.int32)
+    np.testing.assert_array_equal(arc_order.blocked_order(tail, head, 5, 1, 10**9), [3, 0, 2, 4, 1])
+
+
 def test_head_groups_must_be_positive_integers():
     tail = head = np.zeros(4, dtype=np.int32)
     for bad in (0, -1, 1.5):

@@ -179,7 +179,7 @@ def blocked_order(tail, head, num_nodes: int, block_nodes: int | None = None,
         raise InvalidProblemError(f"head_groups must be an integer >= 1, got {head_groups}")
     index = np.int32 if E < 2**31 else np.int64
     blocks = -(-num_nodes // block_nodes)
-    groups = int(head_groups)
+    groups = min(int(head_groups), max(E, 1))  # more groups than arcs give the same order: one arc each
     if _sort is not None and E:
         by_head = np.empty(E, dtype=index)
         order = np.empty(E, dtype=index)
