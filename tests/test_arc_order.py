@@ -239,8 +239,7 @@ def test_generated_models_take_head_groups():
     model = netgen_min_cost_flow(3000, 24000, seed=5, arc_order="blocked", block_nodes=64, head_groups=2)
     half = model.num_arcs // 2
     assert model.head[:half].max() <= model.head[half:].min()
-    one_group = netgen_min_cost_flow(3000, 24000, seed=5, arc_order="blocked", block_nodes=64,
-                                  head_groups=1)
+    one_group = netgen_min_cost_flow(3000, 24000, seed=5, arc_order="blocked", block_nodes=64, head_groups=1)
     assert one_group.head[:half].max() > one_group.head[half:].min()
 
 

@@ -225,20 +225,20 @@ else:
     def _sort(tail, head, num_nodes, block_nodes, blocks, groups, by_head, order):
         """Two stable counting sorts: arcs by head into ``by_head``, then those by (head group,
         tail block) into ``order``; the arc at rank k of ``by_head`` is in group
-        ((k + 1) G - 1) // E, the g with E g // G <= k < E (g + 1) // G."""
+        ((k + 1) G - 1) // E, the g with E g // G <= k < E (g + 1) // G. The second sort's keys
+        are counted while the first places each arc (its rank known, its tail read in order)."""
         E = head.shape[0]
         start = np.zeros(num_nodes + 1, dtype=np.int64)
         for e in range(E):
             start[head[e] + 1] += 1
         for v in range(num_nodes):
             start[v + 1] += start[v]
+        first = np.zeros(groups * blocks + 1, dtype=np.int64)
         for e in range(E):
             v = head[e]
-            by_head[start[v]] = e
+            k = start[v]
+            by_head[k] = e
             start[v] += 1
-        first = np.zeros(groups * blocks + 1, dtype=np.int64)
-        for k in range(E):
-            e = by_head[k]
             first[((k + 1) * groups - 1) // E * blocks + tail[e] // block_nodes + 1] += 1
         for b in range(groups * blocks):
             first[b + 1] += first[b]
