@@ -2,8 +2,9 @@
 "Propagation blocking", session 25):
 
 - **fused**: the solver's kernels, ``network_fused._arc_pass_parallel`` (loops 1-2, a (V, 2)
-  node table per thread, arcs in the blocked order of ``scotopt/models/arc_order.py``: every tail
-  block sweeps the head side of its thread's table) then ``_node_pass_parallel`` (loop 3);
+  node table per thread, arcs in the blocked order of ``scotopt/models/arc_order.py`` with its
+  default blocks and head groups since session 34: every tail block sweeps the head side of its
+  thread's table) then ``_node_pass_parallel`` (loop 3);
   Loop 1 runs in every iteration here, as in the solver before session 30 (which does it inside
   loop 3: ``FusedNetworkStep.refresh_tables``).
 - **propagation-blocked**: the arcs cut into tiles (tail block, head block); one shared node
@@ -18,6 +19,8 @@
   at the price of q (4 B/arc of memory, ~12 B/arc of traffic) and a second pass over the heads.
   This is propagation blocking (Beamer, Asanovic & Patterson, "Reducing PageRank communication
   via propagation blocking", IPDPS 2017) with the bins fixed by the arc order, so only values move.
+  Since session 34 the library runs it (``network_fused``'s propagation-blocked step, on arcs in
+  ``arc_order.tiled_order``); this prototype stays as the measurement that led there.
 
     python bench/arc_loop_propagation.py ARCS ROUNDS [HEAD_BLOCK_LOG2 [TAIL_BLOCK_LOG2]]
     # e.g. 1e7 15, or 1e8 5 (~6 GB, ~80 s); blocks default to 2^16 head and the fused order's tail blocks
@@ -37,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scotopt.kernels import network_fused as nf  # noqa: E402
-from scotopt.models.arc_order import default_block_nodes  # noqa: E402
+from scotopt.models.arc_order import blocked_order, default_block_nodes  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic_arcs import iteration_data  # noqa: E402
@@ -132,7 +135,7 @@ y, y0, d1, ax, ax0, lb = (data[k] for k in ("y", "y0", "d1", "ax", "ax0", "lb"))
 tau, sigma, a, b, anchor = (data[k] for k in ("tau", "sigma", "a", "b", "anchor"))
 del data
 
-fused_order, _ = blocked(tail, head, FUSED_BLOCK, 1)  # head blocks of 1 node: (tail block, head)
+fused_order = blocked_order(tail, head, V)  # the library's blocked order: head groups, default blocks
 fused = {k: v[fused_order] for k, v in dict(tail=tail, head=head, x=x_in, c=c_in, u=u_in).items()}
 fused_out = dict(x=np.empty(E, f32), y=np.empty(V, f32), ax=np.empty(V, f32))
 node_tables = np.zeros((THREADS, V, 2), f32)

@@ -139,6 +139,8 @@ def _arc_order_label(arc_order: str, model) -> str:
         return f"{arc_order} (as generated)"
     from scotopt.models.arc_order import default_block_nodes, default_head_groups
 
+    if model.operator.tile_nodes:
+        return f"{arc_order} (tiled, tiles of {model.operator.tile_nodes} nodes)"
     _, block, groups = _order_and_block(arc_order)
     groups = groups or default_head_groups(model.num_arcs)
     block = block or default_block_nodes(model.num_nodes, model.num_arcs, head_groups=groups)
@@ -150,17 +152,20 @@ def _arc_order_choice(text: str) -> str:
         order, block, groups = _order_and_block(text)
     except ValueError:
         order = None
-    if order not in ("auto", "given", "blocked") or any(
-            n is not None and (order != "blocked" or n < 1) for n in (block, groups)):
-        raise argparse.ArgumentTypeError(f"expected auto, given, blocked, blocked:N or blocked:N:G, got {text!r}")
+    if order not in ("auto", "given", "blocked", "tiled") or any(
+            n is not None and (order not in ("blocked", "tiled") or n < 1) for n in (block, groups)) or (
+            order == "tiled" and groups is not None):
+        raise argparse.ArgumentTypeError(
+            f"expected auto, given, blocked, blocked:N, blocked:N:G, tiled or tiled:T, got {text!r}")
     return text
 
 
 def _order_and_block(arc_order: str):
     """``"blocked:N:G"`` -> ("blocked", N, G): blocks of N tail nodes in G head groups, either
     left empty (``"blocked::2"``) or out (``"blocked:N"``) for the default
-    (``arc_order.default_block_nodes``, ``default_head_groups``); another order -> (order, None,
-    None)."""
+    (``arc_order.default_block_nodes``, ``default_head_groups``); ``"tiled:T"`` -> ("tiled", T,
+    None): tiles of T nodes (``arc_order.default_tile_nodes`` left out); another order ->
+    (order, None, None)."""
     order, _, rest = arc_order.partition(":")
     block, _, groups = rest.partition(":")
     return order, int(float(block)) if block else None, int(groups) if groups else None
@@ -643,7 +648,7 @@ def main(argv=None):
     m.add_argument("--timeout", type=float, default=3600)
     m.add_argument("--out", default=str(RESULTS / "network_memory"))
     m.add_argument("--malloc-reuse", action="store_true", help="see malloc_reuse()")
-    m.add_argument("--arc-order", choices=["auto", "given", "blocked"], default="auto", help="MinCostFlow's arc_order")
+    m.add_argument("--arc-order", choices=["auto", "given", "blocked", "tiled"], default="auto", help="MinCostFlow's arc_order")
     q = sub.add_parser("periter")
     q.add_argument("--arcs", type=float, nargs="+", default=[1e6, 1e7])
     q.add_argument("--seconds", type=float, default=60.0, help="rough time budget of the timed iterations")
@@ -657,8 +662,8 @@ def main(argv=None):
     q.add_argument("--triad-n", type=float, default=5e7, help="with --fused: triad array length (float64)")
     q.add_argument("--arc-orders", nargs="+", type=_arc_order_choice, default=["auto"],
                    help="with --fused: MinCostFlow's arc_order (auto, given, blocked, or blocked:N[:G] for "
-                        "blocks of N tail nodes in G head groups, blocked::G for G groups of default blocks), "
-                        "one model each (interleaved)")
+                        "blocks of N tail nodes in G head groups, blocked::G for G groups of default blocks, "
+                        "tiled or tiled:T for tiles of T nodes), one model each (interleaved)")
     q.add_argument("--modes", nargs="*", choices=["numpy", "numba-1-thread", "numba"],
                    help="with --fused: only these modes (default: all)")
     e = sub.add_parser("e2e")

@@ -6,7 +6,8 @@ blocks sized to the caches", session 32, and "Head groups", session 33).
 
     python bench/network_block_solve_ab.py ARCS ITERATIONS ROUNDS VARIANTS
     # VARIANTS: N or N:G, comma-separated; N = 0 for the default block size, G left out for the
-    # default groups; e.g. 3e7 96 6 234375,32768 (~5 min), 1e8 64 4 0:1,0:2 (~15 min)
+    # default groups; "tiled" (or tiled:T) for the tiled order and its propagation-blocked steps;
+    # e.g. 3e7 96 6 234375,32768 (~5 min), 1e8 64 4 0:1,0:2 (~15 min), 1e8 64 3 0,tiled
 
 Where ``network_block_ab.py`` times steps on the operands of a solve's second iteration, this
 times the steps a solve runs: per size the median over every solve's fused steps (its first
@@ -36,6 +37,10 @@ def main():
     models = {}
     for size in sizes:
         block, _, groups = size.partition(":")
+        if block == "tiled":  # the tiled order (propagation-blocked steps); tiled:T for tiles of T nodes
+            models[size] = netgen_min_cost_flow(arcs // 8, arcs, seed=0, arc_order="tiled",
+                                                block_nodes=int(float(groups)) if groups else None)
+            continue
         models[size] = netgen_min_cost_flow(arcs // 8, arcs, seed=0, arc_order="blocked",
                                             block_nodes=int(float(block)) or None,
                                             head_groups=int(groups) if groups else None)
@@ -53,8 +58,8 @@ def main():
             seconds = time.perf_counter() - started
             kept = results[size]
             kept["step"].extend(steps[1:])
-            kept["arcs"].extend(kernel_times["arcs"][1:])
-            kept["nodes"].extend(kernel_times["nodes"][1:])
+            kept["arcs"].extend(kernel_times["arcs"][1:] or [float("nan")])  # a tiled step runs neither
+            kept["nodes"].extend(kernel_times["nodes"][1:] or [float("nan")])
             kept["per_iteration"].append((seconds - result.setup_time) / iterations)
             print(f"round {round_}, variant {size}: {seconds:.1f} s (setup {result.setup_time:.1f} s), "
                   f"step median {1e3 * statistics.median(steps[1:]):.1f} ms", flush=True)

@@ -98,8 +98,12 @@ class NetworkMatrix(spla.LinearOperator):
         coupling: bool = False,
         row_scale=None,
         col_scale=1.0,
+        tile_nodes: int | None = None,
     ):
         idx = index_dtype(num_nodes)
+        # arcs sorted by (tail // T, head // T), T = tile_nodes (``arc_order.tiled_order``): the
+        # fused step then runs propagation-blocked (``network_fused``, checked there)
+        self.tile_nodes = None if tile_nodes is None else int(tile_nodes)
         self.tail = np.asarray(tail, dtype=idx).reshape(-1)
         self.head = np.asarray(head, dtype=idx).reshape(-1)
         self.num_nodes = int(num_nodes)
@@ -532,7 +536,7 @@ class DeviceNetwork(ParamsOperator):
         if op.kind == "numpy":
             from scotopt.kernels.network_fused import fused_step_for
 
-            op._fused = fused_step_for(op)
+            op._fused = fused_step_for(op, getattr(net, "tile_nodes", None))
         return op
 
     def release_scratch(self):
@@ -563,13 +567,15 @@ class DeviceNetwork(ParamsOperator):
         """Whether the solver should keep c and the upper bounds as the two columns of one (E, 2)
         array (``driver._make_data``): a single-commodity fused step whose arcs' tails and heads
         are side by side too (``network_fused.side_by_side``; ``MinCostFlow`` keeps them so in its
-        blocked order, the large networks where one stream instead of two pays)."""
+        blocked order, the large networks where one stream instead of two pays), or whose arcs
+        are declared tiled (``NetworkMatrix.tile_nodes``: the propagation-blocked arc pass reads
+        c and the upper bound at every arc, tails and heads in passes of their own)."""
         fused = getattr(self, "_fused", None)
         if fused is None or not fused.pairs_columns:
             return False
         from scotopt.kernels.network_fused import side_by_side
 
-        return side_by_side(self.params[0], self.params[1])
+        return bool(getattr(fused, "tile_nodes", None)) or side_by_side(self.params[0], self.params[1])
 
     @property
     def screens(self) -> bool:

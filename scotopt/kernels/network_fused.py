@@ -40,6 +40,31 @@ sets P), chunk p with a node table of its own that its thread fills and adds int
 line is written by two threads; loop 3 sums the P tables' t over node ranges on the threads.
 One solve at a time uses the thread pool (a lock; another caller runs on its own thread).
 
+Propagation-blocked steps. Where the arcs come in the tiled order of ``tile_nodes`` T
+(``arc_order.tiled_order``: sorted by (tail // T, head // T), which ``MinCostFlow`` declares
+through ``NetworkMatrix.tile_nodes``, and which :meth:`FusedNetworkStep._tiling` checks in one
+pass per index pair), a Halpern step runs loops 1-3 as two passes over one shared node table
+and an arc vector q (Beamer, Asanovic & Patterson, "Reducing PageRank communication via
+propagation blocking", IPDPS 2017, with the bins fixed by the arc order so that only values
+move):
+
+- arc pass, the tail blocks cut into one run per thread: g_a = (s_tail(a) - q_a) [d2_a] with
+  q_a = s_head(a), x^_a and x+_a as in loop 2, then q_a = x^_a [d2_a] and t_tail(a) += q_a;
+- head pass, the head blocks cut into one run per thread, each block in turn: t_head(a) -= q_a
+  over the block's tiles, loop 3 on the block's rows (and the next step's loop 1: (s+, 0)),
+  then q_a = s+_head(a) over its tiles.
+
+Every node access then falls in a T-node block that stays in L2 (T = a quarter of the L2 in
+node pairs), where the blocked order reaches a head table of V / P rows at random; q costs 4 B
+per arc of memory and ~16 B per arc of traffic, and one table replaces P. x+ and every node
+value are those of the loops above, the same operations in the same order; only the order in
+which a node's arcs are summed differs. Measured on the 2-core Xeon VM (bench/README.md, session
+34): a step at 10^8 NETGEN arcs 20-28 % faster than in the blocked order with head groups, at
+10^7 14 % slower; so ``arc_order`` "auto" tiles from 2^22 nodes on. Evaluations (T without the
+Halpern step) and screened iterations keep the loops above; the q vector is dropped with the
+other kept vectors (:meth:`FusedNetworkStep.release`, ``release_columns``) and made again by
+the next whole step.
+
 Evaluations (``algorithm.evaluate``) use the same loops for T(z) without the Halpern step
 (:meth:`FusedNetworkStep.map`), one-loop products A~ x and A~^T y, and
 :meth:`FusedNetworkStep.column_kkt`: the three column sums of the KKT measures computed from
@@ -94,6 +119,7 @@ def enabled() -> bool:
 PREFETCH_DISTANCE = 64  # arcs ahead whose head node entries loop 2 asks the cache for
 PARALLEL_MIN_ARCS = 1 << 18  # below this a thread pool's start-up costs more than it saves
 MAX_CHUNKS = 16  # each chunk keeps a (V, 2) table: memory grows with the threads
+MAX_TILES_PER_ARC = 1  # tiles beyond the arc count (tiny tiles on many nodes): the plain fused step
 _PARALLEL_LOCK = threading.Lock()
 _parallel_usable = True
 
@@ -474,6 +500,148 @@ if numba is not None:
                        neg_sigma, a, b, anchor, True, y_out, ax_out, False, None, q)
 
     @_jit
+    def _tile_starts(tail, head, tile, tail_blocks, head_blocks, starts):
+        """Whether the arcs are sorted by (tail // tile, head // tile) (``arc_order.tiled_order``);
+        if so ``starts`` (length tail_blocks x head_blocks + 1) gets the first arc of each tile,
+        tile (i, j) = arcs [starts[i H + j], starts[i H + j + 1]). A node id out of range also
+        gives False."""
+        previous = 0
+        for k in range(starts.shape[0]):
+            starts[k] = 0
+        for e in range(tail.shape[0]):
+            i, j = tail[e] // tile, head[e] // tile
+            if tail[e] < 0 or head[e] < 0 or i >= tail_blocks or j >= head_blocks:
+                return False
+            key = i * head_blocks + j
+            if key < previous:
+                return False
+            previous = key
+            starts[key + 1] += 1
+        for k in range(1, starts.shape[0]):
+            starts[k] += starts[k - 1]
+        return True
+
+    @_jit
+    def _tile_arcs(first, stop, table, tail, q, x, x0, c, lv, uv, d2, tau, a, b, anchor, x_out, sums, slot):
+        """The arc pass of the propagation-blocked step over the arcs [first, stop) (whole tail
+        blocks): g_e = (s_tail - q_e) [d2_e] with q_e = s_head, x^ and x+ (:func:`_primal`),
+        then q_e = x^_e [d2_e] and t_tail += q_e (``sums``: [slot, 0] += (x^ - x)^2)."""
+        ahead = max(first, stop - PREFETCH_DISTANCE)
+        gap = 0.0
+        for k in range(first, stop):
+            e = np.uintp(k)
+            if k < ahead:
+                _prefetch(table, np.uintp(tail[e + np.uintp(PREFETCH_DISTANCE)]))
+            i = np.uintp(tail[e])
+            g = table[i, 0] - q[e]
+            if _is_vector(d2):
+                g = g * _at(d2, e)
+            xh = _primal(e, g, x, x0, c, lv, uv, tau, a, b, anchor, True, x_out)
+            w = xh * _at(d2, e) if _is_vector(d2) else xh
+            q[e] = w
+            table[i, 1] += w
+            gap = _add_square(sums, gap, xh, x[e])
+        _store(sums, slot, 0, gap)
+
+    @_jit
+    def _tile_heads(j, starts, head_blocks, table, head, q, subtract):
+        """Over head block j's tiles: t_head -= q_e (``subtract``), else q_e = s_head."""
+        for i in range((starts.shape[0] - 1) // head_blocks):
+            for k in range(starts[i * head_blocks + j], starts[i * head_blocks + j + 1]):
+                e = np.uintp(k)
+                v = np.uintp(head[e])
+                if subtract:
+                    table[v, 1] -= q[e]
+                else:
+                    q[e] = table[v, 0]
+
+    @_jit
+    def _tile_rows(first, stop, table, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, y_out,
+                   ax_out, sums, slot):
+        """Loop 3 over the rows [first, stop) of the one node table, and the next step's loop 1
+        on them (table[v] = (y+_v d1_v d2s, 0)); ``sums``: [slot, 1] and [slot, 2] add
+        sum (y^ - y)^2 and sum (y^ - y)(A x^ - A x)."""
+        dy_squared = 0.0
+        dy_adx = 0.0
+        for k in range(first, stop):
+            v = np.uintp(k)
+            axh = table[v, 1] * (d1[v] * d2s)
+            yh = _dual_row(v, axh, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, True, y_out, ax_out)
+            dy_squared = _add_square(sums, dy_squared, yh, y[v])
+            dy_adx = _add_product(sums, dy_adx, yh, y[v], axh, ax[v])
+            sv = y_out[v] * d1[v]
+            table[v, 0] = sv * d2s
+            table[v, 1] = 0
+        return dy_squared, dy_adx
+
+    @_jit
+    def _tile_arc_run(p, starts, tail_cuts, head_blocks, table, tail, q, x, x0, c, lv, uv, d2, tau, a, b, anchor,
+                      x_out, sums):
+        """Run p of the arc pass: the tail blocks [tail_cuts[p], tail_cuts[p + 1]), whose table
+        rows no other run writes."""
+        _tile_arcs(starts[tail_cuts[p] * head_blocks], starts[tail_cuts[p + 1] * head_blocks], table, tail, q, x,
+                   x0, c, lv, uv, d2, tau, a, b, anchor, x_out, sums, p)
+
+    @_jit
+    def _tile_head_run(p, starts, head_cuts, head_blocks, tile, table, head, q, d1, d2s, y, y0, ax, ax0, lb, ub,
+                       sigma, neg_sigma, a, b, anchor, y_out, ax_out, sums):
+        """Run p of the head pass: the head blocks [head_cuts[p], head_cuts[p + 1]), each in
+        turn: its tiles' q subtracted from the heads' t, loop 3 on its rows
+        (:func:`_tile_rows`), then q = s+_head over its tiles."""
+        m = y.shape[0]
+        dy_squared = 0.0
+        dy_adx = 0.0
+        for j in range(head_cuts[p], head_cuts[p + 1]):
+            _tile_heads(j, starts, head_blocks, table, head, q, True)
+            squared, product = _tile_rows(j * tile, min((j + 1) * tile, m), table, d1, d2s, y, y0, ax, ax0, lb, ub,
+                                          sigma, neg_sigma, a, b, anchor, y_out, ax_out, sums, p)
+            dy_squared += squared
+            dy_adx += product
+            _tile_heads(j, starts, head_blocks, table, head, q, False)
+        _store(sums, p, 1, dy_squared)
+        _store(sums, p, 2, dy_adx)
+
+    @_jit
+    def _tile_prepare_run(p, starts, head_cuts, head_blocks, tile, table, head, q, y, d1, d2):
+        """Run p of loop 1 for the propagation-blocked step: over its head blocks,
+        table[v] = (s_v, 0) with s = y d1 [d2 scalar], then q_e = s_head(e) over their tiles."""
+        m = y.shape[0]
+        for j in range(head_cuts[p], head_cuts[p + 1]):
+            _prepare_rows(j * tile, min((j + 1) * tile, m), y, d1, d2, table)
+            _tile_heads(j, starts, head_blocks, table, head, q, False)
+
+    @_jit
+    def _tiled_step_serial(starts, tail_cuts, head_cuts, head_blocks, tile, table, tail, head, q, prepare, y, d1,
+                           d2, d2s, x, x0, c, lv, uv, tau, sigma, neg_sigma, a, b, anchor, y0, ax, ax0, lb, ub,
+                           x_out, y_out, ax_out, sums):
+        """The propagation-blocked Halpern step (module docstring) on this thread: loop 1 (with
+        ``prepare``), the arc pass, the head pass."""
+        if prepare:
+            _tile_prepare_run(0, starts, head_cuts, head_blocks, tile, table, head, q, y, d1, d2)
+        _tile_arc_run(0, starts, tail_cuts, head_blocks, table, tail, q, x, x0, c, lv, uv, d2, tau, a, b, anchor,
+                      x_out, sums)
+        _tile_head_run(0, starts, head_cuts, head_blocks, tile, table, head, q, d1, d2s, y, y0, ax, ax0, lb, ub,
+                       sigma, neg_sigma, a, b, anchor, y_out, ax_out, sums)
+
+    @_pjit
+    def _tiled_step_parallel(starts, tail_cuts, head_cuts, head_blocks, tile, table, tail, head, q, prepare, y, d1,
+                             d2, d2s, x, x0, c, lv, uv, tau, sigma, neg_sigma, a, b, anchor, y0, ax, ax0, lb, ub,
+                             x_out, y_out, ax_out, sums):
+        """:func:`_tiled_step_serial` with each pass as P = len(tail_cuts) - 1 runs on P
+        threads: tail blocks in the arc pass, head blocks in loop 1 and the head pass (a pass
+        starts once the last one has ended on every thread)."""
+        runs = tail_cuts.shape[0] - 1
+        if prepare:
+            for p in numba.prange(runs):
+                _tile_prepare_run(p, starts, head_cuts, head_blocks, tile, table, head, q, y, d1, d2)
+        for p in numba.prange(runs):
+            _tile_arc_run(p, starts, tail_cuts, head_blocks, table, tail, q, x, x0, c, lv, uv, d2, tau, a, b,
+                          anchor, x_out, sums)
+        for p in numba.prange(runs):
+            _tile_head_run(p, starts, head_cuts, head_blocks, tile, table, head, q, d1, d2s, y, y0, ax, ax0, lb,
+                           ub, sigma, neg_sigma, a, b, anchor, y_out, ax_out, sums)
+
+    @_jit
     def _scatter_difference(x, d2, tail, head, d1, scalar, nodes):
         """A~ x for one commodity without coupling rows: nodes = (N (d2 x)) * (d1 scalar), the
         operations of ``DeviceNetwork.matvec``'s NumPy branch in its order (the scatter's tail
@@ -691,8 +859,13 @@ class FusedNetworkStep:
     measures_residual = True  # :meth:`measured` covers this layout
     screens = True  # runs chunks of iterations with safe arc screening (:meth:`steps`)
 
-    def __init__(self, num_nodes: int, num_columns: int, dtype, num_rows: int | None = None):
+    def __init__(self, num_nodes: int, num_columns: int, dtype, num_rows: int | None = None,
+                 tile_nodes: int | None = None):
         self.V, self.E = num_nodes, num_columns
+        # with the arcs in the tiled order of this tile size, Halpern steps run propagation-blocked
+        self.tile_nodes = tile_nodes
+        self._tiles = None  # (tail, head, chunks, starts, tail cuts, head cuts) or (tail, head, None...)
+        self._q = None  # the propagation-blocked step's arc vector (s_head in, x^ out)
         self.rows = num_nodes if num_rows is None else num_rows
         self.dtype = np.dtype(dtype)
         self._scratch = None
@@ -705,9 +878,13 @@ class FusedNetworkStep:
         self.failed = False
 
     def release_columns(self):
-        """Drop the kept column and row outputs (those in use stay alive where they are used)."""
+        """Drop the kept column and row outputs (those in use stay alive where they are used) and
+        the propagation-blocked step's arc vector (made again by the next whole step)."""
         self._columns = []
         self._rows = []
+        if self._q is not None:
+            self._q = None
+            self._prepared = None
 
     def steps(self, params, data, vectors, x0, y0, ax0, tau, sigma, neg_sigma, coefficients):
         """``len(coefficients)`` iterations with safe arc screening (``network_screen.py``):
@@ -858,6 +1035,10 @@ class FusedNetworkStep:
         x_out, y_out, ax_out = outputs
         d2s = d2v if np.ndim(d2v) == 0 else self.dtype.type(1)
         prepared, self._prepared = self._prepared, None  # set again once this step has run through
+        tiles = self._tiling(tail, head, chunks) if halpern and not shared_table else None
+        if tiles is not None:
+            self._tiled_step(tiles, prepared, tail, head, columns, rows, scalars, outputs, sums)
+            return
         if shared_table and halpern and chunks > 1 and sums is None:
             st = self._tables(True, 1, lambda n: np.empty((n, self.V, 2), dtype=self.dtype))
             _shared_table_pass(tail, head, st, yv, d1v, xv, x0v, c, lv, uv, d2v, tau, a, b, anchor, x_out,
@@ -874,6 +1055,51 @@ class FusedNetworkStep:
               refresh, sums)
         if refresh:
             self._prepared = (st, y_out, d1v, d2v)
+
+    def _tiling(self, tail, head, chunks):
+        """(starts, tail cuts, head cuts, head blocks) of the propagation-blocked step where
+        ``tail`` and ``head`` are all E arcs in the tiled order of ``tile_nodes``
+        (``arc_order.tiled_order``, checked by one pass per index pair), else None. Tail cuts
+        split the tail blocks, head cuts the head blocks, into ``chunks`` runs of about equal
+        arc counts."""
+        if not self.tile_nodes or tail.shape[0] != self.E or self.rows != self.V or self.E == 0:
+            return None
+        known = self._tiles
+        if known is None or known[0] is not tail or known[1] is not head:
+            tile = int(self.tile_nodes)
+            blocks = -(-self.V // tile)
+            ok = blocks * blocks <= MAX_TILES_PER_ARC * self.E  # else the tile starts outweigh the arcs
+            starts = np.empty(blocks * blocks + 1 if ok else 1, dtype=np.int64)
+            ok = ok and _tile_starts(tail, head, tile, blocks, blocks, starts)
+            known = self._tiles = (tail, head, starts if ok else None, blocks, {})
+        _, _, starts, blocks, cuts = known
+        if starts is None:
+            return None
+        if chunks not in cuts:
+            per_tail_block = np.diff(starts[::blocks])
+            per_head_block = np.diff(starts).reshape(blocks, blocks).sum(axis=0) if blocks else per_tail_block
+            cuts[chunks] = tuple(_even_cuts(counts, chunks) for counts in (per_tail_block, per_head_block))
+        return starts, *cuts[chunks], blocks
+
+    def _tiled_step(self, tiles, prepared, tail, head, columns, rows, scalars, outputs, sums):
+        """A Halpern step propagation-blocked (module docstring): one node table and the arc
+        vector q; loop 1 (the table and q for y) only where the last step did not leave them."""
+        starts, tail_cuts, head_cuts, blocks = tiles
+        xv, x0v, c, lv, uv, d2v = columns
+        yv, axv, y0v, ax0v, d1v, lb, ub = rows
+        tau, sigma, neg_sigma, a, b, anchor = scalars
+        x_out, y_out, ax_out = outputs
+        d2s = d2v if np.ndim(d2v) == 0 else self.dtype.type(1)
+        tile = int(self.tile_nodes)
+        st = self._tables(True, 1, lambda n: np.empty((n, self.V, 2), dtype=self.dtype))
+        if self._q is None:
+            self._q = np.empty(self.E, dtype=self.dtype)
+            prepared = None
+        prepare = not self._tables_ready(prepared, st, yv, d1v, d2v)
+        run = _tiled_step_parallel if len(tail_cuts) > 2 else _tiled_step_serial
+        run(starts, tail_cuts, head_cuts, blocks, tile, st[0], tail, head, self._q, prepare, yv, d1v, d2v, d2s, xv,
+            x0v, c, lv, uv, tau, sigma, neg_sigma, a, b, anchor, y0v, axv, ax0v, lb, ub, x_out, y_out, ax_out, sums)
+        self._prepared = (st, y_out, d1v, d2v)
 
     @staticmethod
     def _tables_ready(prepared, st, y, d1, d2) -> bool:
@@ -1031,11 +1257,21 @@ class FusedNetworkStep:
         return (*prepared, xv, c, lv, uv)
 
 
+def _even_cuts(counts, parts: int) -> np.ndarray:
+    """Block indices 0 = k_0 <= ... <= k_parts = len(counts) that cut the blocks (``counts``
+    arcs each) into ``parts`` runs of about equal arc counts (int64)."""
+    total = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+    wanted = total[-1] * np.arange(parts + 1, dtype=np.int64) // max(parts, 1)
+    cuts = np.searchsorted(total, wanted, side="left").astype(np.int64)
+    cuts[0], cuts[-1] = 0, len(counts)
+    return np.maximum.accumulate(cuts)
+
+
 def _index_pair(tail, head):
     return type(tail) is np.ndarray and type(head) is np.ndarray and tail.dtype == head.dtype
 
 
-def fused_step_for(op):
+def fused_step_for(op, tile_nodes: int | None = None):
     """A fused step for a NumPy ``DeviceNetwork`` it covers, else None: :class:`FusedNetworkStep`
     for one commodity without coupling rows, ``network_fused_mmcf.FusedMulticommodityStep`` for
     coupling rows (K >= 1 commodities)."""
@@ -1048,4 +1284,4 @@ def fused_step_for(op):
         from scotopt.kernels.network_fused_mmcf import FusedMulticommodityStep
 
         return FusedMulticommodityStep(op.V, op.E, op.K, op.dtype)
-    return FusedNetworkStep(op.V, op.E, op.dtype)
+    return FusedNetworkStep(op.V, op.E, op.dtype, tile_nodes=tile_nodes)

@@ -67,6 +67,18 @@ the matrix sized to the cache; e.g. Im, Yelick & Vuduc, "Sparsity", IJHPCA 2004)
 incidence matrix's columns. The sort is two stable counting-sort passes (by head, then by
 (head group, tail block): an LSD radix sort on the key (group, block, head)), O(E + V + G V / B)
 time and two index vectors of memory (numba when installed, else NumPy's stable ``lexsort``).
+
+The *tiled* order (:func:`tiled_order`) sorts the arcs by (tail // T, head // T), stably, with
+tiles of T = :func:`default_tile_nodes` nodes a side (a quarter of the L2 in node pairs: 2^16
+nodes with 2 MB of L2). It serves the propagation-blocked step of ``network_fused`` (Beamer,
+Asanovic & Patterson, "Reducing PageRank communication via propagation blocking", IPDPS 2017):
+an arc pass over the tail blocks that reads each head's node value from an arc vector instead of
+the node table, and a head pass over the head blocks that adds the arcs' flows into their heads
+and runs the node loop block by block. Every node access then falls in a block the L2 holds,
+at the price of that arc vector (4 B per arc, ~12-16 B per arc of traffic). "auto" picks it from
+:data:`TILED_MIN_NODES` nodes on: on the Xeon VM an iteration at 10^8 NETGEN arcs (12.5 M nodes)
+took 20-28 % less time than in the blocked order with head groups, at 5 x 10^7 (6.25 M nodes)
+24 % less, at 3 x 10^7 (3.75 M nodes) about the same and at 10^7 14 % more (``bench/arc_loop_propagation.py``, bench/README.md session 34).
 """
 
 from __future__ import annotations
@@ -82,7 +94,9 @@ TABLE_BYTES_PER_NODE = 8  # a float32 (s, t) pair per node in each thread's tabl
 L2_SLICE_SHARE = 4  # with the tables in L3, a tail slice takes at most a quarter of the L2
 AUTO_MIN_NODES = 1 << 18  # "auto" reorders from here: a 2 MB node table no longer stays in L2
 
-ARC_ORDERS = ("auto", "given", "blocked")
+ARC_ORDERS = ("auto", "given", "blocked", "tiled")
+TILED_MIN_NODES = 1 << 22  # "auto" tiles from here (module docstring): 32 MB of node pairs
+MIN_TILE_NODES, MAX_TILE_NODES = 1 << 12, 1 << 18
 
 
 def default_head_groups(num_arcs: int) -> int:
@@ -118,17 +132,38 @@ def default_block_nodes(num_nodes: int, num_arcs: int, caches: CacheSizes | None
     return int(min(max(wanted, MIN_BLOCK_NODES), MAX_BLOCK_NODES))
 
 
-def wants_blocked(arc_order: str, num_nodes: int, tail=None, head=None, block_nodes: int | None = None) -> bool:
-    """Whether ``arc_order`` ("auto", "given" or "blocked") reorders a network of ``num_nodes``
-    nodes: "auto" does from :data:`AUTO_MIN_NODES` nodes on, where the node table outgrows L2,
-    unless the arcs (``tail``, ``head``, when given) are local already (:func:`is_local`)."""
+def default_tile_nodes(caches: CacheSizes | None = None) -> int:
+    """Nodes per side of a tile of the tiled order: the largest power of two whose node pairs
+    (8 B each) take at most a quarter of the L2 of ``caches`` (this machine's by default), within
+    [2^12, 2^18]; 2^16 where the L2 size is unknown."""
+    caches = cache_sizes() if caches is None else caches
+    if not caches.l2:
+        return 1 << 16
+    nodes = max(caches.l2 // (L2_SLICE_SHARE * TABLE_BYTES_PER_NODE), 1)
+    return int(min(max(1 << (int(nodes).bit_length() - 1), MIN_TILE_NODES), MAX_TILE_NODES))
+
+
+def chosen_order(arc_order: str, num_nodes: int, tail=None, head=None, block_nodes: int | None = None) -> str:
+    """The order ("given", "blocked" or "tiled") that ``arc_order`` ("auto" or one of those)
+    gives a network of ``num_nodes`` nodes: "auto" keeps the given order below
+    :data:`AUTO_MIN_NODES` nodes (the node table fits in L2) or where the arcs (``tail``,
+    ``head``, when given) are local already (:func:`is_local`), tiles from
+    :data:`TILED_MIN_NODES` nodes on, and blocks in between."""
     if arc_order not in ARC_ORDERS:
         raise InvalidProblemError(f"arc_order must be one of {', '.join(ARC_ORDERS)}, got {arc_order!r}")
     if arc_order != "auto":
-        return arc_order == "blocked"
+        return arc_order
     if num_nodes < AUTO_MIN_NODES:
-        return False
-    return tail is None or head is None or not is_local(tail, head, num_nodes, block_nodes)
+        return "given"
+    if tail is not None and head is not None and is_local(tail, head, num_nodes, block_nodes):
+        return "given"
+    return "tiled" if num_nodes >= TILED_MIN_NODES else "blocked"
+
+
+def wants_blocked(arc_order: str, num_nodes: int, tail=None, head=None, block_nodes: int | None = None) -> bool:
+    """Whether ``arc_order`` reorders a network of ``num_nodes`` nodes (:func:`chosen_order` is
+    not "given")."""
+    return chosen_order(arc_order, num_nodes, tail, head, block_nodes) != "given"
 
 
 LOCAL_SAMPLE = 1 << 16  # arcs that is_local looks at, evenly spaced
@@ -190,10 +225,30 @@ def blocked_order(tail, head, num_nodes: int, block_nodes: int | None = None,
     return np.lexsort((head, tail // block_nodes, group)).astype(index)
 
 
+def tiled_order(tail, head, num_nodes: int, tile_nodes: int | None = None) -> np.ndarray:
+    """The permutation ``p`` (int32 below 2^31 arcs, else int64) that sorts the arcs by
+    (tail // T, head // T), stably, T = ``tile_nodes`` (default :func:`default_tile_nodes`):
+    arc k of the tiled order is input arc ``p[k]`` (module docstring, the tiled order)."""
+    tail, head = np.asarray(tail), np.asarray(head)
+    E = tail.shape[0]
+    tile = default_tile_nodes() if tile_nodes is None else tile_nodes
+    if tile < 1 or int(tile) != tile:
+        raise InvalidProblemError(f"tile_nodes must be an integer >= 1, got {tile_nodes}")
+    tile = int(tile)
+    index = np.int32 if E < 2**31 else np.int64
+    blocks = -(-num_nodes // tile)
+    if _tile_sort is not None and E:
+        by_head = np.empty(E, dtype=index)
+        order = np.empty(E, dtype=index)
+        _tile_sort(tail, head, tile, blocks, by_head, order)
+        return order
+    return np.lexsort((head // tile, tail // tile)).astype(index)
+
+
 PAIR_MIN_NODES = 1 << 21  # from here tail and head go side by side (permuted_ends)
 
 
-def permuted_ends(tail, head, order, num_nodes: int):
+def permuted_ends(tail, head, order, num_nodes: int, pair: bool | None = None):
     """``(tail[order], head[order])``; from :data:`PAIR_MIN_NODES` nodes on as the two columns of
     one (E, 2) array (views, stride two entries), each arc's tail and head side by side: one
     memory stream for the fused arc loop instead of two (``network_fused.side_by_side``; the
@@ -205,8 +260,9 @@ def permuted_ends(tail, head, order, num_nodes: int):
     at 10^7 (1.25 M nodes) 31.0 against 28.7 ms: where the threads' node tables (8 B per node
     each) fit in this VM's 32 MB L3 the loop is bound by its instructions, which the strided
     indices lengthen, not by the number of streams. 2^21 nodes is where two tables fill that L3.
-    The input vectors are read once each, in turn."""
-    if num_nodes < PAIR_MIN_NODES:
+    The input vectors are read once each, in turn. ``pair``: side by side or not regardless of
+    the node count (the tiled order keeps them apart: its passes read one of the two each)."""
+    if not (num_nodes >= PAIR_MIN_NODES if pair is None else pair):
         tail = tail[order]  # one at a time, so that the input-order tail can go before head is copied
         return tail, head[order]
     pair = np.empty((order.shape[0], 2), dtype=np.result_type(tail.dtype, head.dtype))
@@ -218,8 +274,32 @@ def permuted_ends(tail, head, order, num_nodes: int):
 try:
     import numba
 except ImportError:  # the ``cpu`` extra is absent: lexsort
-    _sort = None
+    _sort = _tile_sort = None
 else:
+
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def _tile_sort(tail, head, tile, blocks, by_head, order):
+        """Two stable counting sorts (LSD radix on (tail block, head block)): arcs by head block
+        into ``by_head``, then those by tail block into ``order``."""
+        E = head.shape[0]
+        start = np.zeros(blocks + 1, dtype=np.int64)
+        for e in range(E):
+            start[head[e] // tile + 1] += 1
+        for b in range(blocks):
+            start[b + 1] += start[b]
+        first = np.zeros(blocks + 1, dtype=np.int64)
+        for e in range(E):
+            b = head[e] // tile
+            by_head[start[b]] = e
+            start[b] += 1
+            first[tail[e] // tile + 1] += 1
+        for b in range(blocks):
+            first[b + 1] += first[b]
+        for k in range(E):
+            e = by_head[k]
+            b = tail[e] // tile
+            order[first[b]] = e
+            first[b] += 1
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
     def _sort(tail, head, num_nodes, block_nodes, blocks, groups, by_head, order):

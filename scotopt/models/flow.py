@@ -57,7 +57,7 @@ import dataclasses
 import numpy as np
 
 from scotopt.kernels.incidence import NetworkMatrix, index_dtype
-from scotopt.models.arc_order import blocked_order, permuted_ends, wants_blocked
+from scotopt.models.arc_order import blocked_order, chosen_order, default_tile_nodes, permuted_ends, tiled_order
 from scotopt.problem import LP, is_constant_view, to_host
 from scotopt.result import Result
 from scotopt.status import InvalidProblemError, Status
@@ -206,13 +206,18 @@ class MinCostFlow:
     supply : (V,) array, summing to 0 (within 1e-9 relative); positive = source.
     lower : (E,) array or scalar, finite, <= capacity.
     nodes : optional labels of the V nodes (kept for the decoder's users).
-    arc_order : "auto" (default), "given" or "blocked": the order the model keeps its arcs in.
-        "blocked" sorts them by (head group, block of tail ids, head) (:mod:`scotopt.models.arc_order`), which
-        made an iteration 1.2-1.4x faster at 10^7 NETGEN arcs and 2x at 10^8 (bench/README.md);
-        "auto" does so from 2^18 nodes on unless the given order is local already (a grid written
-        row by row: :func:`scotopt.models.arc_order.is_local`); "given" keeps the input order.
-    block_nodes : nodes per tail block with "blocked" / "auto" (default
-        :func:`scotopt.models.arc_order.default_block_nodes`, sized to this machine's caches).
+    arc_order : "auto" (default), "given", "blocked" or "tiled": the order the model keeps its
+        arcs in (:mod:`scotopt.models.arc_order`). "blocked" sorts them by (head group, block of
+        tail ids, head), which made an iteration 1.2-1.4x faster at 10^7 NETGEN arcs and 2x at
+        10^8 (bench/README.md); "tiled" by (tail block, head block), for the propagation-blocked
+        step of ``scotopt.kernels.network_fused`` (a further 20-28 % at 10^8). "auto" keeps the
+        given order below 2^18 nodes or where it is local already (a grid written row by row:
+        :func:`scotopt.models.arc_order.is_local`), blocks up to 2^22 nodes and tiles from there
+        (:func:`scotopt.models.arc_order.chosen_order`); "given" keeps the input order.
+    block_nodes : nodes per tail block with "blocked" (default
+        :func:`scotopt.models.arc_order.default_block_nodes`), nodes per tile side with "tiled"
+        (default :func:`scotopt.models.arc_order.default_tile_nodes`); both sized to this
+        machine's caches.
     head_groups : with "blocked" / "auto", the arcs are first cut by head into this many groups
         of equal length, each sorted by (tail block, head) (default: one per thread of the arc
         loop, :func:`scotopt.models.arc_order.default_head_groups`), so that each thread reaches
@@ -270,18 +275,25 @@ class MinCostFlow:
         self.num_nodes, self.num_arcs = V, E
         self.nodes = nodes
         self.input_arc = None
-        if wants_blocked(arc_order, V, tail, head, block_nodes) and E > 1:
-            order = blocked_order(tail, head, V, block_nodes, head_groups)
+        order_kind = chosen_order(arc_order, V, tail, head, block_nodes)
+        tile_nodes = None
+        if order_kind != "given" and E > 1:
+            if order_kind == "tiled":
+                tile_nodes = default_tile_nodes() if block_nodes is None else block_nodes
+                order = tiled_order(tail, head, V, tile_nodes)
+            else:
+                order = blocked_order(tail, head, V, block_nodes, head_groups)
             if np.any(order[1:] < order[:-1]):  # else the input is in blocked order already
                 self.input_arc = order
                 # one at a time, so that each input-order copy can go before the next is made
                 # (tail and head side by side on large networks: permuted_ends)
-                tail, head = permuted_ends(tail, head, order, V)
+                # (apart in the tiled order, whose arc pass reads only tails and head pass only heads)
+                tail, head = permuted_ends(tail, head, order, V, pair=False if tile_nodes else None)
                 cost = _permuted(cost, order)
                 capacity = _permuted(capacity, order)
                 lower = _permuted(lower, order)
             del order
-        self.operator = NetworkMatrix(tail, head, V)
+        self.operator = NetworkMatrix(tail, head, V, tile_nodes=tile_nodes)
         self._lower = self._supply = None  # kept only where the LP is shifted (class docstring)
         c0 = 0.0
         if not _all_zero(lower):

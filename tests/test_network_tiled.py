@@ -1,0 +1,284 @@
+"""The tiled arc order (``arc_order.tiled_order``) and the propagation-blocked fused step it
+enables (``network_fused``: an arc pass over tail blocks, a head pass over head blocks).
+
+References: a plain-Python statement of the order and NumPy's stable lexsort; for the step, the
+NumPy bodies of ``algorithm.step`` (the generic path) on the same data, restarts included; for
+models, OR-Tools SimpleMinCostFlow and the DIMACS optimum in ../shared/data/dimacs_mcf/index.csv.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scotopt import InvalidProblemError, Status
+from scotopt.kernels import get_backend, network_fused
+from scotopt.kernels.caches import CacheSizes
+from scotopt.kernels.incidence import NetworkMatrix
+from scotopt.models import MinCostFlow, arc_order
+from scotopt.models.generators import netgen_min_cost_flow
+from scotopt.solvers.pdhg import algorithm as alg
+from tests.test_network_fused import PARAMS, generic, run
+from tests.test_network_models import dimacs_index, ortools_cost
+
+pytest.importorskip("numba")
+
+
+@st.composite
+def networks(draw):
+    V = draw(st.integers(1, 40))
+    E = draw(st.integers(0, 200))
+    tail = draw(st.lists(st.integers(0, V - 1), min_size=E, max_size=E))
+    head = draw(st.lists(st.integers(0, V - 1), min_size=E, max_size=E))
+    tile = draw(st.integers(1, V + 3))
+    return np.array(tail, dtype=np.int32), np.array(head, dtype=np.int32), V, tile
+
+
+@settings(max_examples=60, deadline=None)
+@given(networks())
+def test_tiled_order_sorts_by_tail_block_then_head_block_keeping_input_order(network):
+    tail, head, V, tile = network
+    expected = sorted(range(len(tail)), key=lambda a: (int(tail[a]) // tile, int(head[a]) // tile, a))
+    order = arc_order.tiled_order(tail, head, V, tile)
+    assert order.dtype == np.int32
+    np.testing.assert_array_equal(order, expected)
+
+
+def test_tiled_order_without_numba_is_the_same(monkeypatch):
+    rng = np.random.default_rng(4)
+    tail, head = rng.integers(0, 500, 3000).astype(np.int32), rng.integers(0, 500, 3000).astype(np.int32)
+    compiled = arc_order.tiled_order(tail, head, 500, 64)
+    monkeypatch.setattr(arc_order, "_tile_sort", None)
+    np.testing.assert_array_equal(arc_order.tiled_order(tail, head, 500, 64), compiled)
+
+
+def test_tile_nodes_must_be_positive_integers():
+    tail = head = np.zeros(3, dtype=np.int32)
+    for bad in (0, -4, 2.5):
+        with pytest.raises(InvalidProblemError, match="tile_nodes"):
+            arc_order.tiled_order(tail, head, 1, bad)
+
+
+def test_default_tile_nodes_is_a_quarter_of_the_l2_in_node_pairs():
+    assert arc_order.default_tile_nodes(CacheSizes(l2=2 << 20, l3=260 << 20)) == 1 << 16
+    assert arc_order.default_tile_nodes(CacheSizes(l2=1280 << 10, l3=0)) == 1 << 15  # 40 960 -> 2^15
+    assert arc_order.default_tile_nodes(CacheSizes(l2=0, l3=0)) == 1 << 16  # unknown
+    assert arc_order.default_tile_nodes(CacheSizes(l2=1 << 10, l3=0)) == arc_order.MIN_TILE_NODES
+    assert arc_order.default_tile_nodes(CacheSizes(l2=1 << 40, l3=0)) == arc_order.MAX_TILE_NODES
+
+
+def test_auto_tiles_only_the_largest_node_sets():
+    rng = np.random.default_rng(0)
+    V = arc_order.TILED_MIN_NODES
+    tail, head = np.sort(rng.integers(0, V, 1000)), rng.integers(0, V, 1000)  # heads far from tails
+    assert arc_order.chosen_order("auto", V, tail, head) == "tiled"
+    assert arc_order.chosen_order("auto", V - 1, tail, head) == "blocked"
+    assert arc_order.chosen_order("auto", arc_order.AUTO_MIN_NODES - 1) == "given"
+    assert arc_order.chosen_order("tiled", 10) == "tiled"
+    local = np.arange(1000)
+    assert arc_order.chosen_order("auto", V, local, local + 1) == "given"
+    with pytest.raises(InvalidProblemError, match="arc_order"):
+        arc_order.chosen_order("tiles", 10)
+
+
+def tiled_problem(seed, dtype, d2_per_arc, scalar_lower, row_ranges, tile=8, shuffle=False):
+    """A random network (self-loops, isolated nodes) with arcs in the tiled order of ``tile``
+    nodes (or shuffled out of it, with the tile size still declared), random scalings, costs,
+    bounds and start, as device operator + PDHGData + state on the NumPy backend."""
+    rng = np.random.default_rng(seed)
+    V, E = 43, 400
+    tail, head = rng.integers(0, V - 2, E), rng.integers(0, V - 2, E)
+    tail[:5] = head[:5]
+    order = arc_order.tiled_order(tail, head, V, tile)
+    if shuffle:
+        order = rng.permutation(E)
+    tail, head = tail[order], head[order]
+    d1 = rng.uniform(0.2, 1.5, V)
+    d2 = rng.uniform(0.3, 1.2, E) if d2_per_arc else 0.7
+    net = NetworkMatrix(tail, head, V, row_scale=d1, col_scale=d2, tile_nodes=tile)
+    backend = get_backend("numpy")
+    op = net.device_operator(backend, dtype)
+
+    def arr(v):
+        return np.asarray(v, dtype=dtype)
+
+    upper = rng.uniform(0.5, 3.0, E)
+    lower = arr(0.0) if scalar_lower else arr(np.where(rng.random(E) < 0.3, -np.inf, -rng.uniform(0, 1, E)))
+    rhs = rng.normal(size=V)
+    con_lb = rhs - (rng.uniform(0, 1, V) if row_ranges else 0.0)
+    con_ub = rhs + (np.where(rng.random(V) < 0.2, np.inf, rng.uniform(0, 1, V)) if row_ranges else 0.0)
+    data = alg.PDHGData(c=arr(rng.normal(size=E)), con_lb=arr(con_lb), con_ub=arr(con_ub), var_lb=lower,
+                        var_ub=arr(upper), d1=op.params[2], d2=op.params[3], theta_b=1.0, theta_c=1.0, c0=0.0,
+                        bound_norm=float(np.linalg.norm(rhs)), cost_norm=1.0, eta=0.9 / net.norm_upper_bound())
+    x = np.clip(arr(rng.normal(size=E)), lower, arr(upper))
+    state = alg.init_state(backend.xp, op, data, x, arr(rng.normal(size=V)), np.dtype(dtype))
+    return backend.xp, op, data, state
+
+
+def assert_tiled_runs_equal_generic(seed, dtype, rtol, d2_per_arc, scalar_lower, row_ranges, tile=8):
+    xp, op, data, start = tiled_problem(seed, dtype, d2_per_arc, scalar_lower, row_ranges, tile)
+    alg.step(xp, op, data, PARAMS, start)
+    assert op._fused._q is not None  # the propagation-blocked step ran
+    fused = run(xp, op, data, start, 320)
+    plain = run(xp, generic(op), data, start, 320)
+    assert float(fused.restarts) == float(plain.restarts) >= 2
+    for name in ("x", "y", "ax", "x0", "y0", "ax0"):
+        f, p = getattr(fused, name), getattr(plain, name)
+        assert f.dtype == np.dtype(dtype)
+        assert float(np.max(np.abs(f - p))) <= rtol * max(float(np.max(np.abs(p))), 1.0), name
+
+
+# each (dtype, operand form) compiles the step anew (seconds): three forms, not all pairs
+@pytest.mark.parametrize("dtype, rtol, d2_per_arc, scalar_lower, row_ranges",
+                         [("float64", 1e-10, False, True, False), ("float32", 2e-3, True, False, True),
+                          ("float64", 1e-10, True, True, False)])
+@pytest.mark.parametrize("tile", [3, 8, 64])
+def test_tiled_steps_equal_generic(dtype, rtol, d2_per_arc, scalar_lower, row_ranges, tile):
+    """One thread, tiles of 3 nodes (225 tiles) to one tile for all (64 > 43 nodes): the NumPy
+    iteration up to the order in which a node's arcs are summed (320 iterations, restarts
+    included)."""
+    assert_tiled_runs_equal_generic(29, dtype, rtol, d2_per_arc, scalar_lower, row_ranges, tile)
+
+
+@pytest.fixture
+def three_threads(monkeypatch):
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here (NUMBA_NUM_THREADS)")
+    monkeypatch.setattr(network_fused, "PARALLEL_MIN_ARCS", 0)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(3, numba.config.NUMBA_NUM_THREADS))
+    yield numba.get_num_threads()
+    numba.set_num_threads(previous)
+
+
+def test_parallel_tiled_steps_equal_generic(three_threads):
+    """Tail blocks and head blocks cut into runs on the threads: the same iterates."""
+    assert_tiled_runs_equal_generic(31, "float64", 1e-10, True, False, True)
+    xp, op, data, start = tiled_problem(31, "float64", True, False, True)
+    alg.step(xp, op, data, PARAMS, start)
+    _, _, _, _, cuts = op._fused._tiles
+    tail_cuts, head_cuts = cuts[three_threads]
+    assert len(tail_cuts) == len(head_cuts) == three_threads + 1 and tail_cuts[-1] == head_cuts[-1] == 6
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_tiled_steps_that_keep_their_table_and_q_equal_steps_that_prepare_them(monkeypatch, threads):
+    """The head pass leaves the table at (s+, 0) and q = s+_head for the next step, which skips
+    loop 1: bit for bit the iterates of steps that prepare both afresh; a step from another
+    state's y prepares again."""
+    import numba
+
+    if threads > numba.config.NUMBA_NUM_THREADS:
+        pytest.skip("numba has one thread here")
+    monkeypatch.setattr(network_fused, "PARALLEL_MIN_ARCS", 0)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        xp, op, data, start = tiled_problem(37, "float32", True, False, True)
+        state = start
+        for _ in range(6):
+            state = alg.step(xp, op, data, PARAMS, state)
+            st, y_out = op._fused._prepared[:2]
+            assert y_out is state.y and st.shape[0] == 1
+            np.testing.assert_array_equal(st[0, :, 0], state.y * op.params[2])
+            assert not st[0, :, 1].any()
+            np.testing.assert_array_equal(op._fused._q, st[0, op.params[1], 0])
+        fresh = start
+        for _ in range(6):
+            op._fused._prepared = None
+            fresh = alg.step(xp, op, data, PARAMS, fresh)
+        for name in ("x", "y", "ax"):
+            np.testing.assert_array_equal(getattr(state, name), getattr(fresh, name), err_msg=name)
+    finally:
+        numba.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 1e-5)])
+def test_a_measured_tiled_step_sums_its_residual(dtype, rtol):
+    xp, op, data, start = tiled_problem(41, dtype, True, False, True)
+    tau, sigma, neg_sigma = alg._step_sizes(xp, data.eta, start.omega)
+    a, b, anchor, _, _ = alg._halpern_coefficients(xp, 1.0, start.k, start.n)
+    measured = op.fused_step(data, start, tau, sigma, neg_sigma, a, b, anchor, measure=True)
+    assert op._fused._q is not None
+    plain = op.fused_step(data, start, tau, sigma, neg_sigma, a, b, anchor)
+    for got, expected in zip(measured[:3], plain, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    x_hat, y_hat, ax_hat = alg.pdhg_map(xp, generic(op), data, start.x, start.y, start.ax, start.omega)
+
+    def f64(v):
+        return np.asarray(v, dtype=np.float64)
+
+    expected = (np.sum((f64(x_hat) - f64(start.x)) ** 2), np.sum((f64(y_hat) - f64(start.y)) ** 2),
+                np.dot(f64(y_hat) - f64(start.y), f64(ax_hat) - f64(start.ax)))
+    for got, want in zip(measured[3], expected, strict=True):
+        assert got == pytest.approx(want, rel=rtol * 10, abs=rtol * 1e-3)
+
+
+def test_arcs_out_of_the_declared_tiles_run_the_plain_fused_step():
+    """A tile size declared for arcs that are not in its order: the check finds it, and the step
+    that runs (one table per thread) is still the NumPy iteration."""
+    xp, op, data, start = tiled_problem(43, "float64", False, True, False, shuffle=True)
+    state = alg.step(xp, op, data, PARAMS, start)
+    assert op._fused._q is None and op._fused._tiles[2] is None
+    np.testing.assert_allclose(state.x, alg.step(xp, generic(op), data, PARAMS, start).x, rtol=1e-13, atol=1e-13)
+
+
+def test_more_tiles_than_arcs_run_the_plain_fused_step():
+    """Tiles of one node on 43 nodes: 1849 tile starts for 400 arcs, more than the step keeps
+    (``MAX_TILES_PER_ARC``): the plain fused step runs, and it is still the NumPy iteration."""
+    xp, op, data, start = tiled_problem(43, "float64", False, True, False, tile=1)
+    state = alg.step(xp, op, data, PARAMS, start)
+    assert op._fused._q is None and op._fused._tiles[2] is None
+    np.testing.assert_allclose(state.x, alg.step(xp, generic(op), data, PARAMS, start).x, rtol=1e-13, atol=1e-13)
+
+
+def test_evaluation_and_screens_drop_the_arc_vector():
+    xp, op, data, start = tiled_problem(47, "float32", False, True, False)
+    state = alg.step(xp, op, data, PARAMS, alg.step(xp, op, data, PARAMS, start))
+    assert op._fused._q is not None
+    alg.evaluate(xp, op, data, PARAMS, state)
+    assert op._fused._q is None and op._fused._prepared is None
+    after = alg.step(xp, op, data, PARAMS, state)
+    assert op._fused._q is not None
+    op._fused.release_columns()  # what a screen does when it starts
+    assert op._fused._q is None and op._fused._prepared is None
+    np.testing.assert_array_equal(alg.step(xp, op, data, PARAMS, state).x, after.x)
+
+
+def test_a_tiled_netgen_model_solves_to_the_ortools_optimum():
+    """Tiles of 512 nodes on 5000 nodes (100 tiles), screening on and off: the optimum of
+    OR-Tools SimpleMinCostFlow on the same arcs (input order)."""
+    from scotopt.options import PDHGOptions
+
+    model = netgen_min_cost_flow(5000, 40000, seed=3, arc_order="tiled", block_nodes=512)
+    assert model.operator.tile_nodes == 512 and model.input_arc is not None
+    tail, head = model.to_input_order(model.tail), model.to_input_order(model.head)
+    capacity, cost = model.to_input_order(model.capacity), model.to_input_order(model.cost)
+    reference = ortools_cost(tail, head, capacity, cost, model.supply)
+    for screening in (False, True):
+        result = model.solve(dtype="float32", eps=1e-4, options=PDHGOptions(screening=screening))
+        assert result.status == Status.OPTIMAL
+        assert abs(result.objective - reference) <= 1e-4 * abs(reference)
+
+
+def test_a_tiled_dimacs_instance_reaches_its_optimum(shared_data):
+    """netgen_8_10a shuffled, then tiled (tiles of 64 nodes): its optimum at eps 1e-7, the flow
+    in input order."""
+    from scotopt.io.dimacs import read_dimacs_arrays
+
+    folder, index = dimacs_index(shared_data)
+    row = index["netgen_8_10a"]
+    optimum = float(row["optimal_objective"] or row["highs_objective"])
+    tail, head, lower, capacity, cost, supply = read_dimacs_arrays(folder / row["file"])
+    shuffle = np.random.default_rng(0).permutation(tail.shape[0])
+    tail, head, lower, capacity, cost = (v[shuffle] for v in (tail, head, lower, capacity, cost))
+    model = MinCostFlow(tail, head, cost, capacity, supply, lower=lower, arc_order="tiled", block_nodes=64)
+    assert model.operator.tile_nodes == 64 and model.input_arc is not None
+    sol = model.solve(eps=1e-7)
+    assert sol.status == Status.OPTIMAL
+    assert abs(sol.objective - optimum) <= 1e-6 * abs(optimum)
+    assert abs(float(cost @ sol.flow) - sol.objective) <= 1e-9 * abs(optimum)
