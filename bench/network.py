@@ -648,7 +648,8 @@ def main(argv=None):
     m.add_argument("--timeout", type=float, default=3600)
     m.add_argument("--out", default=str(RESULTS / "network_memory"))
     m.add_argument("--malloc-reuse", action="store_true", help="see malloc_reuse()")
-    m.add_argument("--arc-order", choices=["auto", "given", "blocked", "tiled"], default="auto", help="MinCostFlow's arc_order")
+    m.add_argument("--arc-order", choices=["auto", "given", "blocked", "tiled"], default="auto",
+                   help="MinCostFlow's arc_order")
     q = sub.add_parser("periter")
     q.add_argument("--arcs", type=float, nargs="+", default=[1e6, 1e7])
     q.add_argument("--seconds", type=float, default=60.0, help="rough time budget of the timed iterations")

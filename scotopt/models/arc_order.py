@@ -78,7 +78,8 @@ and runs the node loop block by block. Every node access then falls in a block t
 at the price of that arc vector (4 B per arc, ~12-16 B per arc of traffic). "auto" picks it from
 :data:`TILED_MIN_NODES` nodes on: on the Xeon VM an iteration at 10^8 NETGEN arcs (12.5 M nodes)
 took 20-28 % less time than in the blocked order with head groups, at 5 x 10^7 (6.25 M nodes)
-24 % less, at 3 x 10^7 (3.75 M nodes) about the same and at 10^7 14 % more (``bench/arc_loop_propagation.py``, bench/README.md session 34).
+24 % less, at 3 x 10^7 (3.75 M nodes) about the same and at 10^7 14 % more
+(``bench/arc_loop_propagation.py``, bench/README.md session 34).
 """
 
 from __future__ import annotations
