@@ -288,7 +288,7 @@ class MinCostFlow:
                 # one at a time, so that each input-order copy can go before the next is made
                 # (tail and head side by side on large networks: permuted_ends)
                 # (apart in the tiled order, whose arc pass reads only tails and head pass only heads)
-                tail, head = permuted_ends(tail, head, order, V, pair=False if tile_nodes else None)
+                tail, head = permuted_ends(tail, head, order, V, paired=False if tile_nodes else None)
                 cost = _permuted(cost, order)
                 capacity = _permuted(capacity, order)
                 lower = _permuted(lower, order)
