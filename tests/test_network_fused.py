@@ -7,6 +7,8 @@ SimpleMinCostFlow and the optima of ../shared/data/dimacs_mcf/index.csv for full
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -34,6 +36,13 @@ def random_problem(seed, dtype, index, d2_per_arc, scalar_lower, row_ranges):
     d2 = rng.uniform(0.3, 1.2, E) if d2_per_arc else 0.7
     net = NetworkMatrix(tail, head, V, row_scale=d1, col_scale=d2)
     net.tail, net.head = net.tail.astype(index), net.head.astype(index)
+    return problem_on(net, rng, dtype, scalar_lower, row_ranges)
+
+
+def problem_on(net, rng, dtype, scalar_lower, row_ranges):
+    """Random costs, bounds and starting point for the network ``net`` (scalings set), as device
+    operator + PDHGData + state on the NumPy backend."""
+    V, E = net.num_nodes, net.num_arcs
     backend = get_backend("numpy")
     op = net.device_operator(backend, dtype)
 
@@ -262,7 +271,10 @@ def test_steps_that_skip_loop_1_give_the_same_iterates(d2_per_arc):
 def test_a_measured_step_sums_its_residual(dtype, rtol, d2_per_arc):
     """The measured step's outputs are the plain step's, bit for bit, and its three sums are
     those of T(z) - z formed from the generic map (NumPy bodies) and reduced in float64."""
-    xp, op, data, start = random_problem(19, dtype, np.int32, d2_per_arc, False, True)
+    assert_measured_step_sums_its_residual(*random_problem(19, dtype, np.int32, d2_per_arc, False, True), rtol)
+
+
+def assert_measured_step_sums_its_residual(xp, op, data, start, rtol):
     tau, sigma, neg_sigma = alg._step_sizes(xp, data.eta, start.omega)
     a, b, anchor, _, _ = alg._halpern_coefficients(xp, 1.0, start.k, start.n)
     measured = op.fused_step(data, start, tau, sigma, neg_sigma, a, b, anchor, measure=True)
@@ -375,19 +387,29 @@ def test_evaluation_kernels_equal_the_explicit_matrix_and_numpy_sums(dtype, rtol
         assert np.isnan(float(op.fused_column_kkt(data, x, nan_y)[2]))  # NaN is reported, not hidden
 
 
+@contextlib.contextmanager
+def kernel_threads(monkeypatch, threads):
+    """The parallel kernels on small problems (every size qualifies) on ``threads`` of numba's
+    threads; skips where numba has fewer."""
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < threads:
+        pytest.skip(f"numba has fewer than {threads} threads here (NUMBA_NUM_THREADS)")
+    monkeypatch.setattr(network_fused, "PARALLEL_MIN_ARCS", 0)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
 @pytest.fixture
 def two_chunks(monkeypatch):
     """The parallel kernels on small problems: every size qualifies, two threads."""
-    import numba
-
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("numba has one thread here (NUMBA_NUM_THREADS)")
-    monkeypatch.setattr(network_fused, "PARALLEL_MIN_ARCS", 0)
-    previous = numba.get_num_threads()
-    numba.set_num_threads(2)
-    assert network_fused.parallel_chunks(300) == 2
-    yield
-    numba.set_num_threads(previous)
+    with kernel_threads(monkeypatch, 2):
+        assert network_fused.parallel_chunks(300) == 2
+        yield
 
 
 @pytest.mark.parametrize("d2_per_arc, scalar_lower, row_ranges", [(False, True, False), (True, False, True)])

@@ -11,35 +11,32 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from scotopt import InvalidProblemError, Status
-from scotopt.kernels import get_backend, network_fused
+from scotopt.kernels import get_backend
 from scotopt.kernels.caches import CacheSizes
 from scotopt.kernels.incidence import NetworkMatrix
 from scotopt.models import MinCostFlow, arc_order
 from scotopt.models.generators import netgen_min_cost_flow
 from scotopt.solvers.pdhg import algorithm as alg
-from tests.test_network_fused import PARAMS, generic, run
+from tests.test_arc_order import networks
+from tests.test_network_fused import (
+    PARAMS,
+    assert_measured_step_sums_its_residual,
+    generic,
+    kernel_threads,
+    problem_on,
+    run,
+)
 from tests.test_network_models import dimacs_index, ortools_cost
 
 pytest.importorskip("numba")
 
 
-@st.composite
-def networks(draw):
-    V = draw(st.integers(1, 40))
-    E = draw(st.integers(0, 200))
-    tail = draw(st.lists(st.integers(0, V - 1), min_size=E, max_size=E))
-    head = draw(st.lists(st.integers(0, V - 1), min_size=E, max_size=E))
-    tile = draw(st.integers(1, V + 3))
-    return np.array(tail, dtype=np.int32), np.array(head, dtype=np.int32), V, tile
-
-
 @settings(max_examples=60, deadline=None)
 @given(networks())
 def test_tiled_order_sorts_by_tail_block_then_head_keeping_input_order(network):
-    tail, head, V, tile = network
+    tail, head, V, tile, _ = network  # the blocked order's networks: their block size as tile size
     expected = sorted(range(len(tail)), key=lambda a: (int(tail[a]) // tile, int(head[a]), a))
     order = arc_order.tiled_order(tail, head, V, tile)
     assert order.dtype == np.int32
@@ -100,23 +97,7 @@ def tiled_problem(seed, dtype, d2_per_arc, scalar_lower, row_ranges, tile=8, shu
     d1 = rng.uniform(0.2, 1.5, V)
     d2 = rng.uniform(0.3, 1.2, E) if d2_per_arc else 0.7
     net = NetworkMatrix(tail, head, V, row_scale=d1, col_scale=d2, tile_nodes=tile)
-    backend = get_backend("numpy")
-    op = net.device_operator(backend, dtype)
-
-    def arr(v):
-        return np.asarray(v, dtype=dtype)
-
-    upper = rng.uniform(0.5, 3.0, E)
-    lower = arr(0.0) if scalar_lower else arr(np.where(rng.random(E) < 0.3, -np.inf, -rng.uniform(0, 1, E)))
-    rhs = rng.normal(size=V)
-    con_lb = rhs - (rng.uniform(0, 1, V) if row_ranges else 0.0)
-    con_ub = rhs + (np.where(rng.random(V) < 0.2, np.inf, rng.uniform(0, 1, V)) if row_ranges else 0.0)
-    data = alg.PDHGData(c=arr(rng.normal(size=E)), con_lb=arr(con_lb), con_ub=arr(con_ub), var_lb=lower,
-                        var_ub=arr(upper), d1=op.params[2], d2=op.params[3], theta_b=1.0, theta_c=1.0, c0=0.0,
-                        bound_norm=float(np.linalg.norm(rhs)), cost_norm=1.0, eta=0.9 / net.norm_upper_bound())
-    x = np.clip(arr(rng.normal(size=E)), lower, arr(upper))
-    state = alg.init_state(backend.xp, op, data, x, arr(rng.normal(size=V)), np.dtype(dtype))
-    return backend.xp, op, data, state
+    return problem_on(net, rng, dtype, scalar_lower, row_ranges)
 
 
 def assert_tiled_runs_equal_generic(seed, dtype, rtol, d2_per_arc, scalar_lower, row_ranges, tile=8,
@@ -153,15 +134,12 @@ def test_tiles_in_any_inner_order_step_alike():
 
 @pytest.fixture
 def three_threads(monkeypatch):
+    """Three threads where numba has them, else two."""
     import numba
 
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("numba has one thread here (NUMBA_NUM_THREADS)")
-    monkeypatch.setattr(network_fused, "PARALLEL_MIN_ARCS", 0)
-    previous = numba.get_num_threads()
-    numba.set_num_threads(min(3, numba.config.NUMBA_NUM_THREADS))
-    yield numba.get_num_threads()
-    numba.set_num_threads(previous)
+    count = max(2, min(3, numba.config.NUMBA_NUM_THREADS))
+    with kernel_threads(monkeypatch, count):
+        yield count
 
 
 def test_parallel_tiled_steps_equal_generic(three_threads):
@@ -177,16 +155,8 @@ def test_parallel_tiled_steps_equal_generic(three_threads):
 @pytest.mark.parametrize("threads", [1, 2])
 def test_tiled_steps_that_keep_their_table_and_q_equal_steps_that_prepare_them(monkeypatch, threads):
     """The head pass leaves the table at (s+, 0) and q = s+_head for the next step, which skips
-    loop 1: bit for bit the iterates of steps that prepare both afresh; a step from another
-    state's y prepares again."""
-    import numba
-
-    if threads > numba.config.NUMBA_NUM_THREADS:
-        pytest.skip("numba has one thread here")
-    monkeypatch.setattr(network_fused, "PARALLEL_MIN_ARCS", 0)
-    previous = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    try:
+    loop 1: bit for bit the iterates of steps that prepare both afresh."""
+    with kernel_threads(monkeypatch, threads):
         xp, op, data, start = tiled_problem(37, "float32", True, False, True)
         state = start
         for _ in range(6):
@@ -202,29 +172,16 @@ def test_tiled_steps_that_keep_their_table_and_q_equal_steps_that_prepare_them(m
             fresh = alg.step(xp, op, data, PARAMS, fresh)
         for name in ("x", "y", "ax"):
             np.testing.assert_array_equal(getattr(state, name), getattr(fresh, name), err_msg=name)
-    finally:
-        numba.set_num_threads(previous)
 
 
 @pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 1e-5)])
 def test_a_measured_tiled_step_sums_its_residual(dtype, rtol):
+    """As for the plain fused step: outputs bit for bit those of the unmeasured step, sums those
+    of T(z) - z from the generic map."""
     xp, op, data, start = tiled_problem(41, dtype, True, False, True)
-    tau, sigma, neg_sigma = alg._step_sizes(xp, data.eta, start.omega)
-    a, b, anchor, _, _ = alg._halpern_coefficients(xp, 1.0, start.k, start.n)
-    measured = op.fused_step(data, start, tau, sigma, neg_sigma, a, b, anchor, measure=True)
+    alg.step(xp, op, data, PARAMS, start)
     assert op._fused._q is not None
-    plain = op.fused_step(data, start, tau, sigma, neg_sigma, a, b, anchor)
-    for got, expected in zip(measured[:3], plain, strict=True):
-        np.testing.assert_array_equal(got, expected)
-    x_hat, y_hat, ax_hat = alg.pdhg_map(xp, generic(op), data, start.x, start.y, start.ax, start.omega)
-
-    def f64(v):
-        return np.asarray(v, dtype=np.float64)
-
-    expected = (np.sum((f64(x_hat) - f64(start.x)) ** 2), np.sum((f64(y_hat) - f64(start.y)) ** 2),
-                np.dot(f64(y_hat) - f64(start.y), f64(ax_hat) - f64(start.ax)))
-    for got, want in zip(measured[3], expected, strict=True):
-        assert got == pytest.approx(want, rel=rtol * 10, abs=rtol * 1e-3)
+    assert_measured_step_sums_its_residual(xp, op, data, start, rtol)
 
 
 def test_arcs_out_of_the_declared_tiles_run_the_plain_fused_step():
