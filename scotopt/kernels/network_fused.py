@@ -188,10 +188,11 @@ if numba is not None:
             return total
         return total + (float(a) - float(b)) * (float(c) - float(d))
 
-    def _store(sums, row, column, value):
-        """sums[row, column] = value where ``sums`` is an array."""
+    def _add_to(sums, row, column, value):
+        """sums[row, column] += value where ``sums`` is an array (made zero by the caller, so a
+        slot that one loop fills gets its sum, and one that several fill, theirs)."""
         if sums is not None:
-            sums[row, column] = value
+            sums[row, column] += value
 
     def _measuring(sums):
         return isinstance(sums, _types.Array)
@@ -215,14 +216,14 @@ if numba is not None:
             return lambda sums, total, a, b, c, d: total
         return lambda sums, total, a, b, c, d: total + (np.float64(a) - np.float64(b)) * (np.float64(c) - np.float64(d))
 
-    @_overload(_store, jit_options={"cache": True})
-    def _store_compiled(sums, row, column, value):
+    @_overload(_add_to, jit_options={"cache": True})
+    def _add_to_compiled(sums, row, column, value):
         if not _measuring(sums):
             return lambda sums, row, column, value: None
 
-        def store(sums, row, column, value):
-            sums[row, column] = value
-        return store
+        def add(sums, row, column, value):
+            sums[row, column] += value
+        return add
 
     def _prefetch_codegen(context, builder, signature, args):
         """LLVM's prefetch (read, high locality, data) of ``array[index, 0, ...]``."""
@@ -317,8 +318,8 @@ if numba is not None:
         and 10^7 arcs, bit-identical output), on one thread the same. Splitting the loop into
         strips (gather, then the arithmetic vectorised, then the scatter) was 1.4-1.7x slower.
 
-        ``sums``: None, or a float64 array whose entry [slot, 0] gets sum (x^ - x)^2 over the
-        chunk (a step that measures its fixed-point residual)."""
+        ``sums``: None, or a zeroed float64 array whose entry [slot, 0] gets sum (x^ - x)^2 over
+        the chunk added (a step that measures its fixed-point residual)."""
         ahead = max(first, stop - PREFETCH_DISTANCE)  # arcs [first, ahead) have one to prefetch
         gap = 0.0
         for k in range(first, ahead):
@@ -334,7 +335,7 @@ if numba is not None:
             e = np.uintp(k)
             xh = _arc(e, st, tail, head, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out)
             gap = _add_square(sums, gap, xh, x[e])
-        _store(sums, slot, 0, gap)
+        _add_to(sums, slot, 0, gap)
 
     @_jit
     def _arc_pass(tail, head, st, y, d1, x, x0, c, lv, uv, d2, tau, a, b, anchor, halpern, x_out, prefetch_tail,
@@ -410,8 +411,9 @@ if numba is not None:
                    y_out, ax_out, refresh, sums, slot):
         """Loop 3 over the nodes [first, stop): t_v = the chunks' tables summed at v, in chunk
         order, then :func:`_dual_row`; with ``refresh`` also loop 1 of the next step on these
-        rows (:func:`_refresh_tables`). ``sums``: None, or a float64 array whose entries
-        [slot, 1] and [slot, 2] get sum (y^ - y)^2 and sum (y^ - y)(A x^ - A x) over the rows.
+        rows (:func:`_refresh_tables`). ``sums``: None, or a zeroed float64 array whose entries
+        [slot, 1] and [slot, 2] get sum (y^ - y)^2 and sum (y^ - y)(A x^ - A x) over the rows
+        added (the propagation-blocked head pass calls it once per head block of a run).
         One and two chunks get loops of their own: with the chunk count the run-time bound of an
         inner loop, LLVM compiled the rows into a loop of 8-19 ns per node (two tables, one
         thread, 125 k to 1.25 M nodes) against 1.1-4.3 ns spelled out, the same sums in the same
@@ -455,8 +457,8 @@ if numba is not None:
                 dy_adx = _add_product(sums, dy_adx, yh, y[v], axh, ax[v])
                 if refresh:
                     _refresh_tables(v, st, chunks, y_out, d1, d2s)
-        _store(sums, slot, 1, dy_squared)
-        _store(sums, slot, 2, dy_adx)
+        _add_to(sums, slot, 1, dy_squared)
+        _add_to(sums, slot, 2, dy_adx)
 
     @_jit
     def _node_pass(st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, halpern, y_out, ax_out,
@@ -542,7 +544,7 @@ if numba is not None:
             q[e] = w
             table[i, 1] += w
             gap = _add_square(sums, gap, xh, x[e])
-        _store(sums, slot, 0, gap)
+        _add_to(sums, slot, 0, gap)
 
     @_jit
     def _tile_heads(j, starts, head_blocks, table, head, q, subtract):
@@ -557,25 +559,6 @@ if numba is not None:
                     q[e] = table[v, 0]
 
     @_jit
-    def _tile_rows(first, stop, table, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, y_out,
-                   ax_out, sums, slot):
-        """Loop 3 over the rows [first, stop) of the one node table, and the next step's loop 1
-        on them (table[v] = (y+_v d1_v d2s, 0)); ``sums``: [slot, 1] and [slot, 2] add
-        sum (y^ - y)^2 and sum (y^ - y)(A x^ - A x)."""
-        dy_squared = 0.0
-        dy_adx = 0.0
-        for k in range(first, stop):
-            v = np.uintp(k)
-            axh = table[v, 1] * (d1[v] * d2s)
-            yh = _dual_row(v, axh, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b, anchor, True, y_out, ax_out)
-            dy_squared = _add_square(sums, dy_squared, yh, y[v])
-            dy_adx = _add_product(sums, dy_adx, yh, y[v], axh, ax[v])
-            sv = y_out[v] * d1[v]
-            table[v, 0] = sv * d2s
-            table[v, 1] = 0
-        return dy_squared, dy_adx
-
-    @_jit
     def _tile_arc_run(p, starts, tail_cuts, head_blocks, table, tail, q, x, x0, c, lv, uv, d2, tau, a, b, anchor,
                       x_out, sums):
         """Run p of the arc pass: the tail blocks [tail_cuts[p], tail_cuts[p + 1]), whose table
@@ -584,23 +567,19 @@ if numba is not None:
                    x0, c, lv, uv, d2, tau, a, b, anchor, x_out, sums, p)
 
     @_jit
-    def _tile_head_run(p, starts, head_cuts, head_blocks, tile, table, head, q, d1, d2s, y, y0, ax, ax0, lb, ub,
+    def _tile_head_run(p, starts, head_cuts, head_blocks, tile, st, head, q, d1, d2s, y, y0, ax, ax0, lb, ub,
                        sigma, neg_sigma, a, b, anchor, y_out, ax_out, sums):
-        """Run p of the head pass: the head blocks [head_cuts[p], head_cuts[p + 1]), each in
-        turn: its tiles' q subtracted from the heads' t, loop 3 on its rows
-        (:func:`_tile_rows`), then q = s+_head over its tiles."""
+        """Run p of the head pass over the one table ``st`` (shape (1, V, 2)): the head blocks
+        [head_cuts[p], head_cuts[p + 1]), each in turn: its tiles' q subtracted from the heads'
+        t, loop 3 on its rows with the next step's loop 1 (:func:`_node_rows`, adding into
+        ``sums`` row p), then q = s+_head over its tiles."""
         m = y.shape[0]
-        dy_squared = 0.0
-        dy_adx = 0.0
+        table = st[0]
         for j in range(head_cuts[p], head_cuts[p + 1]):
             _tile_heads(j, starts, head_blocks, table, head, q, True)
-            squared, product = _tile_rows(j * tile, min((j + 1) * tile, m), table, d1, d2s, y, y0, ax, ax0, lb, ub,
-                                          sigma, neg_sigma, a, b, anchor, y_out, ax_out, sums, p)
-            dy_squared += squared
-            dy_adx += product
+            _node_rows(j * tile, min((j + 1) * tile, m), st, d1, d2s, y, y0, ax, ax0, lb, ub, sigma, neg_sigma, a, b,
+                       anchor, True, y_out, ax_out, True, sums, p)
             _tile_heads(j, starts, head_blocks, table, head, q, False)
-        _store(sums, p, 1, dy_squared)
-        _store(sums, p, 2, dy_adx)
 
     @_jit
     def _tile_prepare_run(p, starts, head_cuts, head_blocks, tile, table, head, q, y, d1, d2):
@@ -612,25 +591,27 @@ if numba is not None:
             _tile_heads(j, starts, head_blocks, table, head, q, False)
 
     @_jit
-    def _tiled_step_serial(starts, tail_cuts, head_cuts, head_blocks, tile, table, tail, head, q, prepare, y, d1,
+    def _tiled_step_serial(starts, tail_cuts, head_cuts, head_blocks, tile, st, tail, head, q, prepare, y, d1,
                            d2, d2s, x, x0, c, lv, uv, tau, sigma, neg_sigma, a, b, anchor, y0, ax, ax0, lb, ub,
                            x_out, y_out, ax_out, sums):
         """The propagation-blocked Halpern step (module docstring) on this thread: loop 1 (with
-        ``prepare``), the arc pass, the head pass."""
+        ``prepare``), the arc pass, the head pass; ``st``: the one node table, shape (1, V, 2)."""
+        table = st[0]
         if prepare:
             _tile_prepare_run(0, starts, head_cuts, head_blocks, tile, table, head, q, y, d1, d2)
         _tile_arc_run(0, starts, tail_cuts, head_blocks, table, tail, q, x, x0, c, lv, uv, d2, tau, a, b, anchor,
                       x_out, sums)
-        _tile_head_run(0, starts, head_cuts, head_blocks, tile, table, head, q, d1, d2s, y, y0, ax, ax0, lb, ub,
+        _tile_head_run(0, starts, head_cuts, head_blocks, tile, st, head, q, d1, d2s, y, y0, ax, ax0, lb, ub,
                        sigma, neg_sigma, a, b, anchor, y_out, ax_out, sums)
 
     @_pjit
-    def _tiled_step_parallel(starts, tail_cuts, head_cuts, head_blocks, tile, table, tail, head, q, prepare, y, d1,
+    def _tiled_step_parallel(starts, tail_cuts, head_cuts, head_blocks, tile, st, tail, head, q, prepare, y, d1,
                              d2, d2s, x, x0, c, lv, uv, tau, sigma, neg_sigma, a, b, anchor, y0, ax, ax0, lb, ub,
                              x_out, y_out, ax_out, sums):
         """:func:`_tiled_step_serial` with each pass as P = len(tail_cuts) - 1 runs on P
         threads: tail blocks in the arc pass, head blocks in loop 1 and the head pass (a pass
         starts once the last one has ended on every thread)."""
+        table = st[0]
         runs = tail_cuts.shape[0] - 1
         if prepare:
             for p in numba.prange(runs):
@@ -639,7 +620,7 @@ if numba is not None:
             _tile_arc_run(p, starts, tail_cuts, head_blocks, table, tail, q, x, x0, c, lv, uv, d2, tau, a, b,
                           anchor, x_out, sums)
         for p in numba.prange(runs):
-            _tile_head_run(p, starts, head_cuts, head_blocks, tile, table, head, q, d1, d2s, y, y0, ax, ax0, lb,
+            _tile_head_run(p, starts, head_cuts, head_blocks, tile, st, head, q, d1, d2s, y, y0, ax, ax0, lb,
                            ub, sigma, neg_sigma, a, b, anchor, y_out, ax_out, sums)
 
     @_jit
@@ -865,7 +846,7 @@ class FusedNetworkStep:
         self.V, self.E = num_nodes, num_columns
         # with the arcs in the tiled order of this tile size, Halpern steps run propagation-blocked
         self.tile_nodes = tile_nodes
-        self._tiles = None  # (tail, head, chunks, starts, tail cuts, head cuts) or (tail, head, None...)
+        self._tiles = None  # (tail, head, tile starts or None, blocks, {threads: (tail cuts, head cuts)})
         self._q = None  # the propagation-blocked step's arc vector (s_head in, x^ out)
         self.rows = num_nodes if num_rows is None else num_rows
         self.dtype = np.dtype(dtype)
@@ -1078,7 +1059,7 @@ class FusedNetworkStep:
             return None
         if chunks not in cuts:
             per_tail_block = np.diff(starts[::blocks])
-            per_head_block = np.diff(starts).reshape(blocks, blocks).sum(axis=0) if blocks else per_tail_block
+            per_head_block = np.diff(starts).reshape(blocks, blocks).sum(axis=0)
             cuts[chunks] = tuple(_even_cuts(counts, chunks) for counts in (per_tail_block, per_head_block))
         return starts, *cuts[chunks], blocks
 
@@ -1098,7 +1079,7 @@ class FusedNetworkStep:
             prepared = None
         prepare = not self._tables_ready(prepared, st, yv, d1v, d2v)
         run = _tiled_step_parallel if len(tail_cuts) > 2 else _tiled_step_serial
-        run(starts, tail_cuts, head_cuts, blocks, tile, st[0], tail, head, self._q, prepare, yv, d1v, d2v, d2s, xv,
+        run(starts, tail_cuts, head_cuts, blocks, tile, st, tail, head, self._q, prepare, yv, d1v, d2v, d2s, xv,
             x0v, c, lv, uv, tau, sigma, neg_sigma, a, b, anchor, y0v, axv, ax0v, lb, ub, x_out, y_out, ax_out, sums)
         self._prepared = (st, y_out, d1v, d2v)
 
