@@ -114,14 +114,11 @@ def head_pass(tiles, head, table, q, d1, y, y0, ax, ax0, lb, ub, sigma, neg_sigm
 
 
 def blocked(tail, head, tail_block, head_block):
-    """Stable order by (tail // tail_block, head // head_block) and, unless head_block is 1
-    (the fused order: by tail block, then head), the tile starts: tiles[i, j] = first arc of
-    tile (i, j)."""
+    """Stable order by (tail // tail_block, head // head_block) and the tile starts:
+    tiles[i, j] = first arc of tile (i, j)."""
     tail_blocks, head_blocks = -(-V // tail_block), -(-V // head_block)
     key = (tail // tail_block).astype(np.int64) * head_blocks + head // head_block
     order = np.argsort(key, kind="stable")
-    if head_block == 1:
-        return order, None
     counts = np.bincount(key, minlength=tail_blocks * head_blocks).reshape(tail_blocks, head_blocks)
     tiles = np.zeros((tail_blocks, head_blocks + 1), np.int64)
     np.cumsum(counts, axis=1, out=tiles[:, 1:])

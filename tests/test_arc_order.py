@@ -142,9 +142,9 @@ def test_default_block_nodes_reads_this_machines_caches():
 
 
 def test_auto_reorders_only_large_node_sets_and_rejects_unknown_orders():
-    assert not arc_order.wants_blocked("auto", arc_order.AUTO_MIN_NODES - 1)
-    assert arc_order.wants_blocked("auto", arc_order.AUTO_MIN_NODES)
-    assert arc_order.wants_blocked("blocked", 2) and not arc_order.wants_blocked("given", 10**9)
+    assert arc_order.chosen_order("auto", arc_order.AUTO_MIN_NODES - 1) == "given"
+    assert arc_order.chosen_order("auto", arc_order.AUTO_MIN_NODES) != "given"
+    assert arc_order.chosen_order("blocked", 2) != "given" and arc_order.chosen_order("given", 10**9) == "given"
     with pytest.raises(InvalidProblemError, match="arc_order"):
         MinCostFlow([0], [1], [1.0], [1.0], [1.0, -1.0], arc_order="sorted")
     with pytest.raises(InvalidProblemError, match="block_nodes"):
@@ -160,15 +160,15 @@ def test_auto_keeps_an_order_that_is_local_already():
     V = 512 * 512
     assert V >= arc_order.AUTO_MIN_NODES
     assert arc_order.is_local(tail, head, V)
-    assert not arc_order.wants_blocked("auto", V, tail, head)
-    assert arc_order.wants_blocked("auto", V)  # without the arcs: the node count alone decides
-    assert arc_order.wants_blocked("blocked", V, tail, head)
+    assert arc_order.chosen_order("auto", V, tail, head) == "given"
+    assert arc_order.chosen_order("auto", V) != "given"  # without the arcs: the node count alone decides
+    assert arc_order.chosen_order("blocked", V, tail, head) != "given"
     shuffle = np.random.default_rng(0).permutation(tail.shape[0])
-    assert arc_order.wants_blocked("auto", V, tail[shuffle], head[shuffle])
+    assert arc_order.chosen_order("auto", V, tail[shuffle], head[shuffle]) != "given"
     rng = np.random.default_rng(1)
     sorted_tail = np.sort(rng.integers(0, V, 8 * V, dtype=np.int32))
     random_head = rng.integers(0, V, 8 * V, dtype=np.int32)
-    assert arc_order.wants_blocked("auto", V, sorted_tail, random_head)
+    assert arc_order.chosen_order("auto", V, sorted_tail, random_head) != "given"
     # heads a little further than half a block from their tails: not local
     block = arc_order.default_block_nodes(V, tail.shape[0])
     far = (tail + block // 2 + 1) % V

@@ -575,7 +575,7 @@ class DeviceNetwork(ParamsOperator):
             return False
         from scotopt.kernels.network_fused import side_by_side
 
-        return bool(getattr(fused, "tile_nodes", None)) or side_by_side(self.params[0], self.params[1])
+        return bool(fused.tile_nodes) or side_by_side(self.params[0], self.params[1])
 
     @property
     def screens(self) -> bool:

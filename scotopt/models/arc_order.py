@@ -165,12 +165,6 @@ def chosen_order(arc_order: str, num_nodes: int, tail=None, head=None, block_nod
     return "tiled" if num_nodes >= TILED_MIN_NODES else "blocked"
 
 
-def wants_blocked(arc_order: str, num_nodes: int, tail=None, head=None, block_nodes: int | None = None) -> bool:
-    """Whether ``arc_order`` reorders a network of ``num_nodes`` nodes (:func:`chosen_order` is
-    not "given")."""
-    return chosen_order(arc_order, num_nodes, tail, head, block_nodes) != "given"
-
-
 LOCAL_SAMPLE = 1 << 16  # arcs that is_local looks at, evenly spaced
 LOCAL_TAIL_STEP = 64  # nodes between consecutive tails that still count as a sweep (4-8 cache lines)
 
