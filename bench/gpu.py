@@ -10,7 +10,8 @@ is a row with its error and the run goes on, and each section skipped when the t
 3. ``periter``: time per PDHG iteration of the matrix-free operators on the GPU (network
    min-cost flow by arcs, multi-echelon inventory by variables; float32; backends cupy and
    jax), as the difference of two solves (64 and 64 + N iterations) over N, so setup, transfers
-   and compilation cancel; compared with the compulsory traffic bound (bytes per iteration of
+   and compilation cancel; networks once per ``--arc-orders`` value (the model is rebuilt in
+   each arc order); compared with the compulsory traffic bound (bytes per iteration of
    ``scotopt.bench.roofline.network_bytes`` and bench/inventory.py's ``compulsory_bytes``
    divided by the triad bandwidth).
 4. ``e2e``: the network (NETGEN-like, 10^6 arcs) and inventory (10^6 variables) LPs solved to
@@ -176,10 +177,17 @@ def device_peak_bytes(backend: str) -> float:
         return math.nan
 
 
-def network_model(arcs: int, seed: int = 0):
+def network_model(arcs: int, seed: int = 0, arc_order: str = "auto"):
     from scotopt.models.generators import netgen_min_cost_flow
 
-    return netgen_min_cost_flow(arcs // 8, arcs, seed=seed)
+    return netgen_min_cost_flow(arcs // 8, arcs, seed=seed, arc_order=arc_order)
+
+
+def order_of(model) -> str:
+    """The arc order a min-cost flow model ended with: "tiled", "blocked" or "given"."""
+    if getattr(model.operator, "tile_nodes", None):
+        return "tiled"
+    return "given" if model.input_arc is None else "blocked"
 
 
 def inventory_model(variables: int, seed: int = 0):
@@ -211,11 +219,23 @@ def time_solve(lp, backend: str, iterations: int) -> float:
     return time.perf_counter() - t
 
 
-def periter(out: Path, kind: str, size: int, backends, bandwidth: float, budget: float, min_extra: int = 256) -> None:
-    t = time.perf_counter()
-    model = network_model(size) if kind == "network" else inventory_model(size)
+def periter(out: Path, kind: str, size: int, backends, bandwidth: float, budget: float, min_extra: int = 256,
+            arc_orders=("auto",)) -> None:
+    for arc_order in arc_orders if kind == "network" else (None,):
+        if budget - elapsed() < 30:
+            row(out, section="periter", kind=kind, size=size, arc_order=arc_order, skipped="budget")
+            continue
+        t = time.perf_counter()
+        model = network_model(size, arc_order=arc_order) if kind == "network" else inventory_model(size)
+        build_s = time.perf_counter() - t
+        order = order_of(model) if kind == "network" else None
+        periter_of(out, kind, size, model, build_s, backends, bandwidth, budget, min_extra, order)
+        del model
+
+
+def periter_of(out: Path, kind: str, size: int, model, build_s: float, backends, bandwidth: float, budget: float,
+               min_extra: int, order) -> None:
     lp = model.lp
-    build_s = time.perf_counter() - t
     moved = traffic_bytes(kind, model)
     bound = moved / (bandwidth * 1e9)
     for backend in backends:
@@ -231,12 +251,13 @@ def periter(out: Path, kind: str, size: int, backends, bandwidth: float, budget:
             per_iter = (longer - base) / extra
             peak = device_peak_bytes(backend)
             row(out, section="periter", kind=kind, size=size, vars=lp.num_vars, rows=lp.num_rows, backend=backend,
-                dtype="float32", ms_per_iter=1e3 * per_iter, MB_per_iter=moved / 1e6, bound_ms=1e3 * bound,
+                arc_order=order, dtype="float32", ms_per_iter=1e3 * per_iter, MB_per_iter=moved / 1e6,
+                bound_ms=1e3 * bound,
                 ratio_to_bound=per_iter / bound, effective_GBs=moved / per_iter / 1e9, triad_GBs=bandwidth,
                 iterations_timed=extra, first_solve_s=base, build_s=build_s, device_peak_GB=peak / 1e9,
                 device_B_per_var=peak / lp.num_vars)
         except Exception as exc:  # noqa: BLE001
-            row(out, section="periter", kind=kind, size=size, backend=backend,
+            row(out, section="periter", kind=kind, size=size, backend=backend, arc_order=order,
                 error=f"{type(exc).__name__}: {exc}"[:400])
             log(traceback.format_exc())
 
@@ -468,15 +489,16 @@ def cmd_run(ns) -> None:
         log(f"device triad {bandwidth:.0f} GB/s")
     bandwidth = bandwidth or 3000.0
     backends = ns.backends.split(",")
+    arc_orders = ns.arc_orders.split(",")
     for kind, sizes in (("network", ns.network_sizes), ("inventory", ns.inventory_sizes)):
         for size in sizes if "periter" in wanted else ():
             section(f"periter {kind} {size:.0e}", budget, 20, out)(periter, out, kind, int(size), backends, bandwidth,
-                                                                   budget)
+                                                                   budget, arc_orders=arc_orders)
     for kind in ("network", "inventory") if "e2e" in wanted else ():
         section(f"e2e {kind}", budget, 30, out)(e2e, out, kind, int(ns.e2e_size), backends, ns.eps, ns.time_limit)
     for size in ns.large_sizes:
         section(f"large network {size:.0e}", budget, 40, out)(periter, out, "network", int(size), ["jax"], bandwidth,
-                                                              budget, ns.min_extra)
+                                                              budget, ns.min_extra, arc_orders)
     if "lp" in wanted:
         section("lp", budget, 20, out)(lp_collection, out, Path(ns.data), ns.lps.split(","), ns.lp_solvers.split(","),
                                        ns.eps, ns.time_limit, budget, ns.mpax_iterations)
@@ -503,10 +525,12 @@ def main(argv=None) -> None:
     r.add_argument("--budget", type=float, default=400.0, help="seconds for the whole run")
     r.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     r.add_argument("--backends", default="cupy,jax")
-    r.add_argument("--network-sizes", type=float, nargs="+", default=[1e6, 1e7])
-    r.add_argument("--inventory-sizes", type=float, nargs="+", default=[1e6, 1e7])
+    r.add_argument("--network-sizes", type=float, nargs="*", default=[1e6, 1e7])
+    r.add_argument("--inventory-sizes", type=float, nargs="*", default=[1e6, 1e7])
     r.add_argument("--e2e-size", type=float, default=1e6)
     r.add_argument("--large-sizes", type=float, nargs="*", default=[], help="network sizes timed last, on JAX only")
+    r.add_argument("--arc-orders", default="auto",
+                   help="network periter: MinCostFlow arc_order values (given,blocked,tiled,auto), comma-separated")
     r.add_argument("--min-extra", type=int, default=256,
                    help="fewest extra iterations timed per size of --large-sizes (the difference of two solves)")
     r.add_argument("--eps", type=float, default=1e-4)

@@ -84,6 +84,14 @@ at the price of that arc vector (4 B per arc, ~12-16 B per arc of traffic). "aut
 took 20-28 % less time than in the blocked order with head groups, at 5 x 10^7 (6.25 M nodes)
 24 % less, at 3 x 10^7 (3.75 M nodes) about the same and at 10^7 14 % more
 (``bench/arc_loop_propagation.py``, bench/README.md session 34).
+
+**On a GPU the tiled order is the slowest.** JAX's iteration on an H100 at 10^8 NETGEN arcs
+took 8.75 ms in the tiled order, 7.75-7.95 ms in the given one and 2.20-4.40 ms in the blocked
+one (1.04-2.09x its memory-traffic bound; bench/README.md, GPU section, session 35). Its scatter
+into the heads has no per-thread tables to keep in cache, and a tile's heads, ascending over
+all V nodes, reach a new 32-byte sector of the node vector at nearly every arc. So "auto" tiles
+only where no GPU backend is usable (:func:`scotopt.kernels.gpu_available`, asked only for
+networks that large), and blocks where one is.
 """
 
 from __future__ import annotations
@@ -148,12 +156,15 @@ def default_tile_nodes(caches: CacheSizes | None = None) -> int:
     return int(min(max(1 << (int(nodes).bit_length() - 1), MIN_TILE_NODES), MAX_TILE_NODES))
 
 
-def chosen_order(arc_order: str, num_nodes: int, tail=None, head=None, block_nodes: int | None = None) -> str:
+def chosen_order(arc_order: str, num_nodes: int, tail=None, head=None, block_nodes: int | None = None,
+                 gpu: bool | None = None) -> str:
     """The order ("given", "blocked" or "tiled") that ``arc_order`` ("auto" or one of those)
     gives a network of ``num_nodes`` nodes: "auto" keeps the given order below
     :data:`AUTO_MIN_NODES` nodes (the node table fits in L2) or where the arcs (``tail``,
     ``head``, when given) are local already (:func:`is_local`), tiles from
-    :data:`TILED_MIN_NODES` nodes on, and blocks in between."""
+    :data:`TILED_MIN_NODES` nodes on unless ``gpu`` (the model will be solved on a GPU; None:
+    whether a GPU backend is usable here, :func:`scotopt.kernels.gpu_available`), and blocks
+    otherwise (module docstring, "On a GPU")."""
     if arc_order not in ARC_ORDERS:
         raise InvalidProblemError(f"arc_order must be one of {', '.join(ARC_ORDERS)}, got {arc_order!r}")
     if arc_order != "auto":
@@ -162,7 +173,13 @@ def chosen_order(arc_order: str, num_nodes: int, tail=None, head=None, block_nod
         return "given"
     if tail is not None and head is not None and is_local(tail, head, num_nodes, block_nodes):
         return "given"
-    return "tiled" if num_nodes >= TILED_MIN_NODES else "blocked"
+    if num_nodes < TILED_MIN_NODES:
+        return "blocked"
+    if gpu is None:
+        from scotopt.kernels import gpu_available
+
+        gpu = gpu_available() is not None
+    return "blocked" if gpu else "tiled"
 
 
 LOCAL_SAMPLE = 1 << 16  # arcs that is_local looks at, evenly spaced

@@ -213,6 +213,8 @@ class MinCostFlow:
         step of ``scotopt.kernels.network_fused`` (a further 20-28 % at 10^8). "auto" keeps the
         given order below 2^18 nodes or where it is local already (a grid written row by row:
         :func:`scotopt.models.arc_order.is_local`), blocks up to 2^22 nodes and tiles from there
+        where no GPU backend is usable (on an H100 the tiled order was the slowest, the blocked
+        one the fastest: :mod:`scotopt.models.arc_order`, "On a GPU"), else blocks
         (:func:`scotopt.models.arc_order.chosen_order`); "given" keeps the input order.
     block_nodes : nodes per tail block with "blocked" (default
         :func:`scotopt.models.arc_order.default_block_nodes`), nodes per tile side with "tiled"
