@@ -87,9 +87,10 @@ took 20-28 % less time than in the blocked order with head groups, at 5 x 10^7 (
 
 **On a GPU the tiled order is the slowest.** JAX's iteration on an H100 at 10^8 NETGEN arcs
 took 8.75 ms in the tiled order, 7.75-7.95 ms in the given one and 2.20-4.40 ms in the blocked
-one (1.04-2.09x its memory-traffic bound; bench/README.md, GPU section, session 35). Its scatter
-into the heads has no per-thread tables to keep in cache, and a tile's heads, ascending over
-all V nodes, reach a new 32-byte sector of the node vector at nearly every arc. So "auto" tiles
+one (1.04-2.09x its memory-traffic bound; bench/README.md, GPU section, session 35). A likely
+reason, not profiled: the GPU's scatter into the heads has no per-thread tables to keep in
+cache, and a tile's heads, ascending over all V nodes, reach a new 32-byte sector of the node
+vector at nearly every arc. So "auto" tiles
 only where no GPU backend is usable (:func:`scotopt.kernels.gpu_available`, asked only for
 networks that large), and blocks where one is.
 """
