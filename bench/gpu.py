@@ -183,13 +183,6 @@ def network_model(arcs: int, seed: int = 0, arc_order: str = "auto"):
     return netgen_min_cost_flow(arcs // 8, arcs, seed=seed, arc_order=arc_order)
 
 
-def order_of(model) -> str:
-    """The arc order a min-cost flow model ended with: "tiled", "blocked" or "given"."""
-    if getattr(model.operator, "tile_nodes", None):
-        return "tiled"
-    return "given" if model.input_arc is None else "blocked"
-
-
 def inventory_model(variables: int, seed: int = 0):
     from inventory import instance_for
 
@@ -228,7 +221,12 @@ def periter(out: Path, kind: str, size: int, backends, bandwidth: float, budget:
         t = time.perf_counter()
         model = network_model(size, arc_order=arc_order) if kind == "network" else inventory_model(size)
         build_s = time.perf_counter() - t
-        order = order_of(model) if kind == "network" else None
+        if kind == "network":
+            from network import _arc_order_label  # bench/network.py: the order the model ended with
+
+            order = _arc_order_label(arc_order, model)
+        else:
+            order = None
         periter_of(out, kind, size, model, build_s, backends, bandwidth, budget, min_extra, order)
         del model
 

@@ -3,7 +3,8 @@
 # (arc orders at 10^7 and 10^8, end to end at 10^6 with CPU peers in background processes).
 # The device image lacks highspy and OR-Tools: carry their wheels in .whl/ (see
 # ../.library/device/README.md: highspy, ortools, immutabledict, protobuf for cp312 manylinux).
-# Environment: TEST_S (pytest timeout, s), BUDGET (bench/gpu.py budget, s), ORDERS, LARGE.
+# Environment: OUT (the output folder the device tool gives), TEST_S (pytest timeout, s), BUDGET
+# (bench/gpu.py budget, s), ORDERS, LARGE.
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader

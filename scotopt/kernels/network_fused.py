@@ -62,9 +62,9 @@ which a node's arcs are summed differs. Measured on the 2-core Xeon VM (bench/RE
 34): inside whole solves at 10^8 NETGEN arcs, steps took 331-431 ms against 444-651 ms in the
 blocked order with head groups (round medians, alternating in one process); at 10^7 arcs 14 %
 slower; so ``arc_order`` "auto" tiles from 2^22 nodes on where no GPU backend is usable.
-Evaluations (T without the Halpern step) and screened iterations keep the loops above; the q vector is dropped with the
-other kept vectors (:meth:`FusedNetworkStep.release`, ``release_columns``) and made again by
-the next whole step.
+Evaluations (T without the Halpern step) and screened iterations keep the loops above; the q
+vector is dropped with the other kept vectors (:meth:`FusedNetworkStep.release`,
+``release_columns``) and made again by the next whole step.
 
 Evaluations (``algorithm.evaluate``) use the same loops for T(z) without the Halpern step
 (:meth:`FusedNetworkStep.map`), one-loop products A~ x and A~^T y, and

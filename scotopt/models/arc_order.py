@@ -90,9 +90,9 @@ took 8.75 ms in the tiled order, 7.75-7.95 ms in the given one and 2.20-4.40 ms 
 one (1.04-2.09x its memory-traffic bound; bench/README.md, GPU section, session 35). A likely
 reason, not profiled: the GPU's scatter into the heads has no per-thread tables to keep in
 cache, and a tile's heads, ascending over all V nodes, reach a new 32-byte sector of the node
-vector at nearly every arc. So "auto" tiles
-only where no GPU backend is usable (:func:`scotopt.kernels.gpu_available`, asked only for
-networks that large), and blocks where one is.
+vector at nearly every arc. So "auto" tiles only where no GPU backend is usable
+(:func:`scotopt.kernels.gpu_available`, asked only for networks that large), and blocks where
+one is.
 """
 
 from __future__ import annotations
